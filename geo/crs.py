@@ -1,0 +1,237 @@
+"""Coordinate systems: WGS84, the Chinese GCJ-02 and BD-09 offsets, and metric projections.
+
+Amap (高德), Tencent and most Chinese government exports use GCJ-02; Baidu uses BD-09. Both are
+deliberately obfuscated offsets of WGS84 of up to ~700 m. The forward formulas are public; the
+inverses have no closed form and are solved here by fixed-point iteration to well under 1 mm.
+
+All distance work happens in a projected metric CRS, chosen by :func:`utm_crs` as the local
+UTM zone (WGS84 / UTM zone N, EPSG:326NN in the northern hemisphere).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyproj
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from ._errors import CRSError
+
+__all__ = [
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "in_china",
+    "parse_crs",
+    "to_wgs84",
+    "transform_geometry",
+    "utm_crs",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
+
+CrsName = Literal["wgs84", "gcj02", "bd09"]
+
+_A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
+_EE = 0.00669342162296594323  # its eccentricity squared
+_X_PI = np.pi * 3000.0 / 180.0
+# Convergence target of the iterative inverses, in degrees (1e-10 deg ~ 0.01 mm).
+_INV_TOL_DEG = 1e-10
+
+Float = NDArray[np.float64]
+
+
+def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """Whether points fall in the rough rectangle where the GCJ-02 offset applies.
+
+    Outside it, GCJ-02 equals WGS84 (the same convention Amap and every public implementation
+    follow).
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def _offsets(lon: Float, lat: Float) -> tuple[Float, Float]:
+    x = lon - 105.0
+    y = lat - 35.0
+    sx = np.sqrt(np.abs(x))
+    common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx + common
+    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx + common
+    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * np.pi
+    magic = 1.0 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
+    return dlon, dlat
+
+
+def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    lon_a = np.array(lon, dtype=float, ndmin=1)
+    lat_a = np.array(lat, dtype=float, ndmin=1)
+    return np.broadcast_arrays(lon_a, lat_a)  # type: ignore[return-value]
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert WGS84 longitude/latitude (degrees) to GCJ-02 (Amap, Tencent)."""
+    lon_a, lat_a = _as_arrays(lon, lat)
+    dlon, dlat = _offsets(lon_a, lat_a)
+    inside = in_china(lon_a, lat_a)
+    return np.where(inside, lon_a + dlon, lon_a), np.where(inside, lat_a + dlat, lat_a)
+
+
+def _invert(
+    forward, lon: ArrayLike, lat: ArrayLike, first_guess=None, max_iter: int = 30
+) -> tuple[Float, Float]:
+    """Solve ``forward(w) = target`` for w by fixed-point iteration (vectorised)."""
+    tlon, tlat = _as_arrays(lon, lat)
+    wlon, wlat = first_guess(tlon, tlat) if first_guess else (tlon.copy(), tlat.copy())
+    for _ in range(max_iter):
+        flon, flat = forward(wlon, wlat)
+        elon, elat = flon - tlon, flat - tlat
+        wlon = wlon - elon
+        wlat = wlat - elat
+        err = np.nanmax(np.abs(np.concatenate([elon, elat]))) if elon.size else 0.0
+        if not np.isfinite(err) or err < _INV_TOL_DEG:
+            break
+    return wlon, wlat
+
+
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert GCJ-02 longitude/latitude to WGS84, exactly (iterated to < 0.01 mm)."""
+    return _invert(wgs84_to_gcj02, lon, lat)
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert GCJ-02 longitude/latitude to BD-09 (Baidu)."""
+    x, y = _as_arrays(lon, lat)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def _bd09_to_gcj02_approx(lon: Float, lat: Float) -> tuple[Float, Float]:
+    x, y = lon - 0.0065, lat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert BD-09 longitude/latitude to GCJ-02, exactly (the usual formula refined)."""
+    return _invert(gcj02_to_bd09, lon, lat, first_guess=_bd09_to_gcj02_approx)
+
+
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert WGS84 longitude/latitude to BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Float, Float]:
+    """Convert BD-09 longitude/latitude to WGS84."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+_ALIASES: dict[str, str] = {
+    "wgs84": "wgs84", "wgs-84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84", "gps": "wgs84",
+    "gcj02": "gcj02", "gcj-02": "gcj02", "amap": "gcj02", "gaode": "gcj02", "tencent": "gcj02",
+    "mars": "gcj02", "高德": "gcj02", "火星": "gcj02",
+    "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09", "百度": "bd09",
+}  # fmt: skip
+
+
+def parse_crs(crs: object) -> str | pyproj.CRS:
+    """Normalise a user CRS: ``"wgs84"``, ``"gcj02"``, ``"bd09"`` or a :class:`pyproj.CRS`.
+
+    Accepts those names (and aliases such as ``amap`` or ``baidu``), ``EPSG:n``, an integer EPSG
+    code, or anything :class:`pyproj.CRS` understands.
+    """
+    if isinstance(crs, pyproj.CRS):
+        return "wgs84" if crs.to_epsg() == 4326 else crs
+    key = str(crs).strip().lower() if crs is not None else "wgs84"
+    if key in _ALIASES:
+        return _ALIASES[key]
+    try:
+        parsed = pyproj.CRS.from_user_input(int(key) if key.isdigit() else crs)
+    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
+        raise CRSError(
+            "unknown coordinate system",
+            column="crs",
+            value=crs,
+            fix="use wgs84, gcj02 (Amap/Tencent), bd09 (Baidu) or an EPSG code such as EPSG:4490",
+        ) from exc
+    return "wgs84" if parsed.to_epsg() == 4326 else parsed
+
+
+def to_wgs84(x: ArrayLike, y: ArrayLike, crs: object) -> tuple[Float, Float]:
+    """Convert coordinates in ``crs`` (see :func:`parse_crs`) to WGS84 longitude/latitude."""
+    c = parse_crs(crs)
+    xa, ya = _as_arrays(x, y)
+    if c == "wgs84":
+        return xa.copy(), ya.copy()
+    if c == "gcj02":
+        return gcj02_to_wgs84(xa, ya)
+    if c == "bd09":
+        return bd09_to_wgs84(xa, ya)
+    tr = pyproj.Transformer.from_crs(c, 4326, always_xy=True)
+    lon, lat = tr.transform(xa, ya)
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: object) -> tuple[Float, Float]:
+    """Convert WGS84 longitude/latitude to ``crs`` (see :func:`parse_crs`)."""
+    c = parse_crs(crs)
+    if c == "wgs84":
+        return _as_arrays(lon, lat)
+    if c == "gcj02":
+        return wgs84_to_gcj02(lon, lat)
+    if c == "bd09":
+        return wgs84_to_bd09(lon, lat)
+    tr = pyproj.Transformer.from_crs(4326, c, always_xy=True)
+    x, y = tr.transform(*_as_arrays(lon, lat))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def transform_geometry(geoms, fn):
+    """Apply a vectorised ``fn(x, y) -> (x, y)`` to every coordinate of shapely geometries."""
+
+    def _apply(coords: Float) -> Float:
+        if len(coords) == 0:
+            return coords
+        x, y = fn(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _apply)
+
+
+def utm_crs(lon: ArrayLike, lat: ArrayLike) -> pyproj.CRS:
+    """The WGS84 / UTM zone covering the median of the given points.
+
+    Parameters
+    ----------
+    lon, lat
+        Longitudes and latitudes in degrees (WGS84).
+
+    Returns
+    -------
+    pyproj.CRS
+        EPSG:326NN (north) or EPSG:327NN (south); units are metres.
+    """
+    lon_a, lat_a = _as_arrays(lon, lat)
+    ok = np.isfinite(lon_a) & np.isfinite(lat_a)
+    if not ok.any():
+        raise CRSError(
+            "cannot choose a metric projection: no valid coordinates",
+            fix="check that the input has longitude/latitude values",
+        )
+    mlon, mlat = float(np.median(lon_a[ok])), float(np.median(lat_a[ok]))
+    zone = int(np.clip(np.floor((mlon + 180.0) / 6.0) + 1, 1, 60))
+    return pyproj.CRS.from_epsg((32600 if mlat >= 0 else 32700) + zone)

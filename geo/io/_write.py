@@ -1,0 +1,100 @@
+"""Atomic, spreadsheet-safe output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    Readers never see a half-written file: the final ``os.replace`` is atomic on one filesystem.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def safe_text(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text (CSV/Excel injection).
+
+    Text that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed with a
+    single quote so that Excel and WPS show it as text and never evaluate it. Numbers are left
+    alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells are passed through :func:`safe_text`."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(safe_text)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as UTF-8 CSV with a BOM (so Excel in China opens it correctly), atomically."""
+    frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    with atomic_path(path) as tmp:
+        safe_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
+    return Path(path)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, pd.Timestamp):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean_floats(o: Any) -> Any:
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _clean_floats(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean_floats(v) for v in o]
+    return o
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as pretty UTF-8 JSON (NaN and infinity become null), atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(
+            json.dumps(_clean_floats(obj), ensure_ascii=False, indent=2, default=_json_default),
+            encoding="utf-8",
+        )
+    return Path(path)

@@ -1,0 +1,172 @@
+"""Build, cache and exchange walking networks.
+
+Sources: OSM XML (``.osm``), OSM PBF (``.osm.pbf``), road centre-lines (SHP/GPKG/GeoJSON),
+GraphML (osmnx or ``servicecircle network``), or online through osmnx for a place name or a
+polygon. Every source becomes a :class:`Network` of arrays; :func:`to_networkx` gives the
+osmnx-compatible MultiDiGraph for exchange.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from .._errors import NetworkError
+from ..config import Config
+from . import _cache
+from ._lines import Noding, read_lines
+from ._model import ZERO_LENGTH_M, Network, haversine_m
+from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
+from ._osm import is_walkable, read_osm
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ZERO_LENGTH_M",
+    "Network",
+    "build_network",
+    "from_networkx",
+    "haversine_m",
+    "is_walkable",
+    "read_graphml",
+    "save_graphml",
+    "source_kind",
+    "to_networkx",
+]
+
+_LINE_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
+
+
+def source_kind(source: object) -> str:
+    """Which reader a source needs: osm, lines, graphml, npz, online-place or online-polygon."""
+    if isinstance(source, Network):
+        return "network"
+    if hasattr(source, "geom_type"):
+        return "online-polygon"
+    path = Path(str(source))
+    name = path.name.lower()
+    if name.endswith((".osm", ".osm.xml", ".xml", ".pbf", ".osm.bz2")):
+        return "osm"
+    if name.endswith(".graphml"):
+        return "graphml"
+    if name.endswith(".npz"):
+        return "npz"
+    if path.suffix.lower() in _LINE_SUFFIXES:
+        return "lines"
+    if not path.exists() and not path.suffix:
+        return "online-place"
+    raise NetworkError(
+        f"unsupported network source {str(source)!r}: use an OSM .osm/.osm.pbf file, a road "
+        "shapefile/GeoPackage/GeoJSON, a .graphml, or a place name for online download"
+    )
+
+
+def _area_of(boundary: object):
+    if boundary is None:
+        return None
+    from ..io._points import _boundary_geometry
+
+    return _boundary_geometry(boundary)
+
+
+def build_network(
+    source: str | Path | Any,
+    *,
+    config: Config | None = None,
+    boundary: object = None,
+    crs: object = None,
+    noding: Noding = "crossings",
+    grade_column: str | None = None,
+    largest_component: bool = False,
+) -> Network:
+    """Build (or load from the cache) the walking network of ``source``.
+
+    Parameters
+    ----------
+    source
+        An OSM ``.osm``/``.osm.pbf`` file, a road-line file (``.shp``, ``.gpkg``, ``.geojson``),
+        a ``.graphml``, a cached ``.npz``, a place name (online) or a shapely polygon (online),
+        or an existing :class:`Network`.
+    config
+        Run settings; ``config.clip_buffer_m``, ``config.cache_dir`` and ``config.use_cache``
+        apply here.
+    boundary
+        Optional study area (GeoDataFrame, geometry or file, WGS84). The network is clipped to
+        it plus ``config.clip_buffer_m`` metres, keeping whole edges.
+    crs
+        For road-line files, override the file's CRS (``"gcj02"``...).
+    noding, grade_column
+        Road-line noding rules; see :func:`geo.network._lines.read_lines`.
+    largest_component
+        Keep only the largest connected piece (islands are reported either way).
+
+    Returns
+    -------
+    Network
+    """
+    cfg = config or Config()
+    kind = source_kind(source)
+    area = _area_of(boundary)
+    if kind == "network":
+        net = source
+    elif kind.startswith("online"):
+        query = area if (kind == "online-place" and area is not None) else source
+        net = from_osmnx_online(query, buffer_m=cfg.clip_buffer_m if area is not None else 0)
+    elif kind == "npz":
+        net = Network.load_npz(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise NetworkError(f"network file not found: {path}")
+        params = {"kind": kind, "crs": str(crs), "noding": noding, "grade": grade_column,
+                  "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
+                  "buffer": cfg.clip_buffer_m if area is not None else None,
+                  "largest": largest_component}
+        cpath = None
+        if cfg.use_cache:
+            t0 = time.perf_counter()
+            key = _cache.cache_key(_cache.file_hash(path), params)
+            cpath = _cache.cache_path(cfg.cache_dir, path, key)
+            cached = _cache.load(cpath)
+            if cached is not None:
+                logger.info("network from cache in %.3f s", time.perf_counter() - t0)
+                return cached
+        t0 = time.perf_counter()
+        if kind == "osm":
+            net = read_osm(path)
+        elif kind == "graphml":
+            net = read_graphml(path)
+        else:
+            net = read_lines(path, crs=crs, noding=noding, grade_column=grade_column)
+        net = _finish(net, area, cfg, largest_component)
+        net.meta["build_seconds"] = round(time.perf_counter() - t0, 3)
+        if cpath is not None:
+            _cache.store(net, cpath)
+        return net
+    return _finish(net, area, cfg, largest_component)
+
+
+def _finish(net: Network, area, cfg: Config, largest: bool) -> Network:
+    if area is not None:
+        net = net.clip(area, cfg.clip_buffer_m)
+    if net.n_edges == 0:
+        raise NetworkError("the network has no edges")
+    n_comp = int(net.component_labels.max()) + 1
+    if n_comp > 1:
+        small = int((net.component_labels > 0).sum())
+        if largest:
+            net = net.largest_component()
+            logger.warning("dropped %d nodes in %d pieces disconnected from the main network",
+                           small, n_comp - 1)
+        else:
+            logger.warning(
+                "the network is in %d disconnected pieces (%d of %d nodes outside the largest); "
+                "points snapped to a small piece can only reach sites on that piece. Pass "
+                "largest_component=True (--largest-component) to drop them, or fix the data",
+                n_comp, small, net.n_nodes)
+    return net

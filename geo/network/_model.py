@@ -1,0 +1,324 @@
+"""The walking network as arrays: what every stage computes on.
+
+A :class:`Network` holds one undirected edge per street piece (walking ignores one-way rules),
+with its length in metres and its geometry as ragged coordinate arrays. It converts to and from
+osmnx-style networkx graphs, which are the exchange format, and exposes the compressed sparse
+row (CSR) adjacency that the coverage engine runs Dijkstra on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+import shapely
+
+from .. import crs as _crs
+from .._errors import NetworkError
+
+logger = logging.getLogger(__name__)
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, as osmnx's great_circle uses
+#: Length given to zero-length edges in the CSR matrix, because scipy's csgraph treats stored
+#: zeros as missing edges. 1 micrometre: far below any reported precision.
+ZERO_LENGTH_M = 1e-6
+
+_ARRAYS = ("node_id", "lon", "lat", "edge_u", "edge_v", "length", "geom_offsets", "geom_lon",
+           "geom_lat", "edge_osmid", "edge_highway", "edge_name")
+
+
+def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Great-circle distance in metres between WGS84 points (vectorised)."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, float)) for a in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An undirected walking network stored as NumPy arrays.
+
+    Attributes
+    ----------
+    node_id : int64 (N,)
+        Node identifiers (OSM node ids, or generated ones for road shapefiles).
+    lon, lat : float64 (N,)
+        Node coordinates, WGS84 degrees.
+    edge_u, edge_v : int64 (E,)
+        Edge end points as indices into the node arrays.
+    length : float64 (E,)
+        Edge length in metres (great-circle length of the geometry).
+    geom_offsets : int64 (E+1,)
+        Edge ``e``'s geometry is ``geom_lon/geom_lat[geom_offsets[e]:geom_offsets[e+1]]``,
+        running from ``edge_u[e]`` to ``edge_v[e]``; at least two points.
+    geom_lon, geom_lat : float64 (M,)
+        Flat geometry coordinates, WGS84 degrees.
+    edge_osmid : int64 (E,)
+        Source way or line id (-1 when unknown).
+    edge_highway, edge_name : str (E,)
+        OSM highway class and street name ("" when unknown).
+    meta : dict
+        Provenance: source file, its hash, build parameters.
+    """
+
+    node_id: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    length: np.ndarray
+    geom_offsets: np.ndarray
+    geom_lon: np.ndarray
+    geom_lat: np.ndarray
+    edge_osmid: np.ndarray
+    edge_highway: np.ndarray
+    edge_name: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # -- sizes and summaries ------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_id.size)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_u.size)
+
+    def __repr__(self) -> str:
+        return (f"Network({self.n_nodes:,} nodes, {self.n_edges:,} edges, "
+                f"{self.length.sum() / 1000:,.1f} km, source={self.meta.get('source')!r})")
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, total length, connected pieces and the bounding box."""
+        labels = self.component_labels
+        n_comp = int(labels.max()) + 1 if labels.size else 0
+        largest = float(np.bincount(labels).max() / max(self.n_nodes, 1)) if n_comp else 0.0
+        return {
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "length_km": round(float(self.length.sum()) / 1000, 3),
+            "components": n_comp,
+            "largest_component_node_share": round(largest, 4),
+            "metric_crs": self.metric_crs.to_string(),
+            "bbox": [float(self.lon.min()), float(self.lat.min()),
+                     float(self.lon.max()), float(self.lat.max())] if self.n_nodes else None,
+            **{k: v for k, v in self.meta.items() if k in ("source", "source_kind")},
+        }
+
+    # -- projected views -----------------------------------------------------------------------
+    @cached_property
+    def metric_crs(self) -> pyproj.CRS:
+        """The local UTM zone used for all distance work (metres)."""
+        return _crs.utm_crs(self.lon, self.lat)
+
+    @cached_property
+    def _to_metric(self) -> pyproj.Transformer:
+        return pyproj.Transformer.from_crs(4326, self.metric_crs, always_xy=True)
+
+    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 longitude/latitude to this network's metric CRS (metres)."""
+        x, y = self._to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return np.asarray(x), np.asarray(y)
+
+    @cached_property
+    def xy(self) -> np.ndarray:
+        """Node coordinates in the metric CRS, shape (N, 2)."""
+        return np.column_stack(self.project(self.lon, self.lat))
+
+    @cached_property
+    def geom_xy(self) -> np.ndarray:
+        """Flat edge-geometry coordinates in the metric CRS, shape (M, 2)."""
+        return np.column_stack(self.project(self.geom_lon, self.geom_lat))
+
+    def edge_lines(self, *, projected: bool = True) -> np.ndarray:
+        """Edge geometries as a shapely LineString array (metric CRS unless ``projected=False``)."""
+        coords = self.geom_xy if projected else np.column_stack([self.geom_lon, self.geom_lat])
+        counts = np.diff(self.geom_offsets)
+        return shapely.linestrings(coords, indices=np.repeat(np.arange(self.n_edges), counts))
+
+    # -- graph views ---------------------------------------------------------------------------
+    @cached_property
+    def csr(self) -> sp.csr_matrix:
+        """Symmetric N x N adjacency in CSR form; values are edge lengths in metres.
+
+        Parallel edges keep the shortest length; self-loops are dropped (they never shorten a
+        path); zero lengths become :data:`ZERO_LENGTH_M` so that scipy keeps them.
+        """
+        keep = self.edge_u != self.edge_v
+        u, v = self.edge_u[keep], self.edge_v[keep]
+        w = np.maximum(self.length[keep], ZERO_LENGTH_M)
+        rows = np.concatenate([u, v])
+        cols = np.concatenate([v, u])
+        data = np.concatenate([w, w])
+        # keep the minimum over duplicates: sort by weight descending so the last write wins
+        order = np.lexsort((-data, cols, rows))
+        rows, cols, data = rows[order], cols[order], data[order]
+        first = np.ones(rows.size, bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        last = np.roll(first, -1)
+        last[-1:] = True
+        m = sp.csr_matrix((data[last], (rows[last], cols[last])), shape=(self.n_nodes,) * 2)
+        m.sort_indices()
+        return m
+
+    @cached_property
+    def component_labels(self) -> np.ndarray:
+        """Connected-component label of every node (0 = the largest piece)."""
+        from scipy.sparse.csgraph import connected_components
+
+        if self.n_nodes == 0:
+            return np.zeros(0, np.int64)
+        _, labels = connected_components(self.csr, directed=False)
+        sizes = np.bincount(labels)
+        rank = np.empty_like(sizes)
+        rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
+        return rank[labels]
+
+    # -- selection -----------------------------------------------------------------------------
+    def select_edges(self, mask: np.ndarray, **meta: Any) -> Network:
+        """A new network with only the edges where ``mask`` is true (unused nodes dropped)."""
+        mask = np.asarray(mask, bool)
+        used = np.zeros(self.n_nodes, bool)
+        used[self.edge_u[mask]] = True
+        used[self.edge_v[mask]] = True
+        new_index = np.cumsum(used) - 1
+        counts = np.diff(self.geom_offsets)[mask]
+        starts = self.geom_offsets[:-1][mask]
+        flat = _ranges(starts, counts)
+        return Network(
+            node_id=self.node_id[used], lon=self.lon[used], lat=self.lat[used],
+            edge_u=new_index[self.edge_u[mask]], edge_v=new_index[self.edge_v[mask]],
+            length=self.length[mask],
+            geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            geom_lon=self.geom_lon[flat], geom_lat=self.geom_lat[flat],
+            edge_osmid=self.edge_osmid[mask], edge_highway=self.edge_highway[mask],
+            edge_name=self.edge_name[mask], meta={**self.meta, **meta},
+        )
+
+    def clip(self, area, buffer_m: float) -> Network:
+        """Keep whole edges that touch ``area`` (WGS84 geometry) grown by ``buffer_m`` metres.
+
+        Edges are kept whole rather than cut, so a walk that leaves the area and comes back is
+        not broken; the buffer should be at least the coverage limit.
+        """
+        area_m = _crs.transform_geometry(area, lambda x, y: self.project(x, y))
+        grown = shapely.buffer(area_m, buffer_m)
+        shapely.prepare(grown)
+        mask = shapely.intersects(grown, self.edge_lines())
+        if not mask.any():
+            raise NetworkError(
+                "no street of the network lies within the boundary (plus "
+                f"{buffer_m:.0f} m); check that the boundary and network cover the same place "
+                "and that the boundary's CRS is right (Amap boundaries are GCJ-02)"
+            )
+        return self.select_edges(mask, clip_buffer_m=buffer_m)
+
+    def largest_component(self) -> Network:
+        """Only the largest connected piece."""
+        keep = self.component_labels[self.edge_u] == 0
+        return self.select_edges(keep, largest_component=True)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save_npz(self, path: str | Path) -> None:
+        """Write the arrays to an uncompressed ``.npz`` (fast to reload; no pickle)."""
+        arrays = {k: getattr(self, k) for k in _ARRAYS}
+        arrays["edge_highway"] = arrays["edge_highway"].astype(str)
+        arrays["edge_name"] = arrays["edge_name"].astype(str)
+        arrays["meta_json"] = np.array(json.dumps(self.meta, default=str))
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    @classmethod
+    def load_npz(cls, path: str | Path) -> Network:
+        """Read a network written by :meth:`save_npz`."""
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in _ARRAYS}
+            meta = json.loads(str(z["meta_json"]))
+        arrays["edge_highway"] = arrays["edge_highway"].astype(object)
+        arrays["edge_name"] = arrays["edge_name"].astype(object)
+        return cls(**arrays, meta=meta)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(s, s + c)`` for every (s, c), vectorised."""
+    counts = np.asarray(counts, np.int64)
+    nz = counts > 0
+    starts, counts = np.asarray(starts, np.int64)[nz], counts[nz]
+    if counts.size == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(counts)
+    out = np.ones(int(ends[-1]), np.int64)
+    out[0] = starts[0]
+    out[ends[:-1]] = starts[1:] - (starts[:-1] + counts[:-1] - 1)
+    return np.cumsum(out)
+
+
+def from_pieces(
+    node_ids: np.ndarray,
+    node_lon: np.ndarray,
+    node_lat: np.ndarray,
+    refs: np.ndarray,
+    line_index: np.ndarray,
+    line_osmid: np.ndarray,
+    line_highway: np.ndarray,
+    line_name: np.ndarray,
+    meta: dict[str, Any],
+) -> Network:
+    """Build a network from lines given as node-reference sequences.
+
+    Every line is split at nodes it shares with another line (or with itself) and at its ends,
+    so edges meet only at real junctions, like a simplified osmnx graph.
+
+    Parameters
+    ----------
+    node_ids, node_lon, node_lat
+        All referenced nodes and their WGS84 coordinates (``node_ids`` sorted and unique).
+    refs
+        Concatenated node ids of every line, in order.
+    line_index
+        For every entry of ``refs``, the line it belongs to (non-decreasing).
+    line_osmid, line_highway, line_name
+        Per-line attributes.
+    """
+    if refs.size == 0:
+        raise NetworkError("the source has no usable streets (no edges after filtering)")
+    pos = np.searchsorted(node_ids, refs)
+    first = np.ones(refs.size, bool)
+    first[1:] = line_index[1:] != line_index[:-1]
+    last = np.roll(first, -1)
+    last[-1] = True
+    # a node is a junction if it appears more than once among all line vertices
+    counts = np.bincount(pos, minlength=node_ids.size)
+    is_end = first | last | (counts[pos] > 1)
+    ends = np.flatnonzero(is_end)
+    same_line = line_index[ends[:-1]] == line_index[ends[1:]]
+    a, b = ends[:-1][same_line], ends[1:][same_line]
+    npts = b - a + 1
+    flat = _ranges(a, npts)
+    glon, glat = node_lon[pos[flat]], node_lat[pos[flat]]
+    offsets = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
+    seg = haversine_m(glon[:-1], glat[:-1], glon[1:], glat[1:])
+    seg_piece = np.repeat(np.arange(a.size), npts)[:-1]
+    within = seg_piece == np.repeat(np.arange(a.size), npts)[1:]
+    length = np.bincount(seg_piece[within], weights=seg[within], minlength=a.size)
+    end_nodes = np.unique(np.concatenate([pos[a], pos[b]]))
+    remap = np.full(node_ids.size, -1, np.int64)
+    remap[end_nodes] = np.arange(end_nodes.size)
+    li = line_index[a]
+    net = Network(
+        node_id=node_ids[end_nodes].astype(np.int64), lon=node_lon[end_nodes],
+        lat=node_lat[end_nodes], edge_u=remap[pos[a]], edge_v=remap[pos[b]], length=length,
+        geom_offsets=offsets, geom_lon=glon, geom_lat=glat,
+        edge_osmid=np.asarray(line_osmid, np.int64)[li],
+        edge_highway=np.asarray(line_highway, object)[li],
+        edge_name=np.asarray(line_name, object)[li], meta=meta,
+    )
+    logger.info("built %r", net)
+    return net
