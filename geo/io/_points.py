@@ -148,8 +148,8 @@ def read_points(
             )
         lon_col, lat_col = cols["lon"], cols["lat"]
         raw_x, raw_y = _text(df[lon_col], n), _text(df[lat_col], n)
-        x = pd.to_numeric(pd.Series(raw_x), errors="coerce").to_numpy(float)
-        y = pd.to_numeric(pd.Series(raw_y), errors="coerce").to_numpy(float)
+        x = pd.to_numeric(pd.Series(raw_x), errors="coerce").to_numpy(float, copy=True)
+        y = pd.to_numeric(pd.Series(raw_y), errors="coerce").to_numpy(float, copy=True)
         src_crs = "wgs84" if src_crs is None else src_crs
     parsed = _crs.parse_crs(src_crs)
     geographic = not isinstance(parsed, pyproj.CRS) or parsed.is_geographic
@@ -169,20 +169,19 @@ def read_points(
     if geographic:
         ok = np.isfinite(x) & np.isfinite(y)
         china_share = _crs.in_china(x[ok], y[ok]).mean() if ok.any() else 0.0
-        for i in np.flatnonzero(ok):
-            out_of_range = abs(y[i]) > 90 or abs(x[i]) > 180
-            swapped_in_china = bool(_crs.in_china(y[i], x[i])[0]) and not bool(
-                _crs.in_china(x[i], y[i])[0])
-            if swapped_in_china and (out_of_range or china_share >= 0.5 or china_share == 0):
-                if fix_swapped:
-                    logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name,
-                                   rows[i])
-                    x[i], y[i] = y[i], x[i]
-                    continue
+        out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
+        swapped = ok & _crs.in_china(y, x) & ~_crs.in_china(x, y)
+        swapped &= out_of_range | (china_share >= 0.5) | (china_share == 0)
+        for i in np.flatnonzero(swapped | out_of_range):
+            if swapped[i] and fix_swapped:
+                logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name,
+                               rows[i])
+                x[i], y[i] = y[i], x[i]
+            elif swapped[i]:
                 rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
                         f"{raw_x[i]}, {raw_y[i]}", "latitude and longitude are swapped",
                         "swap the two columns, or pass fix_swapped=True (--fix-swapped)")
-            elif out_of_range:
+            else:
                 rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
                         f"{raw_x[i]}, {raw_y[i]}", "coordinate out of range",
                         "longitude must be within -180..180 and latitude within -90..90; "

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 
 from .._errors import NetworkError
@@ -83,6 +84,7 @@ def build_network(
     noding: Noding = "crossings",
     grade_column: str | None = None,
     largest_component: bool = False,
+    keep_islands: bool = False,
 ) -> Network:
     """Build (or load from the cache) the walking network of ``source``.
 
@@ -103,7 +105,13 @@ def build_network(
     noding, grade_column
         Road-line noding rules; see :func:`geo.network._lines.read_lines`.
     largest_component
-        Keep only the largest connected piece (islands are reported either way).
+        Keep only the largest connected piece.
+    keep_islands
+        Keep street fragments smaller than :data:`ISLAND_SHARE` of the largest piece. By
+        default they are dropped (and counted in the log and ``meta``): in real data they are
+        mostly clipped or mis-joined footpaths, and a community snapped to one would look
+        unreachable. Large pieces (a district split by a river with no bridge in the data)
+        are always kept.
 
     Returns
     -------
@@ -126,7 +134,7 @@ def build_network(
         params = {"kind": kind, "crs": str(crs), "noding": noding, "grade": grade_column,
                   "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
                   "buffer": cfg.clip_buffer_m if area is not None else None,
-                  "largest": largest_component}
+                  "largest": largest_component, "islands": keep_islands}
         cpath = None
         if cfg.use_cache:
             t0 = time.perf_counter()
@@ -143,20 +151,36 @@ def build_network(
             net = read_graphml(path)
         else:
             net = read_lines(path, crs=crs, noding=noding, grade_column=grade_column)
-        net = _finish(net, area, cfg, largest_component)
+        net = _finish(net, area, cfg, largest_component, keep_islands)
         net.meta["build_seconds"] = round(time.perf_counter() - t0, 3)
         if cpath is not None:
             _cache.store(net, cpath)
         return net
-    return _finish(net, area, cfg, largest_component)
+    return _finish(net, area, cfg, largest_component, keep_islands)
 
 
-def _finish(net: Network, area, cfg: Config, largest: bool) -> Network:
+#: Pieces with fewer nodes than this share of the largest piece are "islands".
+ISLAND_SHARE = 0.01
+
+
+def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) -> Network:
     if area is not None:
         net = net.clip(area, cfg.clip_buffer_m)
     if net.n_edges == 0:
         raise NetworkError("the network has no edges")
     n_comp = int(net.component_labels.max()) + 1
+    if n_comp > 1 and not largest and not keep_islands:
+        sizes = np.bincount(net.component_labels)
+        small = sizes < max(2, ISLAND_SHARE * sizes[0])
+        if small.any():
+            keep = ~small[net.component_labels[net.edge_u]]
+            dropped = {"islands_dropped": int(small.sum()),
+                       "island_nodes_dropped": int(sizes[small].sum())}
+            logger.info("dropped %d street fragments (%d nodes) under %.0f%% of the main "
+                        "network's size; pass keep_islands=True to keep them", small.sum(),
+                        sizes[small].sum(), 100 * ISLAND_SHARE)
+            net = net.select_edges(keep, **dropped)
+            n_comp = int(net.component_labels.max()) + 1
     if n_comp > 1:
         small = int((net.component_labels > 0).sum())
         if largest:
@@ -165,7 +189,7 @@ def _finish(net: Network, area, cfg: Config, largest: bool) -> Network:
                            small, n_comp - 1)
         else:
             logger.warning(
-                "the network is in %d disconnected pieces (%d of %d nodes outside the largest); "
+                "the network is in %d large disconnected pieces (%d of %d nodes outside the largest); "
                 "points snapped to a small piece can only reach sites on that piece. Pass "
                 "largest_component=True (--largest-component) to drop them, or fix the data",
                 n_comp, small, net.n_nodes)

@@ -13,7 +13,7 @@ from ._model import Network
 logger = logging.getLogger(__name__)
 
 #: Bump when the build logic changes so that old cache entries are not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 

@@ -1,0 +1,182 @@
+"""Isochrone polygons from the engine's reach: street corridors, not circles.
+
+A site's isochrone is the union of the street pieces it reaches within the limit — every
+reached edge, and each partly reached edge cut at the exact point where the walk runs out —
+buffered by ``config.street_buffer_m`` on each side. So a polygon never jumps a river or a
+railway the network cannot cross, and it keeps holes where no street is reachable.
+
+Polygons are for display and area statistics only; coverage numbers always come from network
+distances. ``method="convex"`` gives the convex hull of the reached nodes for comparison: it is
+what many tools draw, and it misleads — it fills rivers, rail yards and closed compounds, and
+typically overstates the reachable area by half or more.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import substring
+
+if TYPE_CHECKING:
+    from . import CoverageResult
+
+from ._snap import edge_index
+
+
+def reach_pieces(res: CoverageResult, limit: float) -> pd.DataFrame:
+    """Reached street pieces: one row per (site, edge, start m, end m) along the edge."""
+    net = res.network
+    reach = res.reach(limit)
+    snap = res.site_snap.take(res.usable_sites)
+    r = pd.DataFrame({"s": reach.site, "node": reach.node, "rem": limit - reach.dist})
+    by_u = pd.DataFrame({"node": net.edge_u, "e": np.arange(net.n_edges)})
+    by_v = pd.DataFrame({"node": net.edge_v, "e": np.arange(net.n_edges)})
+    a = r.merge(by_u, on="node").groupby(["s", "e"])["rem"].max().rename("a")
+    b = r.merge(by_v, on="node").groupby(["s", "e"])["rem"].max().rename("b")
+    ab = pd.concat([a, b], axis=1).fillna(-1.0).reset_index()
+    length = net.length[ab["e"].to_numpy()]
+    av, bv = ab["a"].to_numpy(), ab["b"].to_numpy()
+    full = av + bv >= length
+    rows = [pd.DataFrame({"s": ab["s"][full], "e": ab["e"][full], "start": 0.0,
+                          "end": length[full]})]
+    pa = ~full & (av > 0)
+    rows.append(pd.DataFrame({"s": ab["s"][pa], "e": ab["e"][pa], "start": 0.0,
+                              "end": av[pa]}))
+    pb = ~full & (bv > 0)
+    rows.append(pd.DataFrame({"s": ab["s"][pb], "e": ab["e"][pb],
+                              "start": length[pb] - bv[pb], "end": length[pb]}))
+    # each site's own edge, walked both ways from the snapped point
+    budget = limit - snap.leg
+    ok = budget >= 0
+    own_len = net.length[snap.edge[ok]]
+    rows.append(pd.DataFrame({"s": np.flatnonzero(ok), "e": snap.edge[ok],
+                              "start": np.maximum(snap.t[ok] - budget[ok], 0.0),
+                              "end": np.minimum(snap.t[ok] + budget[ok], own_len)}))
+    out = pd.concat(rows, ignore_index=True)
+    return out[out["end"] > out["start"]].reset_index(drop=True)
+
+
+def _piece_geoms(res: CoverageResult, pieces: pd.DataFrame) -> np.ndarray:
+    lines, _ = edge_index(res.network)
+    e = pieces["e"].to_numpy()
+    length = res.network.length[e]
+    start = pieces["start"].to_numpy() / np.where(length > 0, length, 1)
+    end = pieces["end"].to_numpy() / np.where(length > 0, length, 1)
+    geoms = lines[e].copy()
+    partial = np.flatnonzero((start > 1e-9) | (end < 1 - 1e-9))
+    for i in partial:
+        geoms[i] = substring(geoms[i], start[i], end[i], normalized=True)
+    return geoms
+
+
+def isochrones(
+    res: CoverageResult,
+    *,
+    minutes: float | list[float] | None = None,
+    by: Literal["site", "kind"] = "site",
+    method: Literal["network", "convex"] = "network",
+    simplify_m: float = 5.0,
+) -> gpd.GeoDataFrame:
+    """Isochrone polygons per site (or unioned per kind) at one or more walk times.
+
+    Parameters
+    ----------
+    res
+        A coverage result.
+    minutes
+        Walk time(s) in minutes; default: every level of the run's config.
+    by
+        ``"site"`` for one polygon per site, ``"kind"`` for their union per site kind.
+    method
+        ``"network"`` (street corridors, the default) or ``"convex"`` (hull of reached
+        nodes; for comparison only).
+    simplify_m
+        Douglas-Peucker tolerance in metres applied to the polygons.
+
+    Returns
+    -------
+    GeoDataFrame
+        WGS84, with ``site_id`` (per site), ``kind``, ``minutes``, ``limit_m``, ``method``,
+        ``area_km2`` and the geometry.
+    """
+    cfg = res.config
+    if minutes is None:
+        levels = list(cfg.levels.items())
+    else:
+        mins = [minutes] if np.isscalar(minutes) else list(minutes)
+        levels = [(f"{m:g}min", float(m) * cfg.metres_per_minute) for m in mins]
+    net = res.network
+    sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
+    snap = res.site_snap.take(res.usable_sites)
+    sid = sites["site_id"].astype(str).to_numpy() if "site_id" in sites else \
+        sites.index.astype(str).to_numpy()
+    kind = sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(len(sites), "")
+    sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    frames = []
+    for level, limit in levels:
+        if not len(sites):
+            continue
+        if method == "convex":
+            reach = res.reach(limit)
+            pts = shapely.points(net.xy[reach.node])
+            pts = np.concatenate([pts, shapely.points(sx, sy)])
+            owner = np.concatenate([reach.site, np.arange(len(sites))])
+            order = np.argsort(owner, kind="stable")
+            polys = shapely.convex_hull(shapely.multipoints(pts[order], indices=owner[order]))
+            polys = shapely.buffer(polys, cfg.street_buffer_m)
+        else:
+            pieces = reach_pieces(res, limit)
+            geoms = _piece_geoms(res, pieces)
+            legs = shapely.linestrings(np.stack([np.column_stack([sx, sy]),
+                                                 np.column_stack([snap.x, snap.y])], axis=1))
+            allg = np.concatenate([geoms, legs])
+            owner = np.concatenate([pieces["s"].to_numpy(), np.arange(len(sites))])
+            # buffering pieces one by one and unioning per site is ~50x faster in GEOS than
+            # buffering one overlapping MultiLineString
+            buffered = shapely.buffer(allg, cfg.street_buffer_m, quad_segs=4)
+            order = np.argsort(owner, kind="stable")
+            bounds = np.searchsorted(owner[order], np.arange(len(sites) + 1))
+            polys = np.array([shapely.union_all(buffered[order[a:b]])
+                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+        polys = shapely.simplify(polys, simplify_m)
+        f = gpd.GeoDataFrame({"site_id": sid, "kind": kind, "name": sites.get("name", sid)},
+                             geometry=polys, crs=net.metric_crs)
+        if by == "kind":
+            f = f.dissolve(by="kind", as_index=False)[["kind", "geometry"]]
+        f["minutes"] = limit / cfg.metres_per_minute
+        f["level"] = level
+        f["limit_m"] = limit
+        f["method"] = method
+        f["area_km2"] = f.geometry.area / 1e6
+        frames.append(f.to_crs(4326))
+    if not frames:
+        return gpd.GeoDataFrame(columns=["site_id", "kind", "minutes", "limit_m", "method",
+                                         "area_km2", "geometry"], geometry="geometry", crs=4326)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+
+
+def built_up_share(res: CoverageResult, iso: gpd.GeoDataFrame, area=None) -> dict:
+    """Share of the built-up area within reach, per isochrone level.
+
+    Built-up area is approximated by the street corridor: every street of the network within
+    ``area`` (WGS84 geometry; default: all), buffered by ``config.street_buffer_m``.
+    """
+    net = res.network
+    lines, _ = edge_index(net)
+    built = shapely.union_all(shapely.buffer(lines, res.config.street_buffer_m, quad_segs=4))
+    if area is not None:
+        from .. import crs as _crs
+
+        built = shapely.intersection(
+            built, _crs.transform_geometry(area, lambda x, y: net.project(x, y)))
+    total = shapely.area(built)
+    out = {}
+    for level, grp in iso.to_crs(net.metric_crs).groupby("level"):
+        within = shapely.area(shapely.intersection(built, shapely.union_all(grp.geometry.values)))
+        out[level] = {"built_up_km2": round(total / 1e6, 4), "within_km2": round(within / 1e6, 4),
+                      "share": round(within / total, 4) if total else 0.0}
+    return out
