@@ -200,8 +200,8 @@ def test_online_path_with_recorded_response(monkeypatch):
     assert net.n_nodes == 12 and net.n_edges == 20
     from geo.network import haversine_m
 
-    want = 12 * haversine_m(114.30, 30.60, 114.302, 30.60)[0] + 12 * haversine_m(
-        114.30, 30.60, 114.30, 30.602)[0]
+    want = 12 * float(haversine_m(114.30, 30.60, 114.302, 30.60)) + 12 * float(haversine_m(
+        114.30, 30.60, 114.30, 30.602))
     assert net.length.sum() == pytest.approx(want, rel=1e-3)
     G = to_networkx(net)
     assert nx.is_strongly_connected(G)
