@@ -189,7 +189,7 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
                            small, n_comp - 1)
         else:
             logger.warning(
-                "the network is in %d large disconnected pieces (%d of %d nodes outside the largest); "
+                "the network is in %d disconnected pieces (%d of %d nodes outside the largest); "
                 "points snapped to a small piece can only reach sites on that piece. Pass "
                 "largest_component=True (--largest-component) to drop them, or fix the data",
                 n_comp, small, net.n_nodes)
