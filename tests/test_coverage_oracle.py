@@ -161,3 +161,27 @@ def test_community_exactly_at_threshold():
     d = res.communities["walk_distance_m"].to_numpy()
     assert d[0] == pytest.approx(1000.0, abs=1e-6)
     assert res.communities["covered"].tolist() == [True, False]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), long_edges=st.booleans())
+def test_snapping_equals_brute_force(seed, long_edges):
+    """The k-d tree snapper finds the same nearest edge distance as checking every edge."""
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 30))
+    xy = rng.uniform(0, 3000 if long_edges else 400, (n, 2))
+    edges = [(int(a), int(b)) for a, b in rng.integers(0, n, (int(rng.integers(1, 40)), 2))]
+    net = network_from_edges(xy, edges)
+    pts = rng.uniform(-200, 3200 if long_edges else 600, (50, 2))
+    from helpers import metres_to_lonlat
+
+    px, py = net.project(*metres_to_lonlat(pts[:, 0], pts[:, 1]))
+    snap = snap_points(net, px, py)
+    lines = net.edge_lines()
+    brute = shapely.distance(shapely.points(px, py)[:, None], lines[None, :]).min(axis=1)
+    assert np.allclose(snap.leg, brute, atol=1e-6)
+    on_edge = shapely.distance(shapely.points(snap.x, snap.y), lines[snap.edge])
+    assert np.all(on_edge < 1e-6)
+    assert np.all((snap.t >= 0) & (snap.t <= net.length[snap.edge] + 1e-9))

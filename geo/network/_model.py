@@ -154,18 +154,25 @@ class Network:
         keep = self.edge_u != self.edge_v
         u, v = self.edge_u[keep], self.edge_v[keep]
         w = np.maximum(self.length[keep], ZERO_LENGTH_M)
-        rows = np.concatenate([u, v])
-        cols = np.concatenate([v, u])
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        key = lo * np.int64(self.n_nodes) + hi
+        order = np.argsort(key, kind="stable")
+        key, w = key[order], w[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+        w = np.minimum.reduceat(w, starts) if w.size else w  # shortest of parallel edges
+        lo, hi = lo[order][starts], hi[order][starts]
+        n = self.n_nodes
+        rows = np.concatenate([lo, hi])
+        cols = np.concatenate([hi, lo])
         data = np.concatenate([w, w])
-        # keep the minimum over duplicates: sort by weight descending so the last write wins
-        order = np.lexsort((-data, cols, rows))
-        rows, cols, data = rows[order], cols[order], data[order]
-        first = np.ones(rows.size, bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        last = np.roll(first, -1)
-        last[-1:] = True
-        m = sp.csr_matrix((data[last], (rows[last], cols[last])), shape=(self.n_nodes,) * 2)
-        m.sort_indices()
+        # assemble CSR directly: count per row, then place (no duplicate summing needed)
+        order = np.lexsort((cols, rows))
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        idx_dtype = np.int32 if n < 2**31 - 1 and rows.size < 2**31 - 1 else np.int64
+        m = sp.csr_matrix((data[order], cols[order].astype(idx_dtype), indptr.astype(idx_dtype)),
+                          shape=(n, n))
+        m.has_sorted_indices = True
         return m
 
     @cached_property

@@ -1,0 +1,161 @@
+"""Coverage-engine benchmark: ours against networkx, the osmnx-tutorial ego_graph approach and
+pandana, on the same graph, sites and communities, in one process.
+
+    python benchmarks/coverage.py --nodes 1000000 --sites 2000 --json
+    python benchmarks/coverage.py --network ../shared/data/wuhan/roads_central/WHroad.shp \
+        --sites 300 --json
+
+Prints one JSON object (times in seconds) with ``ours_nearest_s``, ``networkx_multisource_s``,
+``ego_graph_s``, ``pandana_s`` (null without pandana), ``ours_reach_s``, ``peak_rss_mb`` and
+``max_abs_diff_m`` (ours against networkx, over every node), plus the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import peak_rss_mb, random_points_near, street_grid, timer  # noqa: E402
+
+from geo.config import Config  # noqa: E402
+from geo.coverage._engine import nearest_sites, point_distances, site_reach  # noqa: E402
+from geo.coverage._snap import edge_index, snap_points  # noqa: E402
+from geo.network import Network, build_network  # noqa: E402
+
+
+def nx_graph_with_sources(net: Network, sites):
+    """The same walking graph for networkx, with each site a node joined to its edge's ends."""
+    import networkx as nx
+
+    G = nx.Graph()
+    keep = net.edge_u != net.edge_v
+    u, v, w = net.edge_u[keep], net.edge_v[keep], net.length[keep]
+    # parallel edges: networkx Graph keeps the last; sort so the shortest is last
+    order = np.argsort(-w)
+    G.add_weighted_edges_from(zip(u[order].tolist(), v[order].tolist(), w[order].tolist(),
+                                  strict=True), weight="length")
+    su, sv = net.edge_u[sites.edge], net.edge_v[sites.edge]
+    cu = sites.leg + sites.t
+    cv = sites.leg + net.length[sites.edge] - sites.t
+    src = []
+    for k in range(len(sites)):
+        s = ("site", k)
+        G.add_edge(s, int(su[k]), length=float(cu[k]))
+        if G.has_edge(s, int(sv[k])):
+            G[s][int(sv[k])]["length"] = min(G[s][int(sv[k])]["length"], float(cv[k]))
+        else:
+            G.add_edge(s, int(sv[k]), length=float(cv[k]))
+        src.append(s)
+    return G, src
+
+
+def run(args) -> dict:
+    rng = np.random.default_rng(args.seed)
+    out: dict = {}
+    if args.network:
+        net = build_network(args.network, config=Config(use_cache=False))
+        out["graph"] = str(args.network)
+    else:
+        net = street_grid(args.nodes, seed=args.seed)
+        out["graph"] = f"generated street grid, {args.nodes} nodes requested"
+    out.update(nodes=net.n_nodes, edges=net.n_edges, sites=args.sites,
+               communities=args.communities, limit_m=args.limit_m)
+    sx, sy = random_points_near(net, args.sites, rng)
+    cx, cy = random_points_near(net, args.communities, rng)
+    _ = net.xy, net.csr  # array form, built once (as the network cache stores it)
+
+    # --- ours: snapping (index build included) + one multi-source Dijkstra + point distances
+    net.__dict__.pop("_sc_edge_index", None)
+    with timer(out, "ours_snap_s"):
+        s_snap = snap_points(net, sx, sy)
+        c_snap = snap_points(net, cx, cy)
+    with timer(out, "ours_dijkstra_s"):
+        field = nearest_sites(net, s_snap)
+        dist, _ = point_distances(net, field, c_snap, s_snap)
+    out["ours_nearest_s"] = round(out["ours_snap_s"] + out["ours_dijkstra_s"], 4)
+    with timer(out, "ours_reach_s"):
+        reach = site_reach(net, s_snap, args.limit_m)
+    out["reach_pairs"] = len(reach)
+    out["ours_peak_rss_mb"] = round(peak_rss_mb(), 1)
+
+    # --- networkx multi-source Dijkstra on the same graph and sources
+    import networkx as nx
+
+    t0 = time.perf_counter()
+    G, src = nx_graph_with_sources(net, s_snap)
+    out["networkx_build_s"] = round(time.perf_counter() - t0, 3)
+    with timer(out, "networkx_multisource_s"):
+        nd = nx.multi_source_dijkstra_path_length(G, src, weight="length")
+    ref = np.array([nd.get(i, np.inf) for i in range(net.n_nodes)])
+    fin = np.isfinite(ref)
+    out["max_abs_diff_m"] = float(np.abs(field.dist[fin] - ref[fin]).max()) if fin.any() else 0.0
+    out["unreached_mismatch"] = int((np.isfinite(field.dist) != fin).sum())
+
+    # --- the osmnx-tutorial approach: ego_graph per site (at its nearest node), then the union
+    k = len(src) if args.ego_sample is None else min(args.ego_sample, len(src))
+    near = np.where(s_snap.t <= net.length[s_snap.edge] / 2, net.edge_u[s_snap.edge],
+                    net.edge_v[s_snap.edge])
+    t0 = time.perf_counter()
+    covered: set = set()
+    for i in range(k):
+        sub = nx.ego_graph(G, int(near[i]), radius=args.limit_m, distance="length")
+        covered.update(sub.nodes)
+    t_ego = time.perf_counter() - t0
+    out["ego_graph_sites_timed"] = k
+    out["ego_graph_s"] = round(t_ego * len(src) / k, 3)
+    out["ego_graph_extrapolated"] = k < len(src)
+
+    # --- pandana (contraction hierarchies), network build included
+    try:
+        import pandana
+        import pandas as pd
+    except ImportError:
+        out["pandana_s"] = None
+    else:
+        keep = net.edge_u != net.edge_v
+        t0 = time.perf_counter()
+        pn = pandana.Network(pd.Series(net.xy[:, 0]), pd.Series(net.xy[:, 1]),
+                             pd.Series(net.edge_u[keep]), pd.Series(net.edge_v[keep]),
+                             pd.DataFrame({"length": net.length[keep]}), twoway=True)
+        pn.precompute(args.limit_m)
+        pn.set_pois("sites", args.limit_m, 1, pd.Series(sx), pd.Series(sy))
+        pn.nearest_pois(args.limit_m, "sites", num_pois=1)
+        out["pandana_s"] = round(time.perf_counter() - t0, 3)
+
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    o = out["ours_nearest_s"]
+    out["ratio_networkx"] = round(out["networkx_multisource_s"] / o, 1)
+    out["ratio_ego_graph"] = round(out["ego_graph_s"] / o, 1)
+    out["ratio_pandana"] = round(out["pandana_s"] / o, 1) if out["pandana_s"] else None
+    out["covered_communities"] = int((dist <= args.limit_m).sum())
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--nodes", type=int, default=100_000)
+    p.add_argument("--sites", type=int, default=300)
+    p.add_argument("--communities", type=int, default=20_000)
+    p.add_argument("--network", type=Path, default=None, help="a real network instead")
+    p.add_argument("--limit-m", type=float, default=1000.0)
+    p.add_argument("--ego-sample", type=int, default=None,
+                   help="time ego_graph on this many sites and extrapolate (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print only the JSON object")
+    args = p.parse_args()
+    out = run(args)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>26}: {v}")
+
+
+if __name__ == "__main__":
+    main()
