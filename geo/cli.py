@@ -123,7 +123,7 @@ def _print_summary(s: dict, out: Path | None = None) -> None:
 def cmd_demo(a: argparse.Namespace) -> int:
     from .config import Config
     from .coverage import compute_coverage
-    from .demo import DEMO_MINUTES, DEMO_THRESHOLDS, demo_pbf, write_inputs
+    from .demo import DEMO_MINUTES, DEMO_NEW_SITES, DEMO_THRESHOLDS, demo_pbf, write_inputs
     from .io import load_communities, load_sites, rejects_frame
     from .maps._labels import label
     from .network import build_network
@@ -140,16 +140,30 @@ def cmd_demo(a: argparse.Namespace) -> int:
     comms = load_communities(paths["communities"])
     net = build_network(demo_pbf(), config=cfg)
     res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    from .optimize import propose_sites
     from .outputs import write_coverage_outputs
 
+    cands = load_sites(paths["candidates"], default_kind="partner")
+    prop = propose_sites(res, k=DEMO_NEW_SITES, model="mclp", candidates=cands.data,
+                         min_kind_count=("integrated", 10))
     lang = a.lang
     write_coverage_outputs(
-        res, out, rejects=rejects_frame(sites, comms), inputs=paths,
+        res, out, rejects=rejects_frame(sites, comms, cands), inputs=paths, proposal=prop,
         map_kwargs={"lang": lang, "offline": True, "basemap": "none",
                     "subtitle": label(lang, "demo_title")},
         extra_summary={"demo": True, "note": "Demonstration of the method on central Helsinki "
                        "OpenStreetMap data (ODbL); not Hubei data."})
     _print_summary(res.summary, out)
+    ps = prop.summary
+    print(f"proposed {ps['new_sites']} new sites (MCLP, {ps['status']}): covered population "
+          f"{ps['covered_population_before']:,.0f} -> {ps['covered_population_after']:,.0f}; "
+          "marginal gain:")
+    for _, r in prop.curve.iterrows():
+        print(f"  {int(r['new_sites'])} new: {r['covered_population']:>9,.0f} "
+              f"({100 * r['covered_share']:.1f}%)")
+    ct = ps["count_target"]
+    print(f"integrated sites: {ct['existing']} of {ct['target']} -> {ct['shortfall']} short; "
+          f"{ct['sites_for_count_only']} needed beyond the coverage sites")
     return 0
 
 
@@ -217,6 +231,53 @@ def cmd_map(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gaps(a: argparse.Namespace) -> int:
+    from .coverage import compute_coverage
+    from .io import load_sites, rejects_frame
+    from .optimize import propose_sites
+    from .outputs import write_coverage_outputs
+
+    cfg = _config(a)
+    net, sites, comms, rejects, boundary = _load(a, cfg)
+    cands = None
+    if a.candidates:
+        cands = load_sites(a.candidates, crs=a.crs, default_kind="partner",
+                           kinds=_kv(a.kind, "--kind"), encoding=a.encoding,
+                           boundary=boundary, fix_swapped=a.fix_swapped)
+        rejects = rejects_frame(sites, comms, cands)
+    elif a.candidates_only:
+        raise SystemExit("error: --candidates-only needs --candidates FILE")
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    target = None
+    if a.min_kind_count:
+        kind, _, n = a.min_kind_count.partition("=")
+        target = (kind, int(n))
+    area = None
+    if boundary is not None:
+        import shapely
+
+        area = shapely.union_all(boundary.geometry.values)
+    prop = propose_sites(res, k=a.new_sites, model=a.model,
+                         candidates=cands.data if cands else None,
+                         candidates_only=a.candidates_only, target_share=a.target_share,
+                         min_kind_count=target, spacing_m=a.grid_spacing_m, boundary=area,
+                         time_limit=a.time_limit)
+    out = Path(a.out)
+    write_coverage_outputs(res, out, rejects=rejects, proposal=prop, write_map=not a.no_map,
+                           inputs={"sites": a.sites, "communities": a.communities,
+                                   "network": a.network, "candidates": a.candidates},
+                           map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"})
+    s = prop.summary
+    print(f"{s['model']}: {s['new_sites']} new site(s), status {s['status']} "
+          f"(gap {100 * (s['gap'] or 0):.2f}%), {s['solve_seconds']:.2f} s; covered population "
+          f"{s['covered_population_before']:,.0f} -> {s['covered_population_after']:,.0f} "
+          f"of {s['population']:,.0f}")
+    for m in s.get("messages", []):
+        print(f"note: {m}")
+    print(f"outputs: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="servicecircle",
@@ -255,6 +316,28 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-map", action="store_true", help="skip map.html")
     c.add_argument("--out", required=True, type=Path, help="output folder")
     c.set_defaults(func=cmd_coverage)
+
+    g = sub.add_parser("gaps", help="propose new sites where they close most of the gap")
+    _inputs(g)
+    _common(g)
+    g.add_argument("--candidates", type=Path, default=None,
+                   help="candidate points, e.g. 融合共建 partners (same formats as --sites)")
+    g.add_argument("--candidates-only", action="store_true",
+                   help="choose only among --candidates (no generated candidates)")
+    g.add_argument("--new-sites", type=int, default=None, metavar="K",
+                   help="number of new sites (MCLP, p-median; caps the curve for LSCP)")
+    g.add_argument("--model", choices=["mclp", "lscp", "pmedian"], default="mclp")
+    g.add_argument("--target-share", type=float, default=None,
+                   help="LSCP: reach this share of the population, e.g. 0.95")
+    g.add_argument("--min-kind-count", default=None, metavar="KIND=N",
+                   help="plan count target, e.g. integrated=10")
+    g.add_argument("--grid-spacing-m", type=float, default=200.0,
+                   help="spacing of generated candidates (200 m)")
+    g.add_argument("--time-limit", type=float, default=60.0, help="solver seconds (60)")
+    g.add_argument("--lang", choices=["zh", "en"], default="zh")
+    g.add_argument("--no-map", action="store_true")
+    g.add_argument("--out", required=True, type=Path, help="output folder")
+    g.set_defaults(func=cmd_gaps)
 
     m = sub.add_parser("map", help="an interactive HTML map of coverage")
     _inputs(m)

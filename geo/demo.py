@@ -38,6 +38,7 @@ from .io import write_csv
 
 DEMO_MINUTES = 5.0
 DEMO_THRESHOLDS = (3.0, 5.0, 10.0)
+DEMO_NEW_SITES = 5
 FLOOR_M2_PER_PERSON = 40.0
 DEFAULT_LEVELS = 4
 

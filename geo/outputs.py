@@ -52,9 +52,15 @@ def write_coverage_outputs(
     map_kwargs: dict[str, Any] | None = None,
     write_map: bool = True,
     extra_summary: dict[str, Any] | None = None,
+    proposal=None,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
-    ``summary.json`` and ``map.html`` under ``out`` (each atomically)."""
+    ``summary.json`` and ``map.html`` under ``out`` (each atomically).
+
+    With a ``proposal`` (from :func:`geo.optimize.propose_sites`) also
+    ``proposed_sites.csv``, ``marginal_gain.csv``, ``marginal_gain.png`` and
+    ``candidates.csv``, and the proposals go on the map and into ``summary.json``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -78,11 +84,23 @@ def write_coverage_outputs(
         summary["inputs"] = {k: str(v) for k, v in inputs.items()}
     if extra_summary:
         summary.update(extra_summary)
+    if proposal is not None:
+        paths["proposed_sites"] = write_csv(proposal_table(proposal), out / "proposed_sites.csv")
+        paths["marginal_gain"] = write_csv(proposal.curve, out / "marginal_gain.csv")
+        paths["candidates"] = write_csv(
+            pd.DataFrame(proposal.candidates.drop(columns="geometry")), out / "candidates.csv")
+        if len(proposal.curve):
+            lang = (map_kwargs or {}).get("lang", "zh")
+            paths["marginal_gain_plot"] = plot_marginal_gain(proposal.curve,
+                                                             out / "marginal_gain.png", lang)
+        summary["proposal"] = proposal.summary
     if write_map:
         from .maps import make_map, save_map
 
         kw = dict(map_kwargs or {})
         offline = kw.pop("offline", True)
+        if proposal is not None:
+            kw["proposals"] = proposal.sites
         m = make_map(res, isochrones=iso, offline=offline, **kw)
         info = save_map(m, out / "map.html", offline=offline)
         paths["map"] = out / "map.html"
@@ -90,3 +108,70 @@ def write_coverage_outputs(
                           "offline": offline}
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
+
+
+PROPOSAL_COLUMNS = ["rank", "candidate_id", "source", "name", "lon", "lat",
+                    "newly_covered_population", "newly_covered_communities",
+                    "covered_population_after", "weighted_distance_saved"]
+
+
+def proposal_table(prop) -> pd.DataFrame:
+    cols = [c for c in PROPOSAL_COLUMNS if c in prop.sites.columns]
+    return pd.DataFrame(prop.sites[cols])
+
+
+
+
+_CJK_FILES = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc",
+              "NotoSansCJKsc-Regular.otf", "DroidSansFallbackFull.ttf", "msyh.ttc", "simhei.ttf")
+
+
+def _cjk_font() -> str | None:
+    """Name of an installed CJK font, registering known font files matplotlib has not cached."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if Path(path).name in _CJK_FILES and not any(
+                k in n for n in names for k in ("WenQuanYi", "Noto Sans CJK", "Droid Sans")):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError):
+                continue
+    for f in font_manager.fontManager.ttflist:
+        if any(k in f.name for k in ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK",
+                                     "Source Han", "SimHei", "Microsoft YaHei", "PingFang")):
+            return f.name
+    return None
+
+
+def plot_marginal_gain(curve: pd.DataFrame, path: str | Path, lang: str = "zh") -> Path:
+    """Covered population against new sites, as a PNG (Chinese labels when a CJK font exists)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = _cjk_font()
+    zh = lang == "zh" and font is not None
+    if lang == "zh" and font is None:
+        logger.info("no CJK font found (install fonts-wqy-microhei); plot labels in English")
+    rc = {"font.sans-serif": [font, "DejaVu Sans"]} if font else {}
+    with plt.rc_context(rc):
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+        x = curve["new_sites"].to_numpy()
+        y = 100 * curve["covered_share"].to_numpy()
+        ax.plot(x, y, marker="o", color="#3182bd")
+        for xi, yi in zip(x, y, strict=True):
+            ax.annotate(f"{yi:.1f}%", (xi, yi), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=8)
+        ax.set_xlabel("新增站点数" if zh else "New sites")
+        ax.set_ylabel("覆盖人口比例 (%)" if zh else "Population covered (%)")
+        ax.set_title("边际收益曲线" if zh else "Marginal gain of new sites")
+        ax.set_xticks(x)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+        plt.close(fig)
+    return Path(path)

@@ -1,0 +1,368 @@
+"""The array core of site selection, independent of GeoDataFrames (like spopt's
+``from_cost_matrix``): coverage or cost matrices in, chosen candidates out.
+
+Every model keeps the existing sites open: demands they already cover are passed as
+``covered`` (MCLP, LSCP) or their distance to the nearest existing site as ``existing_cost``
+(p-median). Models are solved exactly as mixed-integer programs with HiGHS
+(``scipy.optimize.milp``) under a time limit; the status and optimality gap are reported. Lazy
+greedy heuristics (CELF) with a data-dependent upper bound serve instances too large for the
+exact solver and any case where it stops early.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .._errors import SolverError
+
+logger = logging.getLogger(__name__)
+
+_STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+
+
+@dataclass
+class Solution:
+    """Chosen candidates and how they were found.
+
+    Attributes
+    ----------
+    selected
+        Candidate indices, ranked: rank 1 adds the most on top of the existing sites, rank 2
+        the most on top of those, and so on.
+    gains
+        What each ranked candidate adds (population newly covered, or weighted distance saved).
+    objective
+        Covered weight (MCLP, LSCP with a target), site count (LSCP) or total weighted cost
+        (p-median), including what the existing sites already achieve.
+    status
+        ``optimal``, ``time_limit`` (best found, see ``gap``), ``heuristic``, ``infeasible``.
+    gap
+        Relative optimality gap (0 when proven optimal; from HiGHS or the greedy bound).
+    bound
+        Best bound on the objective.
+    method
+        ``milp`` or ``greedy``.
+    """
+
+    selected: np.ndarray
+    gains: np.ndarray
+    objective: float
+    status: str
+    gap: float
+    bound: float
+    method: str
+    solve_seconds: float
+    messages: list[str] = field(default_factory=list)
+
+
+def _as_csr(a) -> sp.csr_matrix:
+    m = sp.csr_matrix(a, dtype=float)
+    m.data[:] = 1.0
+    m.eliminate_zeros()
+    return m
+
+
+def _rank_by_gain(a: sp.csr_matrix, w: np.ndarray, covered: np.ndarray, chosen: np.ndarray):
+    """Order chosen candidates greedily by what each adds; return (order, gains)."""
+    cov = covered.copy()
+    left = list(chosen)
+    order, gains = [], []
+    while left:
+        g = [float(w[a[j].indices][~cov[a[j].indices]].sum()) for j in left]
+        b = int(np.argmax(g))
+        j = left.pop(b)
+        order.append(j)
+        gains.append(g[b])
+        cov[a[j].indices] = True
+    return np.array(order, np.int64), np.array(gains)
+
+
+def _milp(c, integrality, bounds, constraints, time_limit, gap):
+    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints,
+               options={"time_limit": float(time_limit), "mip_rel_gap": float(gap),
+                        "disp": False})
+    status = _STATUS.get(res.status, "error")
+    mip_gap = getattr(res, "mip_gap", None)
+    dual = getattr(res, "mip_dual_bound", None)
+    return res, status, (0.0 if status == "optimal" else mip_gap), dual
+
+
+def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
+    """Lazy greedy (CELF) maximal covering: ``1 - 1/e`` of optimal at worst.
+
+    ``bound`` is the data-dependent upper bound of Leskovec et al. (2007): the greedy value plus
+    the ``k`` largest marginal gains left at the end. ``gap`` = (bound - value) / bound.
+    """
+    t0 = time.perf_counter()
+    a = _as_csr(a)
+    w = np.asarray(w, float)
+    cov = np.zeros(a.shape[1], bool) if covered is None else np.asarray(covered, bool).copy()
+    base = float(w[cov].sum())
+    ok = np.ones(a.shape[0], bool) if eligible is None else np.asarray(eligible, bool)
+    heap = [(-float(w[a[j].indices].sum() - w[a[j].indices][cov[a[j].indices]].sum()), j, 0)
+            for j in np.flatnonzero(ok)]
+    heapq.heapify(heap)
+    chosen, gains = [], []
+    while heap and len(chosen) < k:
+        neg, j, stamp = heapq.heappop(heap)
+        if stamp == len(chosen):
+            chosen.append(j)
+            gains.append(-neg)
+            cov[a[j].indices] = True
+            continue
+        idx = a[j].indices
+        heapq.heappush(heap, (-float(w[idx][~cov[idx]].sum()), j, len(chosen)))
+    value = base + float(np.sum(gains))
+    rest = sorted((float(w[a[j].indices][~cov[a[j].indices]].sum()) for _, j, _ in heap),
+                  reverse=True)[:k]
+    bound = value + float(np.sum(rest))
+    gap = (bound - value) / bound if bound > 0 else 0.0
+    return Solution(np.array(chosen, np.int64), np.array(gains), value, "heuristic", gap, bound,
+                    "greedy", time.perf_counter() - t0)
+
+
+def mclp(a, w, k: int, covered=None, *, time_limit: float = 60.0, mip_gap: float = 1e-6,
+         min_counts: list[tuple[np.ndarray, int]] | None = None,
+         max_vars: int = 2_000_000) -> Solution:
+    """Maximal covering: ``k`` new sites that maximise the newly covered weight.
+
+    Parameters
+    ----------
+    a
+        Candidates x demands coverage matrix (non-zero = within reach).
+    w
+        Demand weights (population), non-negative.
+    k
+        Number of new sites.
+    covered
+        Demands already covered by the existing (fixed) sites.
+    time_limit
+        Seconds for HiGHS; on timeout the best solution found and its gap are returned.
+    min_counts
+        ``[(eligible_mask, n)]``: at least ``n`` of the new sites among ``eligible_mask``.
+    max_vars
+        Above this many variables the lazy-greedy heuristic is used instead.
+    """
+    t0 = time.perf_counter()
+    a = _as_csr(a)
+    w = np.asarray(w, float)
+    n_c, n_d = a.shape
+    cov = np.zeros(n_d, bool) if covered is None else np.asarray(covered, bool)
+    base = float(w[cov].sum())
+    if k <= 0:
+        return Solution(np.zeros(0, np.int64), np.zeros(0), base, "optimal", 0.0, base, "milp",
+                        0.0)
+    if k > n_c:
+        raise SolverError(f"k={k} new sites asked for, but there are only {n_c} candidates; "
+                          "lower --new-sites or add candidates (--candidates, or let "
+                          "servicecircle generate them)")
+    d = np.flatnonzero(~cov & (np.asarray(a.sum(axis=0)).ravel() > 0) & (w > 0))
+    if d.size == 0:
+        logger.warning("no uncovered demand can be covered by any candidate")
+        return Solution(np.arange(k), np.zeros(k), base, "optimal", 0.0, base, "milp",
+                        time.perf_counter() - t0, ["no candidate covers any uncovered demand"])
+    if n_c + d.size > max_vars:
+        sol = greedy_mclp(a, w, k, cov)
+        sol.messages.append(f"{n_c + d.size:,} variables exceed max_vars={max_vars:,}: "
+                            "solved with lazy greedy")
+        return sol
+    ad = a[:, d]
+    # variables: x (n_c binary), y (d continuous in [0, 1])
+    c = np.concatenate([np.zeros(n_c), -w[d]])
+    link = sp.hstack([-ad.T, sp.identity(d.size)], format="csr")  # y_i - sum_j a_ij x_j <= 0
+    card = sp.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(d.size)]))
+    cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(card, k, k)]
+    for mask, n in min_counts or []:
+        row = np.concatenate([np.asarray(mask, float), np.zeros(d.size)])
+        cons.append(LinearConstraint(sp.csr_matrix(row), n, np.inf))
+    integ = np.concatenate([np.ones(n_c), np.zeros(d.size)])
+    res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap)
+    if res.x is None:
+        if status == "infeasible":
+            raise SolverError("the count targets cannot be met with these candidates and k; "
+                              "raise --new-sites or add eligible candidates")
+        sol = greedy_mclp(a, w, k, cov)
+        sol.messages.append(f"HiGHS stopped ({status}) without a solution; used lazy greedy")
+        return sol
+    chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+    order, gains = _rank_by_gain(a, w, cov, chosen)
+    value = base + float(gains.sum())
+    bound = base - dual if dual is not None and np.isfinite(dual) else value
+    return Solution(order, gains, value, "optimal" if status == "optimal" else status,
+                    float(gap or 0.0), float(bound), "milp", time.perf_counter() - t0)
+
+
+def lscp(a, w=None, covered=None, *, target_share: float | None = None,
+         time_limit: float = 60.0, mip_gap: float = 1e-6) -> Solution:
+    """Set covering: the fewest new sites covering every coverable demand, or reaching
+    ``target_share`` of the total weight (existing coverage included).
+
+    Raises
+    ------
+    SolverError
+        If ``target_share`` exceeds what all candidates together can reach (the message gives
+        the reachable share).
+    """
+    t0 = time.perf_counter()
+    a = _as_csr(a)
+    n_c, n_d = a.shape
+    w = np.ones(n_d) if w is None else np.asarray(w, float)
+    cov = np.zeros(n_d, bool) if covered is None else np.asarray(covered, bool)
+    coverable = np.asarray(a.sum(axis=0)).ravel() > 0
+    base, total = float(w[cov].sum()), float(w.sum())
+    if target_share is None:
+        d = np.flatnonzero(~cov & coverable)
+        if d.size == 0:
+            return Solution(np.zeros(0, np.int64), np.zeros(0), 0.0, "optimal", 0.0, 0.0,
+                            "milp", time.perf_counter() - t0)
+        cons = [LinearConstraint(a[:, d].T, 1.0, np.inf)]
+        c, integ, bounds = np.ones(n_c), np.ones(n_c), Bounds(0, 1)
+    else:
+        reach = base + float(w[~cov & coverable].sum())
+        if not 0 < target_share <= 1:
+            raise SolverError(f"target share must be within (0, 1], got {target_share}")
+        need = target_share * total - base
+        if need <= 1e-9:
+            return Solution(np.zeros(0, np.int64), np.zeros(0), 0.0, "optimal", 0.0, 0.0,
+                            "milp", time.perf_counter() - t0,
+                            ["the existing sites already reach the target share"])
+        if target_share * total > reach + 1e-6:
+            raise SolverError(
+                f"a target of {target_share:.1%} cannot be reached: existing sites plus every "
+                f"candidate cover at most {reach / total:.1%} of the population (the rest is "
+                "off the network or beyond every candidate); lower the target or add "
+                "candidates")
+        d = np.flatnonzero(~cov & coverable & (w > 0))
+        link = sp.hstack([-a[:, d].T, sp.identity(d.size)], format="csr")
+        tgt = sp.csr_matrix(np.concatenate([np.zeros(n_c), w[d]]))
+        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(tgt, need - 1e-6, np.inf)]
+        c = np.concatenate([np.ones(n_c), np.zeros(d.size)])
+        integ = np.concatenate([np.ones(n_c), np.zeros(d.size)])
+        bounds = Bounds(0, 1)
+    res, status, gap, dual = _milp(c, integ, bounds, cons, time_limit, mip_gap)
+    if res.x is None:
+        raise SolverError(f"set covering stopped without a solution ({status}); raise the "
+                          "time limit (--time-limit)")
+    chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+    order, gains = _rank_by_gain(a, w, cov, chosen)
+    return Solution(order, gains, float(len(chosen)), status, float(gap or 0.0),
+                    float(dual if dual is not None else len(chosen)), "milp",
+                    time.perf_counter() - t0)
+
+
+def pmedian(cost, w, k: int, existing_cost=None, *, time_limit: float = 60.0,
+            mip_gap: float = 1e-6, max_pairs: int = 3_000_000) -> Solution:
+    """p-median: ``k`` new sites minimising total weighted walk distance.
+
+    Parameters
+    ----------
+    cost
+        Candidates x demands distance matrix (metres; ``inf`` = unreachable).
+    w
+        Demand weights.
+    existing_cost
+        Each demand's distance to its nearest existing site (``inf`` where none); demands keep
+        it unless a new site is closer.
+    """
+    t0 = time.perf_counter()
+    cost = np.asarray(cost, float)
+    w = np.asarray(w, float)
+    n_c, n_d = cost.shape
+    if k > n_c:
+        raise SolverError(f"k={k} new sites asked for, but there are only {n_c} candidates")
+    e = np.full(n_d, np.inf) if existing_cost is None else np.asarray(existing_cost, float)
+    ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
+    if not ok.all():
+        logger.warning("%d demands reach no site or candidate; left out of the p-median",
+                       int((~ok).sum()))
+    pairs_j, pairs_i = np.nonzero((cost < e[None, :]) & ok[None, :])
+    if pairs_i.size > max_pairs:
+        return greedy_pmedian(cost, w, k, e, ok, t0, f"{pairs_i.size:,} assignment pairs "
+                              f"exceed max_pairs={max_pairs:,}: solved greedily")
+    fixed = np.where(np.isfinite(e) & ok, e, 0.0)
+    delta = cost[pairs_j, pairs_i] - fixed[pairs_i]  # <= 0 when e finite
+    n_z = pairs_i.size
+    c = np.concatenate([np.zeros(n_c), w[pairs_i] * np.where(np.isfinite(e[pairs_i]), delta,
+                                                           cost[pairs_j, pairs_i])])
+    # each demand: sum_j z_ij <= 1 (== 1 when it has no existing site)
+    assign = sp.csr_matrix((np.ones(n_z), (pairs_i, n_c + np.arange(n_z))),
+                           shape=(n_d, n_c + n_z))
+    must = ok & ~np.isfinite(e)
+    lb = np.where(must, 1.0, 0.0)
+    link = sp.csr_matrix((np.r_[np.ones(n_z), -np.ones(n_z)],
+                          (np.r_[np.arange(n_z), np.arange(n_z)],
+                           np.r_[n_c + np.arange(n_z), pairs_j])), shape=(n_z, n_c + n_z))
+    card = sp.csr_matrix(np.r_[np.ones(n_c), np.zeros(n_z)])
+    cons = [LinearConstraint(assign, lb, 1.0), LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(card, k, k)]
+    integ = np.r_[np.ones(n_c), np.zeros(n_z)]
+    res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap)
+    if res.x is None:
+        if status == "infeasible":
+            raise SolverError("p-median infeasible: some demand reaches no candidate and has "
+                              "no existing site")
+        return greedy_pmedian(cost, w, k, e, ok, t0, f"HiGHS stopped ({status}); used greedy")
+    chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+    base = float((w * fixed)[ok].sum())
+    order, gains = _rank_pmedian(cost, w, e, ok, chosen)
+    obj = float(res.fun) + base
+    bound = (float(dual) + base) if dual is not None and np.isfinite(dual) else obj
+    return Solution(order, gains, obj, status, float(gap or 0.0), bound, "milp",
+                    time.perf_counter() - t0)
+
+
+def weighted_cost(cost, w, e, ok, chosen) -> float:
+    best = e.copy()
+    if len(chosen):
+        best = np.minimum(best, cost[np.asarray(chosen)].min(axis=0))
+    return float((w * best)[ok].sum())
+
+
+def _rank_pmedian(cost, w, e, ok, chosen):
+    cur = e.copy()
+    left = list(chosen)
+    order, gains = [], []
+    while left:
+        vals = [float((w * np.minimum(cur, cost[j]))[ok & np.isfinite(np.minimum(cur, cost[j]))]
+                      .sum()) for j in left]
+        unreached = [int((~np.isfinite(np.minimum(cur, cost[j])) & ok).sum()) for j in left]
+        b = int(np.lexsort((vals, unreached))[0])
+        j = left.pop(b)
+        before = float((w * cur)[ok & np.isfinite(cur)].sum())
+        cur = np.minimum(cur, cost[j])
+        after = float((w * cur)[ok & np.isfinite(cur)].sum())
+        order.append(j)
+        gains.append(before - after)
+    return np.array(order, np.int64), np.array(gains)
+
+
+def greedy_pmedian(cost, w, k, e, ok, t0, note) -> Solution:
+    """Greedy adds, then one pass of vertex substitution (Teitz-Bart)."""
+    chosen: list[int] = []
+    for _ in range(k):
+        vals = [weighted_cost(cost, w, e, ok, [*chosen, j]) if j not in chosen else np.inf
+                for j in range(cost.shape[0])]
+        chosen.append(int(np.argmin(vals)))
+    best = weighted_cost(cost, w, e, ok, chosen)
+    improved = True
+    while improved:
+        improved = False
+        for pos in range(len(chosen)):
+            for j in range(cost.shape[0]):
+                if j in chosen:
+                    continue
+                trial = chosen.copy()
+                trial[pos] = j
+                v = weighted_cost(cost, w, e, ok, trial)
+                if v < best - 1e-9:
+                    chosen, best, improved = trial, v, True
+    order, gains = _rank_pmedian(cost, w, e, ok, np.array(chosen))
+    return Solution(order, gains, best, "heuristic", float("nan"), float("nan"), "greedy",
+                    time.perf_counter() - t0, [note])
