@@ -55,6 +55,48 @@ def nx_graph_with_sources(net: Network, sites):
     return G, src
 
 
+def _progress(out: dict) -> None:
+    print(json.dumps({k: v for k, v in out.items()}), file=sys.stderr, flush=True)
+
+
+def _pandana_child(npz: str, limit: float, q) -> None:
+    import pandana
+    import pandas as pd
+
+    z = np.load(npz)
+    t0 = time.perf_counter()
+    pn = pandana.Network(pd.Series(z["x"]), pd.Series(z["y"]), pd.Series(z["u"]),
+                         pd.Series(z["v"]), pd.DataFrame({"length": z["w"]}), twoway=True)
+    pn.precompute(limit)
+    pn.set_pois("sites", limit, 1, pd.Series(z["sx"]), pd.Series(z["sy"]))
+    pn.nearest_pois(limit, "sites", num_pois=1)
+    q.put(time.perf_counter() - t0)
+
+
+def _pandana(net, sx, sy, args):
+    try:
+        import pandana  # noqa: F401
+    except ImportError:
+        return None
+    import multiprocessing as mp
+    import tempfile
+
+    keep = net.edge_u != net.edge_v
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = str(Path(tmp) / "g.npz")
+        np.savez(npz, x=net.xy[:, 0], y=net.xy[:, 1], u=net.edge_u[keep], v=net.edge_v[keep],
+                 w=net.length[keep], sx=sx, sy=sy)
+        q = mp.get_context("spawn").Queue()
+        p = mp.get_context("spawn").Process(target=_pandana_child, args=(npz, args.limit_m, q))
+        p.start()
+        p.join(args.pandana_timeout)
+        if p.is_alive():
+            p.terminate()
+            p.join()
+            return f"> {args.pandana_timeout:.0f} (stopped)"
+        return round(q.get(), 3) if not q.empty() else None
+
+
 def run(args) -> dict:
     rng = np.random.default_rng(args.seed)
     out: dict = {}
@@ -83,6 +125,7 @@ def run(args) -> dict:
         reach = site_reach(net, s_snap, args.limit_m)
     out["reach_pairs"] = len(reach)
     out["ours_peak_rss_mb"] = round(peak_rss_mb(), 1)
+    _progress(out)
 
     # --- networkx multi-source Dijkstra on the same graph and sources
     import networkx as nx
@@ -110,29 +153,19 @@ def run(args) -> dict:
     out["ego_graph_sites_timed"] = k
     out["ego_graph_s"] = round(t_ego * len(src) / k, 3)
     out["ego_graph_extrapolated"] = k < len(src)
+    _progress(out)
 
-    # --- pandana (contraction hierarchies), network build included
-    try:
-        import pandana
-        import pandas as pd
-    except ImportError:
-        out["pandana_s"] = None
-    else:
-        keep = net.edge_u != net.edge_v
-        t0 = time.perf_counter()
-        pn = pandana.Network(pd.Series(net.xy[:, 0]), pd.Series(net.xy[:, 1]),
-                             pd.Series(net.edge_u[keep]), pd.Series(net.edge_v[keep]),
-                             pd.DataFrame({"length": net.length[keep]}), twoway=True)
-        pn.precompute(args.limit_m)
-        pn.set_pois("sites", args.limit_m, 1, pd.Series(sx), pd.Series(sy))
-        pn.nearest_pois(args.limit_m, "sites", num_pois=1)
-        out["pandana_s"] = round(time.perf_counter() - t0, 3)
+    _progress(out)
+    # --- pandana (contraction hierarchies), network build included, in a child process so
+    # that a build that runs for hours can be stopped at --pandana-timeout
+    out["pandana_s"] = _pandana(net, sx, sy, args)
 
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     o = out["ours_nearest_s"]
     out["ratio_networkx"] = round(out["networkx_multisource_s"] / o, 1)
     out["ratio_ego_graph"] = round(out["ego_graph_s"] / o, 1)
-    out["ratio_pandana"] = round(out["pandana_s"] / o, 1) if out["pandana_s"] else None
+    out["ratio_pandana"] = (round(out["pandana_s"] / o, 1)
+                            if isinstance(out["pandana_s"], float) else None)
     out["covered_communities"] = int((dist <= args.limit_m).sum())
     return out
 
@@ -146,6 +179,8 @@ def main() -> None:
     p.add_argument("--limit-m", type=float, default=1000.0)
     p.add_argument("--ego-sample", type=int, default=None,
                    help="time ego_graph on this many sites and extrapolate (default: all)")
+    p.add_argument("--pandana-timeout", type=float, default=1800.0,
+                   help="stop pandana's build after this many seconds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print only the JSON object")
     args = p.parse_args()

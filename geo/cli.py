@@ -225,9 +225,16 @@ def cmd_map(a: argparse.Namespace) -> int:
     basemap = a.basemap or ("none" if offline else "osm")
     m = make_map(res, lang=a.lang, basemap=basemap, offline=offline,
                  boundaries=boundary, tianditu_key=a.tianditu_key)
+    t0 = time.perf_counter()
     info = save_map(m, a.out, offline=offline)
     print(f"map: {info['path']} ({info['size_bytes'] / 1e6:.2f} MB, "
-          f"{'offline' if offline else 'online'}, basemap {basemap})")
+          f"{'offline' if offline else 'online'}, basemap {basemap}, "
+          f"{time.perf_counter() - t0:.1f} s to write)")
+    if a.png:
+        from .maps import save_png
+
+        p = save_png(res, a.png, lang=a.lang, boundaries=boundary, tiles=not offline)
+        print(f"png: {p['path']} ({'tiles' if p['tiles'] else 'plain background'})")
     return 0
 
 
@@ -348,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--basemap", choices=["osm", "amap", "tianditu", "none"], default=None,
                    help="tiles (default: none when --offline, else osm)")
     m.add_argument("--tianditu-key", default=None, help="Tianditu key (or $TIANDITU_KEY)")
+    m.add_argument("--png", default=None, help="also write a static PNG here")
     m.add_argument("--out", required=True, help="FILE.html")
     m.set_defaults(func=cmd_map)
     return p

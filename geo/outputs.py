@@ -69,7 +69,9 @@ def write_coverage_outputs(
         "rejects": write_csv(rejects if rejects is not None else
                              pd.DataFrame(columns=REJECT_COLUMNS), out / "rejects.csv"),
     }
-    iso = res.isochrones()
+    from .maps import MAX_SITE_ISOCHRONES
+
+    iso = res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
     if len(iso):
         with atomic_path(out / "isochrones.geojson") as tmp:
             gpd.GeoDataFrame(iso).to_file(tmp, driver="GeoJSON")
@@ -106,6 +108,13 @@ def write_coverage_outputs(
         paths["map"] = out / "map.html"
         summary["map"] = {"file": "map.html", "size_bytes": info["size_bytes"],
                           "offline": offline}
+        from .maps import save_png
+
+        png = save_png(res, out / "map.png", lang=kw.get("lang", "zh"),
+                       proposals=None if proposal is None else proposal.sites,
+                       boundaries=kw.get("boundaries"), tiles=not offline)
+        paths["map_png"] = out / "map.png"
+        summary["map"]["png"] = {"file": "map.png", "tiles": png["tiles"]}
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
 

@@ -97,3 +97,50 @@ def test_bad_input_exits_2_with_message(tmp_path):
                 "--communities", str(empty), "--out", str(tmp_path / "o"))
     assert r.returncode == 2
     assert "empty.csv" in r.stderr and "Fix:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_gaps_command_contract(tmp_path, demo_out):
+    inputs = demo_out / "inputs"
+    from geo.demo import demo_pbf
+
+    out = tmp_path / "gaps"
+    rc = main(["gaps", "--network", str(demo_pbf()), "--sites", str(inputs / "sites.csv"),
+               "--communities", str(inputs / "communities.geojson"),
+               "--candidates", str(inputs / "candidates.csv"), "--candidates-only",
+               "--new-sites", "3", "--model", "mclp", "--max-distance-m", "300",
+               "--cache-dir", str(tmp_path / "c"), "--out", str(out)])
+    assert rc == 0
+    p = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    for col in ("rank", "candidate_id", "lon", "lat", "newly_covered_population"):
+        assert col in p.columns
+    assert p["rank"].tolist() == [1, 2, 3]
+    cand = pd.read_csv(inputs / "candidates.csv", encoding="utf-8-sig")
+    assert set(p["candidate_id"].astype(str)) <= set(cand["id"].astype(str))
+    assert (p["source"] == "file").all()
+    g = pd.read_csv(out / "marginal_gain.csv", encoding="utf-8-sig")
+    assert list(g.columns[:2]) == ["new_sites", "covered_population"]
+    assert g["new_sites"].tolist() == [0, 1, 2, 3]
+    assert g["covered_population"].is_monotonic_increasing
+    base = g["covered_population"].iloc[0]
+    assert g["covered_population"].iloc[-1] == pytest.approx(
+        base + p["newly_covered_population"].sum())
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["proposal"]["status"] == "optimal" and s["proposal"]["gap"] == 0
+    assert (out / "map.html").exists() and (out / "marginal_gain.png").exists()
+    # LSCP and p-median through the same command
+    for model in ("lscp", "pmedian"):
+        o = tmp_path / model
+        assert main(["gaps", "--network", str(demo_pbf()), "--sites", str(inputs / "sites.csv"),
+                     "--communities", str(inputs / "communities.geojson"), "--new-sites", "2",
+                     "--model", model, "--cache-dir", str(tmp_path / "c"), "--no-map",
+                     "--out", str(o)]) == 0
+        assert len(pd.read_csv(o / "proposed_sites.csv", encoding="utf-8-sig")) >= 1
+
+
+def test_demo_shows_proposals(demo_out):
+    p = pd.read_csv(demo_out / "proposed_sites.csv", encoding="utf-8-sig")
+    g = pd.read_csv(demo_out / "marginal_gain.csv", encoding="utf-8-sig")
+    assert len(p) == 5 and len(g) == 6
+    s = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))
+    assert s["proposal"]["count_target"]["kind"] == "integrated"
+    assert "sc-prop" in (demo_out / "map.html").read_text(encoding="utf-8")

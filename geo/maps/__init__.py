@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASEMAPS", "make_map", "save_map", "walk_time_colour"]
+__all__ = ["BASEMAPS", "make_map", "save_map", "save_png", "walk_time_colour"]
+
+#: Above this many sites, isochrones are drawn unioned per kind instead of one per site, so a
+#: county map with thousands of sites stays small (a few MB) and quick to open.
+MAX_SITE_ISOCHRONES = 300
 
 Basemap = Literal["osm", "amap", "tianditu", "none"]
 BASEMAPS: dict[str, dict[str, Any]] = {
@@ -169,7 +173,11 @@ def make_map(
                        style_function=lambda _: {"color": "#333", "weight": 2, "fill": False,
                                                  "dashArray": "6 4"},
                        tooltip=folium.GeoJsonTooltip(["county"], labels=False)).add_to(m)
-    iso = res.isochrones() if isochrones is None else isochrones
+    if isochrones is None:
+        by = "site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind"
+        iso = res.isochrones(by=by)
+    else:
+        iso = isochrones
     _add_isochrones(m, iso, gcj, lang, res.config.main_level)
     _add_communities(m, res, gcj, lang)
     _add_sites(m, res, gcj, lang)
@@ -357,3 +365,10 @@ def save_map(m: folium.Map, path: str | Path, *, offline: bool = True) -> dict[s
     size = Path(path).stat().st_size
     logger.info("wrote map %s (%.1f MB)", path, size / 1e6)
     return {"path": str(path), "size_bytes": size}
+
+
+def save_png(*args, **kwargs):
+    """A static PNG of the map; see :func:`geo.maps._png.save_png`."""
+    from ._png import save_png as _save
+
+    return _save(*args, **kwargs)

@@ -1,0 +1,99 @@
+"""Map content without a browser: the Amap GCJ-02 shift, languages, thinning, the PNG."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from helpers import grid_network
+
+from geo import crs
+from geo.config import Config
+from geo.coverage import compute_coverage
+from geo.maps import MAX_SITE_ISOCHRONES, make_map, save_map, save_png
+
+
+@pytest.fixture(scope="module")
+def res():
+    net = grid_network(10, 100.0, seed=4)
+    rng = np.random.default_rng(4)
+    sites = gpd.GeoDataFrame({"site_id": ["A", "B"], "name": ["甲站", "乙站"],
+                              "kind": ["station", "integrated"]},
+                             geometry=shapely.points(net.lon[[11, 77]], net.lat[[11, 77]]),
+                             crs=4326)
+    comms = gpd.GeoDataFrame({"name": [f"c{i}" for i in range(30)],
+                              "population": rng.integers(10, 100, 30)},
+                             geometry=shapely.points(rng.choice(net.lon, 30),
+                                                     rng.choice(net.lat, 30)), crs=4326)
+    return compute_coverage(net, sites, comms, config=Config(minutes=5))
+
+
+def _circle_locations(m: folium.Map) -> list[list[float]]:
+    found = []
+
+    def walk(el):
+        for child in el._children.values():
+            if isinstance(child, folium.CircleMarker) and not isinstance(child, folium.Circle):
+                found.append(child.location)
+            walk(child)
+
+    walk(m)
+    return found
+
+
+def test_amap_basemap_shifts_overlays_to_gcj02(res):
+    wgs = res.sites.geometry
+    m = make_map(res, basemap="amap", offline=False)
+    locs = _circle_locations(m)
+    glon, glat = crs.wgs84_to_gcj02(wgs.x.to_numpy(), wgs.y.to_numpy())
+    for lon, lat in zip(glon, glat, strict=True):
+        assert any(abs(a - lat) < 1e-6 and abs(b - lon) < 1e-6 for a, b in locs)
+    # and the shift is real: ~hundreds of metres from the WGS84 position
+    from geo.network import haversine_m
+
+    assert 100 < haversine_m(wgs.x.iloc[0], wgs.y.iloc[0], glon[0], glat[0]) < 1000
+    html = m.get_root().render()
+    assert "autonavi.com" in html
+    plain = _circle_locations(make_map(res, basemap="osm", offline=False))
+    assert any(abs(a - wgs.y.iloc[0]) < 1e-6 and abs(b - wgs.x.iloc[0]) < 1e-6 for a, b in plain)
+
+
+def test_tianditu_needs_a_key(res, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(ValueError, match="Tianditu basemap needs a key"):
+        make_map(res, basemap="tianditu")
+    html = make_map(res, basemap="tianditu", tianditu_key="abc123").get_root().render()
+    assert "tk=abc123" in html and "tianditu.gov.cn" in html
+
+
+def test_english_labels(res, tmp_path):
+    m = make_map(res, lang="en", basemap="none")
+    page = m.get_root().render()
+    assert "Outdoor-worker station" in page and "Population covered" in page
+    assert "爱心驿站" not in page
+
+
+def test_many_sites_are_thinned_to_kind_unions(tmp_path):
+    net = grid_network(40, 80.0, seed=9)
+    rng = np.random.default_rng(9)
+    n = MAX_SITE_ISOCHRONES + 50
+    pick = rng.integers(0, net.n_nodes, n)
+    sites = gpd.GeoDataFrame({"kind": rng.choice(["station", "integrated"], n)},
+                             geometry=shapely.points(net.lon[pick], net.lat[pick]), crs=4326)
+    comms = gpd.GeoDataFrame(geometry=shapely.points(net.lon[::7], net.lat[::7]), crs=4326)
+    r = compute_coverage(net, sites, comms)
+    info = save_map(make_map(r, basemap="none"), tmp_path / "big.html")
+    assert info["size_bytes"] < 10e6
+    page = (tmp_path / "big.html").read_text(encoding="utf-8")
+    assert page.count('"kind": "station"') <= 3 * 2  # one union per kind and level
+
+
+def test_png_has_content(res, tmp_path):
+    info = save_png(res, tmp_path / "m.png", lang="zh", tiles=False)
+    assert info["size_bytes"] > 20_000 and info["tiles"] is False
+    from PIL import Image
+
+    img = np.asarray(Image.open(tmp_path / "m.png").convert("RGB"))
+    assert img.shape[0] > 500 and (img < 250).any()  # not a blank page
