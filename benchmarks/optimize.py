@@ -38,22 +38,24 @@ def random_instance(n_d, n_c, seed):
     return cost, rng.integers(100, 5000, n_d).astype(float)
 
 
-def time_spopt(cost, w, r, p):
+def time_spopt(cost, w, r, p, limit):
     import pulp
     from spopt.locate import LSCP, MCLP, PMedian
 
-    solver = pulp.PULP_CBC_CMD(msg=False)
+    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit)
     out = {}
-    t0 = time.perf_counter()
-    m = MCLP.from_cost_matrix(cost, w, r, p).solve(solver)
-    out["mclp"] = (time.perf_counter() - t0, pulp.value(m.problem.objective))
-    t0 = time.perf_counter()
-    m = PMedian.from_cost_matrix(cost, w, p).solve(solver)
-    out["pmedian"] = (time.perf_counter() - t0, pulp.value(m.problem.objective))
-    if (cost <= r).any(axis=1).all():
+
+    def run(name, model):
         t0 = time.perf_counter()
-        m = LSCP.from_cost_matrix(cost, r).solve(solver)
-        out["lscp"] = (time.perf_counter() - t0, pulp.value(m.problem.objective))
+        m = model.solve(solver)
+        dt = time.perf_counter() - t0
+        status = pulp.LpStatus[m.problem.status]
+        out[name] = (dt, pulp.value(m.problem.objective), status, dt >= limit * 0.98)
+
+    run("mclp", MCLP.from_cost_matrix(cost, w, r, p))
+    run("pmedian", PMedian.from_cost_matrix(cost, w, p))
+    if (cost <= r).any(axis=1).all():
+        run("lscp", LSCP.from_cost_matrix(cost, r))
     return out
 
 
@@ -79,21 +81,23 @@ def main() -> None:
     ap.add_argument("--big-communities", type=int, default=20000)
     ap.add_argument("--big-k", type=int, default=50)
     ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--cbc-time-limit", type=float, default=300.0)
     args = ap.parse_args()
     rows = []
     instances = [("SF 205x16 (spopt)", *sf_instance(), 5000.0, 4)]
-    for n_d, n_c in ((500, 50), (2000, 200)):
+    for n_d, n_c in ((500, 50), (1000, 100)):
         instances.append((f"random {n_d}x{n_c}", *random_instance(n_d, n_c, 1), 2500.0, 10))
     for name, cost, w, r, p in instances:
         ours = time_ours(cost, w, r, p)
         try:
-            ref = time_spopt(cost, w, r, p)
+            ref = time_spopt(cost, w, r, p, args.cbc_time_limit)
         except ImportError:
             ref = {}
         for model, (t, obj) in ours.items():
-            rt, robj = ref.get(model, (None, None))
+            rt, robj, rstatus, hit = ref.get(model, (None, None, None, False))
             rows.append({"instance": name, "model": model, "ours_s": round(t, 3),
                          "spopt_cbc_s": None if rt is None else round(rt, 3),
+                         "cbc_hit_time_limit": hit,
                          "speedup": None if rt is None else round(rt / t, 1),
                          "ours_objective": obj, "spopt_objective": robj,
                          "same_objective": None if robj is None else
@@ -127,7 +131,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
     else:
-        print(pd.DataFrame(rows).to_string(index=False))
+        print(pd.DataFrame(rows).to_string(index=False), flush=True)
         print(json.dumps(big, indent=1))
 
 

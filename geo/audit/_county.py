@@ -1,0 +1,202 @@
+"""Audit one county: coverage at 5/10/15 minutes, plan targets, gap sites, a cultural-palace
+location, and the county's own output folder. Runs in a worker process; everything it needs
+travels in a picklable :class:`CountyTask`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..io import write_csv, write_json
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("station", "integrated", "cultural_palace", "partner")
+
+
+@dataclass(frozen=True)
+class CountyTask:
+    """Everything one county's audit needs (small enough to send to a Dask worker)."""
+
+    county: str
+    code: str
+    boundary: Any  # shapely geometry, WGS84
+    network: str  # path of this county's clipped network (.npz), or "online"
+    sites: gpd.GeoDataFrame  # sites within reach of the county (inside + buffer)
+    communities: gpd.GeoDataFrame  # communities inside the county
+    config: Config
+    out_dir: str
+    lang: str = "zh"
+    integrated_target: int = 10
+    coverage_target: float | None = None
+    time_limit: float = 60.0
+    write_map: bool = True
+
+
+def slug(county: str, code: str) -> str:
+    name = re.sub(r'[\\/:*?"<>|\s]+', "_", str(county)).strip("_") or "county"
+    return f"{code}_{name}" if code and code != name else name
+
+
+def audit_county(task: CountyTask) -> dict[str, Any]:
+    """Run one county; never raises: errors come back in the row's ``error`` field."""
+    t0 = time.perf_counter()
+    folder = Path(task.out_dir) / "counties" / slug(task.county, task.code)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        row = _audit(task, folder)
+        row["status"] = "ok"
+        row["error"] = ""
+    except Exception as exc:  # one failing county must not stop the others
+        logger.error("county %s failed: %s", task.county, exc)
+        row = {"county": task.county, "code": task.code, "status": "error",
+               "error": f"{type(exc).__name__}: {exc}"}
+        (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    write_json(row, folder / "result.json")
+    return row
+
+
+def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
+    from ..coverage import compute_coverage
+    from ..network import Network, build_network
+    from ..optimize import count_target, propose_sites
+
+    cfg = task.config
+    net = (build_network(task.boundary, config=cfg) if task.network == "online"
+           else Network.load_npz(task.network))
+    if not len(task.communities):
+        raise ValueError("no communities inside this county; check the communities file "
+                         "and the boundary")
+    res = compute_coverage(net, task.sites, task.communities, config=cfg)
+    inside = task.sites["county"].to_numpy() == task.county if len(task.sites) else \
+        np.zeros(0, bool)
+    kinds = task.sites.loc[inside, "kind"].astype(str) if len(task.sites) else pd.Series([])
+    counts = {k: int((kinds == k).sum()) for k in KINDS}
+    c = res.communities
+    pop = c["population"].to_numpy(float)
+    row: dict[str, Any] = {"county": task.county, "code": task.code,
+                           "sites": int(inside.sum())}
+    for k in KINDS:
+        row[f"sites_{k}"] = counts[k]
+    row["integrated_target"] = task.integrated_target
+    row["integrated_shortfall"] = max(0, task.integrated_target - counts["integrated"])
+    row["has_cultural_palace"] = counts["cultural_palace"] > 0
+    row["communities"] = len(c)
+    row["population"] = float(pop.sum())
+    for level in cfg.levels:
+        cov = c[f"covered_{level}"].to_numpy(bool)
+        row[f"communities_covered_{level}"] = int(cov.sum())
+        row[f"population_covered_{level}"] = float(pop[cov].sum())
+        row[f"population_covered_{level}_share"] = round(float(pop[cov].sum() / pop.sum()), 4) \
+            if pop.sum() else 0.0
+    row["uncovered_communities"] = int((~c["covered"]).sum())
+    row["off_network_communities"] = int(c["off_network"].sum())
+
+    # gap sites: reach the coverage target (default: every coverable community)
+    prop = None
+    if row["uncovered_communities"]:
+        prop = propose_sites(res, model="lscp", target_share=task.coverage_target,
+                             time_limit=task.time_limit)
+        row["proposed_sites"] = len(prop.sites)
+        row["population_covered_after"] = prop.summary["covered_population_after"]
+        row["proposal_status"] = prop.summary["status"]
+    else:
+        row["proposed_sites"] = 0
+        row["population_covered_after"] = row[f"population_covered_{cfg.main_level}"]
+        row["proposal_status"] = "not needed"
+    ct = count_target(res, ("integrated", task.integrated_target), row["proposed_sites"])
+    ct["existing"] = counts["integrated"]
+    ct["shortfall"] = row["integrated_shortfall"]
+    ct["sites_for_count_only"] = max(0, ct["shortfall"] - row["proposed_sites"])
+    row["integrated_sites_for_count_only"] = ct["sites_for_count_only"]
+    row["new_sites_total"] = max(ct["shortfall"], row["proposed_sites"])
+
+    # no cultural palace: where the first one should go (p-median, k = 1)
+    palace = None
+    if not row["has_cultural_palace"]:
+        try:
+            palace = propose_sites(res, k=1, model="pmedian", existing_kinds=["cultural_palace"],
+                                   curve=False, time_limit=task.time_limit)
+            p = palace.sites.iloc[0]
+            row["palace_proposal_lon"] = round(float(p["lon"]), 6)
+            row["palace_proposal_lat"] = round(float(p["lat"]), 6)
+        except Exception as exc:
+            row["palace_proposal_error"] = str(exc)
+    row["targets_met"] = bool(row["integrated_shortfall"] == 0 and row["has_cultural_palace"]
+                              and row["uncovered_communities"] == 0)
+
+    # the county's own files
+    from ..outputs import community_table, proposal_table
+
+    ct_df = community_table(res)
+    _set_county(ct_df, task.county)
+    write_csv(ct_df, folder / "communities.csv")
+    unc = ct_df[~ct_df["covered"]].sort_values("walk_distance_m", ascending=False)
+    write_csv(unc, folder / "uncovered.csv")
+    if prop is not None:
+        pt = proposal_table(prop)
+        _set_county(pt, task.county)
+        write_csv(pt, folder / "proposed_sites.csv")
+        curve = prop.curve.copy()
+        _set_county(curve, task.county)
+        write_csv(curve, folder / "marginal_gain.csv")
+    if palace is not None:
+        pp = proposal_table(palace)
+        _set_county(pp, task.county)
+        write_csv(pp, folder / "palace_proposal.csv")
+    s = pd.DataFrame(res.sites.drop(columns="geometry"))
+    s["in_county"] = inside
+    write_csv(s, folder / "sites.csv")
+    iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
+    if len(iso):
+        _set_county(iso, task.county)
+        iso.to_file(folder / "isochrones.geojson", driver="GeoJSON")
+    if task.write_map:
+        from ..maps import make_map, save_map
+
+        bnd = gpd.GeoDataFrame({"county": [task.county]}, geometry=[task.boundary], crs=4326)
+        props = prop.sites if prop is not None else None
+        if palace is not None:
+            extra = palace.sites.assign(name="工人文化宫（建议）" if task.lang == "zh"
+                                        else "Cultural palace (proposed)")
+            extra["rank"] = 0
+            props = extra if props is None else pd.concat([props, extra], ignore_index=True)
+        lines = [_target_line(row, task.lang)]
+        m = make_map(res, lang=task.lang, basemap="none", offline=True, boundaries=bnd,
+                     proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
+                     title=f"{task.county} · " + ("15分钟职工服务圈" if task.lang == "zh"
+                                                  else "15-minute service circle"),
+                     summary_lines=lines)
+        save_map(m, folder / "map.html")
+        row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))
+    return row
+
+
+def _target_line(row: dict, lang: str) -> str:
+    if lang == "zh":
+        palace = "有" if row["has_cultural_palace"] else "无（已给出建议位置）"
+        return (f"会站家: {row['sites_integrated']}/{row['integrated_target']}，缺口 "
+                f"{row['integrated_shortfall']}；工人文化宫: {palace}；建议新增站点 "
+                f"{row['proposed_sites']} 个")
+    palace = "yes" if row["has_cultural_palace"] else "none (location proposed)"
+    return (f"Integrated sites: {row['sites_integrated']}/{row['integrated_target']}, "
+            f"shortfall {row['integrated_shortfall']}; cultural palace: {palace}; "
+            f"proposed new sites: {row['proposed_sites']}")
+
+
+def _set_county(df: pd.DataFrame, county: str) -> None:
+    if "county" in df.columns:
+        df["county"] = county
+    else:
+        df.insert(0, "county", county)
