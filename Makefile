@@ -32,8 +32,8 @@ test: $(VENV)/.installed-dev system-deps
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(PY) -m ruff check geo tests benchmarks
-	$(PY) -m ruff format --check geo tests benchmarks
+	$(PY) -m ruff check geo tests benchmarks scripts
+	$(PY) -m ruff format --check geo tests benchmarks scripts
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/coverage.py --nodes 1000000 --sites 2000 --json

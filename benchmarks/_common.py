@@ -26,8 +26,9 @@ def timer(out: dict, key: str):
     out[key] = round(time.perf_counter() - t0, 4)
 
 
-def street_grid(n_nodes: int, spacing_m: float = 80.0, drop: float = 0.12,
-                seed: int = 0) -> Network:
+def street_grid(
+    n_nodes: int, spacing_m: float = 80.0, drop: float = 0.12, seed: int = 0
+) -> Network:
     """A street-like network of about ``n_nodes`` nodes: a jittered grid with missing links.
 
     Blocks of ``spacing_m`` with 5% positional jitter; a share ``drop`` of links removed at
@@ -56,11 +57,19 @@ def street_grid(n_nodes: int, spacing_m: float = 80.0, drop: float = 0.12,
     glon = np.column_stack([lon[u], lon[w]]).ravel()
     glat = np.column_stack([lat[u], lat[w]]).ravel()
     return Network(
-        node_id=np.arange(lon.size, dtype=np.int64), lon=lon, lat=lat, edge_u=u, edge_v=w,
+        node_id=np.arange(lon.size, dtype=np.int64),
+        lon=lon,
+        lat=lat,
+        edge_u=u,
+        edge_v=w,
         length=haversine_m(lon[u], lat[u], lon[w], lat[w]),
-        geom_offsets=np.arange(0, 2 * m + 1, 2, dtype=np.int64), geom_lon=glon, geom_lat=glat,
-        edge_osmid=np.full(m, -1, np.int64), edge_highway=np.full(m, "", object),
-        edge_name=np.full(m, "", object), meta={"source": f"street_grid({n_nodes})"},
+        geom_offsets=np.arange(0, 2 * m + 1, 2, dtype=np.int64),
+        geom_lon=glon,
+        geom_lat=glat,
+        edge_osmid=np.full(m, -1, np.int64),
+        edge_highway=np.full(m, "", object),
+        edge_name=np.full(m, "", object),
+        meta={"source": f"street_grid({n_nodes})"},
     )
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mb, random_points_near, street_grid, timer  # noqa: E402
+from _common import peak_rss_mb, random_points_near, street_grid, timer
 
-from geo.config import Config  # noqa: E402
-from geo.coverage._engine import nearest_sites, point_distances, site_reach  # noqa: E402
-from geo.coverage._snap import edge_index, snap_points  # noqa: E402
-from geo.network import Network, build_network  # noqa: E402
+from geo.config import Config
+from geo.coverage._engine import nearest_sites, point_distances, site_reach
+from geo.coverage._snap import snap_points
+from geo.network import Network, build_network
 
 
 def nx_graph_with_sources(net: Network, sites):
@@ -58,8 +58,14 @@ def _pandana_child(npz: str, limit: float, q) -> None:
 
     z = np.load(npz)
     t0 = time.perf_counter()
-    pn = pandana.Network(pd.Series(z["x"]), pd.Series(z["y"]), pd.Series(z["u"]),
-                         pd.Series(z["v"]), pd.DataFrame({"length": z["w"]}), twoway=True)
+    pn = pandana.Network(
+        pd.Series(z["x"]),
+        pd.Series(z["y"]),
+        pd.Series(z["u"]),
+        pd.Series(z["v"]),
+        pd.DataFrame({"length": z["w"]}),
+        twoway=True,
+    )
     pn.precompute(limit)
     pn.set_pois("sites", limit, 1, pd.Series(z["sx"]), pd.Series(z["sy"]))
     pn.nearest_pois(limit, "sites", num_pois=1)
@@ -77,8 +83,16 @@ def _pandana(net, sx, sy, args):
     keep = net.edge_u != net.edge_v
     with tempfile.TemporaryDirectory() as tmp:
         npz = str(Path(tmp) / "g.npz")
-        np.savez(npz, x=net.xy[:, 0], y=net.xy[:, 1], u=net.edge_u[keep], v=net.edge_v[keep],
-                 w=net.length[keep], sx=sx, sy=sy)
+        np.savez(
+            npz,
+            x=net.xy[:, 0],
+            y=net.xy[:, 1],
+            u=net.edge_u[keep],
+            v=net.edge_v[keep],
+            w=net.length[keep],
+            sx=sx,
+            sy=sy,
+        )
         q = mp.get_context("spawn").Queue()
         p = mp.get_context("spawn").Process(target=_pandana_child, args=(npz, args.limit_m, q))
         p.start()
@@ -99,8 +113,13 @@ def run(args) -> dict:
     else:
         net = street_grid(args.nodes, seed=args.seed)
         out["graph"] = f"generated street grid, {args.nodes} nodes requested"
-    out.update(nodes=net.n_nodes, edges=net.n_edges, sites=args.sites,
-               communities=args.communities, limit_m=args.limit_m)
+    out.update(
+        nodes=net.n_nodes,
+        edges=net.n_edges,
+        sites=args.sites,
+        communities=args.communities,
+        limit_m=args.limit_m,
+    )
     sx, sy = random_points_near(net, args.sites, rng)
     cx, cy = random_points_near(net, args.communities, rng)
     _ = net.xy, net.csr  # array form, built once (as the network cache stores it)
@@ -135,8 +154,13 @@ def run(args) -> dict:
 
     # --- the osmnx-tutorial approach: ego_graph per site (at its nearest node), then the union
     k = len(src) if args.ego_sample is None else min(args.ego_sample, len(src))
-    near = net.node_id[np.where(s_snap.t <= net.length[s_snap.edge] / 2,
-                                net.edge_u[s_snap.edge], net.edge_v[s_snap.edge])]
+    near = net.node_id[
+        np.where(
+            s_snap.t <= net.length[s_snap.edge] / 2,
+            net.edge_u[s_snap.edge],
+            net.edge_v[s_snap.edge],
+        )
+    ]
     t0 = time.perf_counter()
     covered: set = set()
     for i in range(k):
@@ -162,8 +186,9 @@ def run(args) -> dict:
     # the whole coverage job of ours (20,000 communities snapped too) against their search
     out["ratio_networkx_vs_whole_job"] = round(out["networkx_multisource_s"] / o, 1)
     out["ratio_ego_graph_vs_whole_job"] = round(out["ego_graph_s"] / o, 1)
-    out["ratio_pandana"] = (round(out["pandana_s"] / srch, 1)
-                            if isinstance(out["pandana_s"], float) else None)
+    out["ratio_pandana"] = (
+        round(out["pandana_s"] / srch, 1) if isinstance(out["pandana_s"], float) else None
+    )
     out["covered_communities"] = int((dist <= args.limit_m).sum())
     return out
 
@@ -175,10 +200,18 @@ def main() -> None:
     p.add_argument("--communities", type=int, default=20_000)
     p.add_argument("--network", type=Path, default=None, help="a real network instead")
     p.add_argument("--limit-m", type=float, default=1000.0)
-    p.add_argument("--ego-sample", type=int, default=None,
-                   help="time ego_graph on this many sites and extrapolate (default: all)")
-    p.add_argument("--pandana-timeout", type=float, default=1800.0,
-                   help="stop pandana's build after this many seconds")
+    p.add_argument(
+        "--ego-sample",
+        type=int,
+        default=None,
+        help="time ego_graph on this many sites and extrapolate (default: all)",
+    )
+    p.add_argument(
+        "--pandana-timeout",
+        type=float,
+        default=1800.0,
+        help="stop pandana's build after this many seconds",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print only the JSON object")
     args = p.parse_args()

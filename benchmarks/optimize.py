@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mb  # noqa: E402
+from _common import peak_rss_mb
 
-from geo.optimize import _core  # noqa: E402
+from geo.optimize import _core
 
 
 def sf_instance():
@@ -95,13 +95,21 @@ def main() -> None:
             ref = {}
         for model, (t, obj) in ours.items():
             rt, robj, rstatus, hit = ref.get(model, (None, None, None, False))
-            rows.append({"instance": name, "model": model, "ours_s": round(t, 3),
-                         "spopt_cbc_s": None if rt is None else round(rt, 3),
-                         "cbc_hit_time_limit": hit,
-                         "speedup": None if rt is None else round(rt / t, 1),
-                         "ours_objective": obj, "spopt_objective": robj,
-                         "same_objective": None if robj is None else
-                         bool(abs(obj - robj) <= 1e-6 * max(1.0, abs(robj)))})
+            rows.append(
+                {
+                    "instance": name,
+                    "model": model,
+                    "ours_s": round(t, 3),
+                    "spopt_cbc_s": None if rt is None else round(rt, 3),
+                    "cbc_hit_time_limit": hit,
+                    "speedup": None if rt is None else round(rt / t, 1),
+                    "ours_objective": obj,
+                    "spopt_objective": robj,
+                    "same_objective": None
+                    if robj is None
+                    else bool(abs(obj - robj) <= 1e-6 * max(1.0, abs(robj))),
+                }
+            )
     # the large generated instance: sparse coverage, 5,000 x 20,000
     rng = np.random.default_rng(7)
     dem = rng.uniform(0, 40_000, (args.big_communities, 2))
@@ -113,8 +121,9 @@ def main() -> None:
     jj = np.concatenate([np.asarray(p, np.int64) for p in pairs])
     import scipy.sparse as sp
 
-    a = sp.csr_matrix((np.ones(ii.size), (jj, ii)), shape=(args.big_candidates,
-                                                           args.big_communities))
+    a = sp.csr_matrix(
+        (np.ones(ii.size), (jj, ii)), shape=(args.big_candidates, args.big_communities)
+    )
     w = rng.integers(100, 5000, args.big_communities).astype(float)
     t0 = time.perf_counter()
     s = _core.mclp(a, w, args.big_k, time_limit=args.time_limit)
@@ -122,11 +131,18 @@ def main() -> None:
     t0 = time.perf_counter()
     g = _core.greedy_mclp(a, w, args.big_k)
     t_greedy = time.perf_counter() - t0
-    big = {"instance": f"generated {args.big_candidates}x{args.big_communities}, k={args.big_k}",
-           "nonzeros": int(a.nnz), "milp_s": round(t_exact, 2), "milp_status": s.status,
-           "milp_gap": s.gap, "milp_objective": s.objective, "greedy_s": round(t_greedy, 3),
-           "greedy_objective": g.objective, "greedy_bound": g.bound,
-           "greedy_vs_milp": round(g.objective / s.objective, 5)}
+    big = {
+        "instance": f"generated {args.big_candidates}x{args.big_communities}, k={args.big_k}",
+        "nonzeros": int(a.nnz),
+        "milp_s": round(t_exact, 2),
+        "milp_status": s.status,
+        "milp_gap": s.gap,
+        "milp_objective": s.objective,
+        "greedy_s": round(t_greedy, 3),
+        "greedy_objective": g.objective,
+        "greedy_bound": g.bound,
+        "greedy_vs_milp": round(g.objective / s.objective, 5),
+    }
     out = {"instances": rows, "large": big, "peak_rss_mb": round(peak_rss_mb(), 1)}
     if args.json:
         print(json.dumps(out))

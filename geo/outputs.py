@@ -66,8 +66,10 @@ def write_coverage_outputs(
     paths = {
         "communities": write_csv(community_table(res), out / "communities.csv"),
         "sites": write_csv(site_table(res), out / "sites.csv"),
-        "rejects": write_csv(rejects if rejects is not None else
-                             pd.DataFrame(columns=REJECT_COLUMNS), out / "rejects.csv"),
+        "rejects": write_csv(
+            rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
+            out / "rejects.csv",
+        ),
     }
     from .maps import MAX_SITE_ISOCHRONES
 
@@ -80,8 +82,9 @@ def write_coverage_outputs(
     summary["rejected_rows"] = 0 if rejects is None else len(rejects)
     if rejects is not None and len(rejects):
         summary["rejects_by_reason"] = rejects["reason"].value_counts().to_dict()
-    summary["config"] = {k: (str(v) if isinstance(v, Path) else v)
-                         for k, v in dataclasses.asdict(res.config).items()}
+    summary["config"] = {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(res.config).items()
+    }
     if inputs:
         summary["inputs"] = {k: str(v) for k, v in inputs.items()}
     if extra_summary:
@@ -90,11 +93,13 @@ def write_coverage_outputs(
         paths["proposed_sites"] = write_csv(proposal_table(proposal), out / "proposed_sites.csv")
         paths["marginal_gain"] = write_csv(proposal.curve, out / "marginal_gain.csv")
         paths["candidates"] = write_csv(
-            pd.DataFrame(proposal.candidates.drop(columns="geometry")), out / "candidates.csv")
+            pd.DataFrame(proposal.candidates.drop(columns="geometry")), out / "candidates.csv"
+        )
         if len(proposal.curve):
             lang = (map_kwargs or {}).get("lang", "zh")
-            paths["marginal_gain_plot"] = plot_marginal_gain(proposal.curve,
-                                                             out / "marginal_gain.png", lang)
+            paths["marginal_gain_plot"] = plot_marginal_gain(
+                proposal.curve, out / "marginal_gain.png", lang
+            )
         summary["proposal"] = proposal.summary
     if write_map:
         from .maps import make_map, save_map
@@ -106,22 +111,35 @@ def write_coverage_outputs(
         m = make_map(res, isochrones=iso, offline=offline, **kw)
         info = save_map(m, out / "map.html", offline=offline)
         paths["map"] = out / "map.html"
-        summary["map"] = {"file": "map.html", "size_bytes": info["size_bytes"],
-                          "offline": offline}
+        summary["map"] = {"file": "map.html", "size_bytes": info["size_bytes"], "offline": offline}
         from .maps import save_png
 
-        png = save_png(res, out / "map.png", lang=kw.get("lang", "zh"),
-                       proposals=None if proposal is None else proposal.sites,
-                       boundaries=kw.get("boundaries"), tiles=not offline)
+        png = save_png(
+            res,
+            out / "map.png",
+            lang=kw.get("lang", "zh"),
+            proposals=None if proposal is None else proposal.sites,
+            boundaries=kw.get("boundaries"),
+            tiles=not offline,
+        )
         paths["map_png"] = out / "map.png"
         summary["map"]["png"] = {"file": "map.png", "tiles": png["tiles"]}
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
 
 
-PROPOSAL_COLUMNS = ["rank", "candidate_id", "source", "name", "lon", "lat",
-                    "newly_covered_population", "newly_covered_communities",
-                    "covered_population_after", "weighted_distance_saved"]
+PROPOSAL_COLUMNS = [
+    "rank",
+    "candidate_id",
+    "source",
+    "name",
+    "lon",
+    "lat",
+    "newly_covered_population",
+    "newly_covered_communities",
+    "covered_population_after",
+    "weighted_distance_saved",
+]
 
 
 def proposal_table(prop) -> pd.DataFrame:
@@ -129,10 +147,15 @@ def proposal_table(prop) -> pd.DataFrame:
     return pd.DataFrame(prop.sites[cols])
 
 
-
-
-_CJK_FILES = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc",
-              "NotoSansCJKsc-Regular.otf", "DroidSansFallbackFull.ttf", "msyh.ttc", "simhei.ttf")
+_CJK_FILES = (
+    "wqy-microhei.ttc",
+    "wqy-zenhei.ttc",
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJKsc-Regular.otf",
+    "DroidSansFallbackFull.ttf",
+    "msyh.ttc",
+    "simhei.ttf",
+)
 
 
 def _cjk_font() -> str | None:
@@ -142,14 +165,25 @@ def _cjk_font() -> str | None:
     names = {f.name for f in font_manager.fontManager.ttflist}
     for path in font_manager.findSystemFonts():
         if Path(path).name in _CJK_FILES and not any(
-                k in n for n in names for k in ("WenQuanYi", "Noto Sans CJK", "Droid Sans")):
+            k in n for n in names for k in ("WenQuanYi", "Noto Sans CJK", "Droid Sans")
+        ):
             try:
                 font_manager.fontManager.addfont(path)
             except (OSError, RuntimeError):
                 continue
     for f in font_manager.fontManager.ttflist:
-        if any(k in f.name for k in ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK",
-                                     "Source Han", "SimHei", "Microsoft YaHei", "PingFang")):
+        if any(
+            k in f.name
+            for k in (
+                "WenQuanYi",
+                "Noto Sans CJK",
+                "Noto Serif CJK",
+                "Source Han",
+                "SimHei",
+                "Microsoft YaHei",
+                "PingFang",
+            )
+        ):
             return f.name
     return None
 
@@ -172,8 +206,14 @@ def plot_marginal_gain(curve: pd.DataFrame, path: str | Path, lang: str = "zh") 
         y = 100 * curve["covered_share"].to_numpy()
         ax.plot(x, y, marker="o", color="#3182bd")
         for xi, yi in zip(x, y, strict=True):
-            ax.annotate(f"{yi:.1f}%", (xi, yi), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=8)
+            ax.annotate(
+                f"{yi:.1f}%",
+                (xi, yi),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=8,
+            )
         ax.set_xlabel("新增站点数" if zh else "New sites")
         ax.set_ylabel("覆盖人口比例 (%)" if zh else "Population covered (%)")
         ax.set_title("边际收益曲线" if zh else "Marginal gain of new sites")

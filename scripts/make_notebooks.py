@@ -35,7 +35,9 @@ work = Path("nb_output/quickstart")
 files = write_inputs(work)           # writes sites.csv, candidates.csv, communities.geojson
 files
 """),
-    md("**Load** the sites and communities. Bad rows are never dropped silently: they are in `.rejects`."),
+    md(
+        "**Load** the sites and communities. Bad rows are never dropped silently: they are in `.rejects`."
+    ),
     code("""
 sites = geo.load_sites(files["sites"])
 communities = geo.load_communities(files["communities"])
@@ -52,7 +54,9 @@ net
 res = geo.compute_coverage(net, sites.data, communities.data, config=cfg)
 res.summary["population_covered_share"], res.summary["communities_covered"], res.summary["communities"]
 """),
-    md("The communities table: walk distance (metres) to the nearest site and whether it is covered."),
+    md(
+        "The communities table: walk distance (metres) to the nearest site and whether it is covered."
+    ),
     code("""
 res.communities[["community_id", "name", "population", "walk_distance_m", "walk_time_min",
                  "nearest_site_name", "covered"]].sort_values("walk_distance_m", ascending=False).head(10)
@@ -94,7 +98,9 @@ counts = res.sites["kind"].value_counts()
 print(counts.to_dict())
 print("integrated shortfall:", max(0, 10 - counts.get("integrated", 0)))
 """),
-    md("**Maximal covering (MCLP)**: the best 5 new sites, existing sites kept open, solved exactly with HiGHS."),
+    md(
+        "**Maximal covering (MCLP)**: the best 5 new sites, existing sites kept open, solved exactly with HiGHS."
+    ),
     code("""
 prop = propose_sites(res, k=5, model="mclp", candidates=candidates,
                      min_kind_count=("integrated", 10))
@@ -103,7 +109,9 @@ prop.sites[["rank", "source", "name", "newly_covered_population", "covered_popul
     code("""
 prop.summary["status"], prop.summary["gap"], prop.summary["count_target"]
 """),
-    md("**Marginal gain**: covered population for 0, 1, 2, ... new sites — how planners size a budget."),
+    md(
+        "**Marginal gain**: covered population for 0, 1, 2, ... new sites — how planners size a budget."
+    ),
     code("""
 import matplotlib.pyplot as plt
 curve = prop.curve
@@ -149,7 +157,9 @@ amap.to_csv(work / "驿站_高德.csv", index=False, encoding="gbk", errors="rep
 amap.to_excel(work / "驿站_高德.xlsx", index=False)
 amap.head()
 """),
-    md("Read the GBK CSV: the encoding is detected, Chinese headers are recognised, and `crs='gcj02'` converts to WGS84."),
+    md(
+        "Read the GBK CSV: the encoding is detected, Chinese headers are recognised, and `crs='gcj02'` converts to WGS84."
+    ),
     code("""
 loaded = geo.load_sites(work / "驿站_高德.csv", crs="gcj02")
 print("encoding detected:", loaded.encoding, "| columns used:", loaded.columns)
@@ -162,7 +172,9 @@ err = haversine_m(loaded.data["lon"], loaded.data["lat"], wgs["lon"], wgs["lat"]
 print(f"largest difference: {err.max():.4f} m")
 assert err.max() < 0.5
 """),
-    md("Excel works the same way, and a bad row shows up in `.rejects` with the reason and the fix:"),
+    md(
+        "Excel works the same way, and a bad row shows up in `.rejects` with the reason and the fix:"
+    ),
     code("""
 bad = pd.read_excel(work / "驿站_高德.xlsx")
 bad["经度"] = bad["经度"].astype(object)
@@ -178,8 +190,11 @@ r.rejects[["row", "column", "value", "reason", "fix"]]
 def write(name, cells):
     nb = nbf.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbf.write(nb, NB / name)
 
 

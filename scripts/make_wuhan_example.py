@@ -27,18 +27,33 @@ def make(out: Path, n_sites: int = 120, n_comms: int = 900, seed: int = 42) -> d
     pick = rng.choice(net.n_nodes, n_sites + n_comms, replace=False)
     jitter = rng.normal(0, 0.0012, (pick.size, 2))
     lon, lat = net.lon[pick] + jitter[:, 0], net.lat[pick] + jitter[:, 1]
-    kinds = rng.choice(["station", "integrated", "cultural_palace", "partner"], n_sites,
-                       p=[0.55, 0.3, 0.03, 0.12])
-    label = {"station": "爱心驿站", "integrated": "会·站·家一体化", "cultural_palace": "工人文化宫",
-             "partner": "融合共建"}
-    sites = pd.DataFrame({"编号": [f"S{i:04d}" for i in range(n_sites)],
-                          "名称": [f"{label[k]}{i}号" for i, k in enumerate(kinds)],
-                          "类型": [label[k] for k in kinds], "经度": lon[:n_sites].round(6),
-                          "纬度": lat[:n_sites].round(6)})
-    comms = pd.DataFrame({"编号": [f"C{i:04d}" for i in range(n_comms)],
-                          "名称": [f"示例社区{i}" for i in range(n_comms)],
-                          "人口": rng.integers(800, 12000, n_comms),
-                          "经度": lon[n_sites:].round(6), "纬度": lat[n_sites:].round(6)})
+    kinds = rng.choice(
+        ["station", "integrated", "cultural_palace", "partner"], n_sites, p=[0.55, 0.3, 0.03, 0.12]
+    )
+    label = {
+        "station": "爱心驿站",
+        "integrated": "会·站·家一体化",
+        "cultural_palace": "工人文化宫",
+        "partner": "融合共建",
+    }
+    sites = pd.DataFrame(
+        {
+            "编号": [f"S{i:04d}" for i in range(n_sites)],
+            "名称": [f"{label[k]}{i}号" for i, k in enumerate(kinds)],
+            "类型": [label[k] for k in kinds],
+            "经度": lon[:n_sites].round(6),
+            "纬度": lat[:n_sites].round(6),
+        }
+    )
+    comms = pd.DataFrame(
+        {
+            "编号": [f"C{i:04d}" for i in range(n_comms)],
+            "名称": [f"示例社区{i}" for i in range(n_comms)],
+            "人口": rng.integers(800, 12000, n_comms),
+            "经度": lon[n_sites:].round(6),
+            "纬度": lat[n_sites:].round(6),
+        }
+    )
     out.mkdir(parents=True, exist_ok=True)
     paths = {"sites": out / "sites.csv", "communities": out / "communities.csv"}
     sites.to_csv(paths["sites"], index=False, encoding="utf-8-sig")

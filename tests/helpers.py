@@ -18,8 +18,9 @@ def metres_to_lonlat(x, y):
     return lon, lat
 
 
-def network_from_edges(xy: np.ndarray, edges: list[tuple[int, int]],
-                       lengths: list[float] | None = None) -> Network:
+def network_from_edges(
+    xy: np.ndarray, edges: list[tuple[int, int]], lengths: list[float] | None = None
+) -> Network:
     """A network from node positions in metres (around Wuhan) and (u, v) pairs."""
     import networkx as nx
 
@@ -28,8 +29,11 @@ def network_from_edges(xy: np.ndarray, edges: list[tuple[int, int]],
     for i in range(len(xy)):
         G.add_node(i, x=float(lon[i]), y=float(lat[i]))
     for k, (u, v) in enumerate(edges):
-        length = (lengths[k] if lengths is not None
-                  else float(haversine_m(lon[u], lat[u], lon[v], lat[v])))
+        length = (
+            lengths[k]
+            if lengths is not None
+            else float(haversine_m(lon[u], lat[u], lon[v], lat[v]))
+        )
         G.add_edge(u, v, length=length)
     return from_networkx(G)
 

@@ -40,10 +40,26 @@ def example(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sequential(example, tmp_path_factory):
     out = tmp_path_factory.mktemp("seq")
-    rc = main(["audit", "--network", str(REAL_NETWORKS["roads_central"]),
-               "--sites", str(example["sites"]), "--communities", str(example["communities"]),
-               "--boundaries", str(DISTRICTS), "--county", *COUNTIES, "--workers", "1",
-               "--out", str(out), "-q"])
+    rc = main(
+        [
+            "audit",
+            "--network",
+            str(REAL_NETWORKS["roads_central"]),
+            "--sites",
+            str(example["sites"]),
+            "--communities",
+            str(example["communities"]),
+            "--boundaries",
+            str(DISTRICTS),
+            "--county",
+            *COUNTIES,
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     assert rc == 0
     return out
 
@@ -51,9 +67,17 @@ def sequential(example, tmp_path_factory):
 def test_audit_writes_every_output(sequential):
     out = sequential
     s = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
-    for col in ("county", "sites_integrated", "integrated_shortfall", "has_cultural_palace",
-                "communities", "communities_covered_15min", "population",
-                "population_covered_15min", "population_covered_15min_share"):
+    for col in (
+        "county",
+        "sites_integrated",
+        "integrated_shortfall",
+        "has_cultural_palace",
+        "communities",
+        "communities_covered_15min",
+        "population",
+        "population_covered_15min",
+        "population_covered_15min_share",
+    ):
         assert col in s.columns
     assert s["county"].tolist() == COUNTIES and (s["status"] == "ok").all()
     assert (s["integrated_shortfall"] == (10 - s["sites_integrated"]).clip(lower=0)).all()
@@ -92,36 +116,74 @@ def test_formulas_stay_text(sequential):
                 assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula"
     raw = (sequential / "counties").glob("*/sites.csv")
     text = "".join(p.read_text(encoding="utf-8-sig") for p in raw)
-    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
 
 
 def test_resume_skips_finished_counties(sequential, example, capsys):
     before = {p: p.stat().st_mtime for p in sequential.glob("counties/*/result.json")}
-    rc = main(["audit", "--network", str(REAL_NETWORKS["roads_central"]),
-               "--sites", str(example["sites"]), "--communities", str(example["communities"]),
-               "--boundaries", str(DISTRICTS), "--county", *COUNTIES, "--workers", "1",
-               "--out", str(sequential), "-q"])
+    rc = main(
+        [
+            "audit",
+            "--network",
+            str(REAL_NETWORKS["roads_central"]),
+            "--sites",
+            str(example["sites"]),
+            "--communities",
+            str(example["communities"]),
+            "--boundaries",
+            str(DISTRICTS),
+            "--county",
+            *COUNTIES,
+            "--workers",
+            "1",
+            "--out",
+            str(sequential),
+            "-q",
+        ]
+    )
     assert rc == 0
     after = {p: p.stat().st_mtime for p in sequential.glob("counties/*/result.json")}
     assert before == after
 
 
 def test_fail_on_target_exit_code(sequential, example):
-    rc = main(["audit", "--network", str(REAL_NETWORKS["roads_central"]),
-               "--sites", str(example["sites"]), "--communities", str(example["communities"]),
-               "--boundaries", str(DISTRICTS), "--county", *COUNTIES, "--fail-on-target",
-               "--out", str(sequential), "-q"])
+    rc = main(
+        [
+            "audit",
+            "--network",
+            str(REAL_NETWORKS["roads_central"]),
+            "--sites",
+            str(example["sites"]),
+            "--communities",
+            str(example["communities"]),
+            "--boundaries",
+            str(DISTRICTS),
+            "--county",
+            *COUNTIES,
+            "--fail-on-target",
+            "--out",
+            str(sequential),
+            "-q",
+        ]
+    )
     assert rc == 1  # the generated counties miss the integrated-site target
 
 
 def test_localcluster_batch_equals_sequential(sequential, example, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        res = run_audit(network=REAL_NETWORKS["roads_central"], sites=example["sites"],
-                        communities=example["communities"], boundaries=DISTRICTS,
-                        counties=COUNTIES, out=tmp_path, scheduler=cluster.scheduler_address,
-                        write_maps=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        res = run_audit(
+            network=REAL_NETWORKS["roads_central"],
+            sites=example["sites"],
+            communities=example["communities"],
+            boundaries=DISTRICTS,
+            counties=COUNTIES,
+            out=tmp_path,
+            scheduler=cluster.scheduler_address,
+            write_maps=False,
+        )
     seq = pd.read_csv(sequential / "summary.csv", encoding="utf-8-sig")
     par = pd.read_csv(tmp_path / "summary.csv", encoding="utf-8-sig")
     cols = [c for c in SUMMARY_COLUMNS if c not in ("seconds", "map")]
@@ -131,14 +193,25 @@ def test_localcluster_batch_equals_sequential(sequential, example, tmp_path):
 
 def test_bad_counties_and_one_failing_county(example, tmp_path):
     with pytest.raises(InputError, match="county not found.*江汉区"):
-        run_audit(network=REAL_NETWORKS["roads_central"], sites=example["sites"],
-                  communities=example["communities"], boundaries=DISTRICTS,
-                  counties=["江汗区"], out=tmp_path)
+        run_audit(
+            network=REAL_NETWORKS["roads_central"],
+            sites=example["sites"],
+            communities=example["communities"],
+            boundaries=DISTRICTS,
+            counties=["江汗区"],
+            out=tmp_path,
+        )
     # Xinzhou lies beyond the central road network: it fails, the other county carries on
-    res = run_audit(network=REAL_NETWORKS["roads_central"], sites=example["sites"],
-                    communities=example["communities"], boundaries=DISTRICTS,
-                    counties=["新洲区", "江汉区"], out=tmp_path / "x", workers=1,
-                    write_maps=False)
+    res = run_audit(
+        network=REAL_NETWORKS["roads_central"],
+        sites=example["sites"],
+        communities=example["communities"],
+        boundaries=DISTRICTS,
+        counties=["新洲区", "江汉区"],
+        out=tmp_path / "x",
+        workers=1,
+        write_maps=False,
+    )
     s = res.summary.set_index("county")
     assert s.loc["新洲区", "status"] == "error" and s.loc["江汉区", "status"] == "ok"
     assert "network" in s.loc["新洲区", "error"] or "communities" in s.loc["新洲区", "error"]
@@ -149,8 +222,13 @@ def test_boundaries_without_names(tmp_path, example):
     f = tmp_path / "nameless.gpkg"
     b.to_file(f)
     with pytest.raises(InputError, match="no name column.*--name-col"):
-        run_audit(network=REAL_NETWORKS["roads_central"], sites=example["sites"],
-                  communities=example["communities"], boundaries=f, out=tmp_path / "o")
+        run_audit(
+            network=REAL_NETWORKS["roads_central"],
+            sites=example["sites"],
+            communities=example["communities"],
+            boundaries=f,
+            out=tmp_path / "o",
+        )
 
 
 def test_cnmaps_boundaries_are_converted_from_gcj02():

@@ -16,8 +16,9 @@ from geo.cli import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "geo", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,14 @@ def demo_out(tmp_path_factory):
 
 
 def test_demo_writes_contract_files(demo_out):
-    for f in ("communities.csv", "summary.json", "map.html", "rejects.csv", "sites.csv",
-              "isochrones.geojson"):
+    for f in (
+        "communities.csv",
+        "summary.json",
+        "map.html",
+        "rejects.csv",
+        "sites.csv",
+        "isochrones.geojson",
+    ):
         assert (demo_out / f).stat().st_size > 0, f
     c = pd.read_csv(demo_out / "communities.csv", encoding="utf-8-sig")
     for col in ("community_id", "nearest_site_id", "walk_distance_m", "covered", "off_network"):
@@ -48,8 +55,20 @@ def test_network_command_writes_osmnx_graphml(tmp_path):
     from geo.demo import demo_pbf
 
     out = tmp_path / "walk.graphml"
-    assert main(["network", "--source", str(demo_pbf()), "--out", str(out),
-                 "--cache-dir", str(tmp_path / "c")]) == 0
+    assert (
+        main(
+            [
+                "network",
+                "--source",
+                str(demo_pbf()),
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     G = ox.load_graphml(out)
     assert isinstance(G, nx.MultiDiGraph) and G.graph["crs"] == "epsg:4326"
     assert all(24 < d["x"] < 26 and 60 < d["y"] < 61 for _, d in G.nodes(data=True))
@@ -62,21 +81,62 @@ def test_coverage_command_on_real_roads(tmp_path, rng):
     lon = rng.uniform(114.25, 114.35, n_s + n_c)
     lat = rng.uniform(30.52, 30.62, n_s + n_c)
     sites = tmp_path / "sites.csv"
-    pd.DataFrame({"id": [f"S{i}" for i in range(n_s)], "name": "站点", "kind": "station",
-                  "lon": lon[:n_s], "lat": lat[:n_s]}).to_csv(sites, index=False)
+    pd.DataFrame(
+        {
+            "id": [f"S{i}" for i in range(n_s)],
+            "name": "站点",
+            "kind": "station",
+            "lon": lon[:n_s],
+            "lat": lat[:n_s],
+        }
+    ).to_csv(sites, index=False)
     comms = tmp_path / "communities.csv"
-    df = pd.DataFrame({"id": [f"C{i}" for i in range(n_c)], "name": "社区", "kind": "",
-                       "lon": lon[n_s:], "lat": lat[n_s:], "population": 1000})
+    df = pd.DataFrame(
+        {
+            "id": [f"C{i}" for i in range(n_c)],
+            "name": "社区",
+            "kind": "",
+            "lon": lon[n_s:],
+            "lat": lat[n_s:],
+            "population": 1000,
+        }
+    )
     df["lat"] = df["lat"].astype(object)
     df.loc[3, "lat"] = "bad"
     df.to_csv(comms, index=False)
     out = tmp_path / "out"
     graphml = tmp_path / "roads.graphml"
-    assert main(["network", "--source", str(roads), "--out", str(graphml),
-                 "--cache-dir", str(tmp_path / "c")]) == 0
-    rc = main(["coverage", "--network", str(graphml), "--sites", str(sites),
-               "--communities", str(comms), "--minutes", "10", "--out", str(out),
-               "--cache-dir", str(tmp_path / "c")])
+    assert (
+        main(
+            [
+                "network",
+                "--source",
+                str(roads),
+                "--out",
+                str(graphml),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
+    rc = main(
+        [
+            "coverage",
+            "--network",
+            str(graphml),
+            "--sites",
+            str(sites),
+            "--communities",
+            str(comms),
+            "--minutes",
+            "10",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
     assert rc == 0
     c = pd.read_csv(out / "communities.csv", encoding="utf-8-sig")
     assert len(c) == n_c - 1
@@ -93,8 +153,17 @@ def test_bad_input_exits_2_with_message(tmp_path):
     empty.write_text("", encoding="utf-8")
     from geo.demo import demo_pbf
 
-    r = run_cli("coverage", "--network", str(demo_pbf()), "--sites", str(empty),
-                "--communities", str(empty), "--out", str(tmp_path / "o"))
+    r = run_cli(
+        "coverage",
+        "--network",
+        str(demo_pbf()),
+        "--sites",
+        str(empty),
+        "--communities",
+        str(empty),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert r.returncode == 2
     assert "empty.csv" in r.stderr and "Fix:" in r.stderr and "Traceback" not in r.stderr
 
@@ -104,11 +173,30 @@ def test_gaps_command_contract(tmp_path, demo_out):
     from geo.demo import demo_pbf
 
     out = tmp_path / "gaps"
-    rc = main(["gaps", "--network", str(demo_pbf()), "--sites", str(inputs / "sites.csv"),
-               "--communities", str(inputs / "communities.geojson"),
-               "--candidates", str(inputs / "candidates.csv"), "--candidates-only",
-               "--new-sites", "3", "--model", "mclp", "--max-distance-m", "300",
-               "--cache-dir", str(tmp_path / "c"), "--out", str(out)])
+    rc = main(
+        [
+            "gaps",
+            "--network",
+            str(demo_pbf()),
+            "--sites",
+            str(inputs / "sites.csv"),
+            "--communities",
+            str(inputs / "communities.geojson"),
+            "--candidates",
+            str(inputs / "candidates.csv"),
+            "--candidates-only",
+            "--new-sites",
+            "3",
+            "--model",
+            "mclp",
+            "--max-distance-m",
+            "300",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     p = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
     for col in ("rank", "candidate_id", "lon", "lat", "newly_covered_population"):
@@ -123,17 +211,37 @@ def test_gaps_command_contract(tmp_path, demo_out):
     assert g["covered_population"].is_monotonic_increasing
     base = g["covered_population"].iloc[0]
     assert g["covered_population"].iloc[-1] == pytest.approx(
-        base + p["newly_covered_population"].sum())
+        base + p["newly_covered_population"].sum()
+    )
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["proposal"]["status"] == "optimal" and s["proposal"]["gap"] == 0
     assert (out / "map.html").exists() and (out / "marginal_gain.png").exists()
     # LSCP and p-median through the same command
     for model in ("lscp", "pmedian"):
         o = tmp_path / model
-        assert main(["gaps", "--network", str(demo_pbf()), "--sites", str(inputs / "sites.csv"),
-                     "--communities", str(inputs / "communities.geojson"), "--new-sites", "2",
-                     "--model", model, "--cache-dir", str(tmp_path / "c"), "--no-map",
-                     "--out", str(o)]) == 0
+        assert (
+            main(
+                [
+                    "gaps",
+                    "--network",
+                    str(demo_pbf()),
+                    "--sites",
+                    str(inputs / "sites.csv"),
+                    "--communities",
+                    str(inputs / "communities.geojson"),
+                    "--new-sites",
+                    "2",
+                    "--model",
+                    model,
+                    "--cache-dir",
+                    str(tmp_path / "c"),
+                    "--no-map",
+                    "--out",
+                    str(o),
+                ]
+            )
+            == 0
+        )
         assert len(pd.read_csv(o / "proposed_sites.csv", encoding="utf-8-sig")) >= 1
 
 

@@ -68,11 +68,14 @@ def test_zero_or_negative_threshold_rejected(bad):
 
 
 def test_nan_and_empty_geometry(net):
-    sites = gpd.GeoDataFrame({"site_id": ["a", "b"]},
-                             geometry=[shapely.Point(net.lon[0], net.lat[0]), None], crs=4326)
-    comms = gpd.GeoDataFrame({"community_id": ["x", "y", "z"]},
-                             geometry=[shapely.Point(net.lon[9], net.lat[9]), None,
-                                       shapely.Point()], crs=4326)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["a", "b"]}, geometry=[shapely.Point(net.lon[0], net.lat[0]), None], crs=4326
+    )
+    comms = gpd.GeoDataFrame(
+        {"community_id": ["x", "y", "z"]},
+        geometry=[shapely.Point(net.lon[9], net.lat[9]), None, shapely.Point()],
+        crs=4326,
+    )
     res = compute_coverage(net, sites, comms)
     c = res.communities.set_index("community_id")
     assert c.loc["x", "covered"]
@@ -86,8 +89,9 @@ def test_sites_and_communities_in_different_crs(net):
     comms = _pts(net.lon[10:20], net.lat[10:20])
     base = compute_coverage(net, sites, comms)
     utm = compute_coverage(net, sites.to_crs(32650), comms.to_crs(3857))
-    assert np.allclose(base.communities["walk_distance_m"], utm.communities["walk_distance_m"],
-                       atol=1e-6)
+    assert np.allclose(
+        base.communities["walk_distance_m"], utm.communities["walk_distance_m"], atol=1e-6
+    )
     with pytest.raises(CRSError, match="have no CRS.*Fix:"):
         compute_coverage(net, sites.set_crs(None, allow_override=True), comms)
 
@@ -123,8 +127,12 @@ def test_isochrones_follow_streets_and_keep_holes():
     xy = np.array([[0, 0], [600, 0], [600, 600], [0, 600]], float)
     net = network_from_edges(xy, [(0, 1), (1, 2), (2, 3), (3, 0)])
     sites = _pts(net.lon[:1], net.lat[:1], site_id=["a"], kind=["station"])
-    res = compute_coverage(net, sites, sites.rename(columns={"site_id": "community_id"}),
-                           config=Config(max_distance_m=2000, street_buffer_m=50))
+    res = compute_coverage(
+        net,
+        sites,
+        sites.rename(columns={"site_id": "community_id"}),
+        config=Config(max_distance_m=2000, street_buffer_m=50),
+    )
     iso = res.isochrones(minutes=None).to_crs(res.network.metric_crs)
     poly = iso.geometry.iloc[0]
     assert len(poly.interiors) == 1  # the hole in the block is kept

@@ -95,14 +95,15 @@ def test_reach_equals_global_search():
     reach = site_reach(net, s, limit)
     u, v, cu, cv = _endpoint_costs(net, s)
     for k in range(len(s)):
-        aug = _augment(net.csr, u[k:k + 1], v[k:k + 1], cu[k:k + 1], cv[k:k + 1])
-        d = dijkstra(aug, directed=True, indices=net.n_nodes, limit=limit + 1e-6)[:net.n_nodes]
+        aug = _augment(net.csr, u[k : k + 1], v[k : k + 1], cu[k : k + 1], cv[k : k + 1])
+        d = dijkstra(aug, directed=True, indices=net.n_nodes, limit=limit + 1e-6)[: net.n_nodes]
         want = set(np.flatnonzero(d <= limit + 1e-6))
         got = set(reach.node[reach.site == k])
         assert got == want
 
 
 # --- property-based: awkward small graphs ------------------------------------------------------
+
 
 @st.composite
 def awkward_graph(draw):
@@ -115,8 +116,11 @@ def awkward_graph(draw):
         kind = draw(st.sampled_from(["normal", "normal", "self", "zero", "parallel"]))
         v = u if kind == "self" else draw(st.integers(0, n - 1))
         d = float(np.hypot(*(xy[u] - xy[v])))
-        length = 0.0 if kind == "zero" else d * draw(st.floats(1.0, 1.5)) + (
-            draw(st.floats(1, 50)) if kind == "self" else 0.0)
+        length = (
+            0.0
+            if kind == "zero"
+            else d * draw(st.floats(1.0, 1.5)) + (draw(st.floats(1, 50)) if kind == "self" else 0.0)
+        )
         edges.append((u, v))
         lengths.append(length)
         if kind == "parallel":

@@ -14,8 +14,11 @@ from geo.io import load_boundaries, load_communities, load_sites, safe_text, wri
 
 def test_contract_csv_needs_no_mapping(tmp_path):
     p = tmp_path / "sites.csv"
-    p.write_text("id,name,kind,lon,lat\nA1,Hankou station,station,114.29,30.58\n"
-                 "A2,Palace,cultural_palace,114.30,30.59\n", encoding="utf-8")
+    p.write_text(
+        "id,name,kind,lon,lat\nA1,Hankou station,station,114.29,30.58\n"
+        "A2,Palace,cultural_palace,114.30,30.59\n",
+        encoding="utf-8",
+    )
     r = load_sites(p)
     assert list(r.data["site_id"]) == ["A1", "A2"]
     assert list(r.data["kind"]) == ["station", "cultural_palace"]
@@ -25,11 +28,13 @@ def test_contract_csv_needs_no_mapping(tmp_path):
 
 def test_chinese_headers_gbk_and_kinds(tmp_path):
     p = tmp_path / "驿站.csv"
-    text = ("编号,名称,类型,经度,纬度,地址,区县\n"
-            "1,江岸爱心驿站,爱心驿站,114.30,30.60,江岸区某路1号,江岸区\n"
-            "2,武昌会站家,会·站·家一体化,114.31,30.55,,武昌区\n"
-            "3,工人文化宫,工人文化宫,114.28,30.58,,江汉区\n"
-            "4,银行网点,融合共建,114.27,30.57,,江汉区\n")
+    text = (
+        "编号,名称,类型,经度,纬度,地址,区县\n"
+        "1,江岸爱心驿站,爱心驿站,114.30,30.60,江岸区某路1号,江岸区\n"
+        "2,武昌会站家,会·站·家一体化,114.31,30.55,,武昌区\n"
+        "3,工人文化宫,工人文化宫,114.28,30.58,,江汉区\n"
+        "4,银行网点,融合共建,114.27,30.57,,江汉区\n"
+    )
     p.write_bytes(text.encode("gbk"))
     r = load_sites(p)
     assert r.encoding == "gb18030"
@@ -55,15 +60,16 @@ def test_broken_csv_rejects_each_row_with_reason(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text(
         "id,name,kind,lon,lat\n"
-        "1,ok,station,114.30,30.60\n"        # row 2 fine
-        "2,no lat,station,114.30,\n"         # row 3 missing
-        "3,text,station,abc,30.6\n"          # row 4 non-numeric
-        "4,swapped,station,30.60,114.30\n"   # row 5 swapped
-        "5,range,station,200,30\n"           # row 6 out of range
-        "1,dup,station,114.31,30.61\n"       # row 7 duplicate id
-        "7,odd,spaceship,114.31,30.61\n"     # row 8 unknown kind
+        "1,ok,station,114.30,30.60\n"  # row 2 fine
+        "2,no lat,station,114.30,\n"  # row 3 missing
+        "3,text,station,abc,30.6\n"  # row 4 non-numeric
+        "4,swapped,station,30.60,114.30\n"  # row 5 swapped
+        "5,range,station,200,30\n"  # row 6 out of range
+        "1,dup,station,114.31,30.61\n"  # row 7 duplicate id
+        "7,odd,spaceship,114.31,30.61\n"  # row 8 unknown kind
         "8,fine,integrated,114.32,30.62\n",  # row 9 fine
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     r = load_sites(p)
     assert list(r.data["site_id"]) == ["1", "8"]
     rej = r.rejects.set_index("row")
@@ -84,9 +90,11 @@ def test_broken_csv_rejects_each_row_with_reason(tmp_path):
 
 def test_population_and_boundary_rejects(tmp_path):
     p = tmp_path / "c.csv"
-    p.write_text("id,name,population,lon,lat\n1,a,100,114.30,30.60\n2,b,-5,114.30,30.60\n"
-                 "3,c,,114.30,30.60\n4,d,many,114.30,30.60\n5,far,10,116.0,39.9\n",
-                 encoding="utf-8")
+    p.write_text(
+        "id,name,population,lon,lat\n1,a,100,114.30,30.60\n2,b,-5,114.30,30.60\n"
+        "3,c,,114.30,30.60\n4,d,many,114.30,30.60\n5,far,10,116.0,39.9\n",
+        encoding="utf-8",
+    )
     area = shapely.box(114.0, 30.0, 115.0, 31.0)
     r = load_communities(p, boundary=area)
     assert list(r.data["community_id"]) == ["1"]
@@ -106,14 +114,23 @@ def test_no_population_column_weighs_one(tmp_path):
 
 
 def test_excel_and_geojson_polygons(tmp_path):
-    df = pd.DataFrame({"名称": ["甲社区", "乙社区"], "人口": [1200, 800],
-                       "经度": [114.30, 114.31], "纬度": [30.60, 30.61]})
+    df = pd.DataFrame(
+        {
+            "名称": ["甲社区", "乙社区"],
+            "人口": [1200, 800],
+            "经度": [114.30, 114.31],
+            "纬度": [30.60, 30.61],
+        }
+    )
     x = tmp_path / "c.xlsx"
     df.to_excel(x, index=False)
     r = load_communities(x)
     assert r.data["population"].tolist() == [1200, 800] and r.encoding is None
-    polys = gpd.GeoDataFrame({"name": ["p"], "population": [50]},
-                             geometry=[shapely.box(114.30, 30.60, 114.301, 30.601)], crs=4326)
+    polys = gpd.GeoDataFrame(
+        {"name": ["p"], "population": [50]},
+        geometry=[shapely.box(114.30, 30.60, 114.301, 30.601)],
+        crs=4326,
+    )
     g = tmp_path / "c.geojson"
     polys.to_file(g)
     r = load_communities(g)
@@ -144,8 +161,7 @@ def test_boundaries_gcj02_and_names(tmp_path):
     poly = shapely.box(114.2, 30.5, 114.3, 30.6)
     gcj = crs.transform_geometry(poly, crs.wgs84_to_gcj02)
     f = tmp_path / "b.geojson"
-    gpd.GeoDataFrame({"name": ["江岸区"], "adcode": [420102]}, geometry=[gcj],
-                     crs=4326).to_file(f)
+    gpd.GeoDataFrame({"name": ["江岸区"], "adcode": [420102]}, geometry=[gcj], crs=4326).to_file(f)
     b = load_boundaries(f, crs="gcj02")
     assert b["county"].iloc[0] == "江岸区" and b["code"].iloc[0] == "420102"
     assert b.geometry.iloc[0].symmetric_difference(poly).area < 1e-10

@@ -19,14 +19,16 @@ from geo.maps import MAX_SITE_ISOCHRONES, make_map, save_map, save_png
 def res():
     net = grid_network(10, 100.0, seed=4)
     rng = np.random.default_rng(4)
-    sites = gpd.GeoDataFrame({"site_id": ["A", "B"], "name": ["甲站", "乙站"],
-                              "kind": ["station", "integrated"]},
-                             geometry=shapely.points(net.lon[[11, 77]], net.lat[[11, 77]]),
-                             crs=4326)
-    comms = gpd.GeoDataFrame({"name": [f"c{i}" for i in range(30)],
-                              "population": rng.integers(10, 100, 30)},
-                             geometry=shapely.points(rng.choice(net.lon, 30),
-                                                     rng.choice(net.lat, 30)), crs=4326)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B"], "name": ["甲站", "乙站"], "kind": ["station", "integrated"]},
+        geometry=shapely.points(net.lon[[11, 77]], net.lat[[11, 77]]),
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {"name": [f"c{i}" for i in range(30)], "population": rng.integers(10, 100, 30)},
+        geometry=shapely.points(rng.choice(net.lon, 30), rng.choice(net.lat, 30)),
+        crs=4326,
+    )
     return compute_coverage(net, sites, comms, config=Config(minutes=5))
 
 
@@ -80,8 +82,11 @@ def test_many_sites_are_thinned_to_kind_unions(tmp_path):
     rng = np.random.default_rng(9)
     n = MAX_SITE_ISOCHRONES + 50
     pick = rng.integers(0, net.n_nodes, n)
-    sites = gpd.GeoDataFrame({"kind": rng.choice(["station", "integrated"], n)},
-                             geometry=shapely.points(net.lon[pick], net.lat[pick]), crs=4326)
+    sites = gpd.GeoDataFrame(
+        {"kind": rng.choice(["station", "integrated"], n)},
+        geometry=shapely.points(net.lon[pick], net.lat[pick]),
+        crs=4326,
+    )
     comms = gpd.GeoDataFrame(geometry=shapely.points(net.lon[::7], net.lat[::7]), crs=4326)
     r = compute_coverage(net, sites, comms)
     info = save_map(make_map(r, basemap="none"), tmp_path / "big.html")

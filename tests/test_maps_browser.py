@@ -23,26 +23,41 @@ DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 def _driver():
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         if os.environ.get("CI"):
-            pytest.fail("Chromium/ChromeDriver missing in CI: scripts/system-deps.sh should "
-                        "have installed the Debian packages chromium and chromium-driver")
+            pytest.fail(
+                "Chromium/ChromeDriver missing in CI: scripts/system-deps.sh should "
+                "have installed the Debian packages chromium and chromium-driver"
+            )
         pytest.skip("Chromium not installed (apt-get install chromium chromium-driver)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-              "--no-first-run", "--disable-background-networking", "--disable-component-update",
-              "--disable-sync", "--window-size=1400,900", "--disable-dev-shm-usage"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+        "--disable-dev-shm-usage",
+    ):
         opts.add_argument(a)
     opts.binary_location = CHROMIUM
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(options=opts, service=Service(DRIVER))
     # cut the network off entirely, and record any alert() an injected script would raise
     d.execute_cdp_cmd("Network.enable", {})
-    d.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0})
-    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
-        "source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));"})
+    d.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
+    )
+    d.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));"},
+    )
     return d
 
 
@@ -55,14 +70,25 @@ def offline_map(tmp_path_factory):
     lon = rng.uniform(net.lon.min(), net.lon.max(), n_s + n_c)
     lat = rng.uniform(net.lat.min(), net.lat.max(), n_s + n_c)
     kinds = ["station", "integrated", "cultural_palace", "station", "partner", "integrated"]
-    sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n_s)],
-                              "name": [XSS] + [f"站点{i}" for i in range(1, n_s)],
-                              "kind": kinds, "address": [XSS] * n_s},
-                             geometry=shapely.points(lon[:n_s], lat[:n_s]), crs=4326)
-    comms = gpd.GeoDataFrame({"community_id": [f"C{i}" for i in range(n_c)],
-                              "name": [XSS] + [f"社区{i}" for i in range(1, n_c)],
-                              "population": rng.integers(100, 3000, n_c)},
-                             geometry=shapely.points(lon[n_s:], lat[n_s:]), crs=4326)
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": [f"S{i}" for i in range(n_s)],
+            "name": [XSS] + [f"站点{i}" for i in range(1, n_s)],
+            "kind": kinds,
+            "address": [XSS] * n_s,
+        },
+        geometry=shapely.points(lon[:n_s], lat[:n_s]),
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {
+            "community_id": [f"C{i}" for i in range(n_c)],
+            "name": [XSS] + [f"社区{i}" for i in range(1, n_c)],
+            "population": rng.integers(100, 3000, n_c),
+        },
+        geometry=shapely.points(lon[n_s:], lat[n_s:]),
+        crs=4326,
+    )
     res = compute_coverage(net, sites, comms, config=Config(minutes=5))
     iso = res.isochrones()
     m = make_map(res, lang="zh", basemap="none", offline=True, isochrones=iso)

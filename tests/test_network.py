@@ -72,8 +72,12 @@ def _osm_xml(n_ways: int) -> str:
             nodes.append(f'<node id="{nid}" lat="{30.60 + 0.001 * w}" lon="{114.30 + 0.001 * k}"/>')
         refs = "".join(f'<nd ref="{w * 10 + k + 1}"/>' for k in range(3))
         ways.append(f'<way id="{100 + w}">{refs}<tag k="highway" v="residential"/></way>')
-    return ('<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">'
-            + "".join(nodes) + "".join(ways) + "</osm>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">'
+        + "".join(nodes)
+        + "".join(ways)
+        + "</osm>"
+    )
 
 
 def test_cache_hit_and_invalidation(tmp_path, caplog):
@@ -119,8 +123,12 @@ def test_walk_filter_matches_osmnx():
 def _lines(tmp_path, bridge):
     g = gpd.GeoDataFrame(
         {"name": ["east-west", "north-south"], "bridge": ["no", "yes" if bridge else "no"]},
-        geometry=[shapely.LineString([(114.30, 30.60), (114.32, 30.60)]),
-                  shapely.LineString([(114.31, 30.59), (114.31, 30.61)])], crs=4326)
+        geometry=[
+            shapely.LineString([(114.30, 30.60), (114.32, 30.60)]),
+            shapely.LineString([(114.31, 30.59), (114.31, 30.61)]),
+        ],
+        crs=4326,
+    )
     p = tmp_path / f"roads_{bridge}.gpkg"
     g.to_file(p)
     return p
@@ -138,11 +146,14 @@ def test_road_lines_split_at_crossings_but_not_bridges(tmp_path):
 
 def test_road_lines_shared_vertices_and_slivers(tmp_path):
     # a T junction sharing an interior vertex, and an end 0.2 m short of a vertex
-    g = gpd.GeoDataFrame(geometry=[
-        shapely.LineString([(114.30, 30.60), (114.31, 30.60), (114.32, 30.60)]),
-        shapely.LineString([(114.31, 30.60), (114.31, 30.61)]),
-        shapely.LineString([(114.32, 30.600002), (114.33, 30.60)]),
-    ], crs=4326)
+    g = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(114.30, 30.60), (114.31, 30.60), (114.32, 30.60)]),
+            shapely.LineString([(114.31, 30.60), (114.31, 30.61)]),
+            shapely.LineString([(114.32, 30.600002), (114.33, 30.60)]),
+        ],
+        crs=4326,
+    )
     p = tmp_path / "t.shp"
     g.to_file(p)
     net = read_lines(p, noding="vertices")
@@ -156,9 +167,13 @@ def test_empty_and_disconnected_networks(tmp_path, caplog):
     g.to_file(p)
     with pytest.raises(NetworkError, match="no usable road lines"):
         build_network(p, config=Config(use_cache=False))
-    two = gpd.GeoDataFrame(geometry=[
-        shapely.LineString([(114.30, 30.60), (114.32, 30.60)]),
-        shapely.LineString([(114.40, 30.70), (114.42, 30.70)])], crs=4326)
+    two = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(114.30, 30.60), (114.32, 30.60)]),
+            shapely.LineString([(114.40, 30.70), (114.42, 30.70)]),
+        ],
+        crs=4326,
+    )
     q = tmp_path / "two.gpkg"
     two.to_file(q)
     with caplog.at_level(logging.WARNING):
@@ -176,17 +191,30 @@ def _recorded_overpass(lon0=114.30, lat0=30.60, n=4, step=0.002):
     for j in range(n):
         for i in range(n):
             ids[i, j] = nid
-            elements.append({"type": "node", "id": nid, "lat": lat0 + j * step,
-                             "lon": lon0 + i * step})
+            elements.append(
+                {"type": "node", "id": nid, "lat": lat0 + j * step, "lon": lon0 + i * step}
+            )
             nid += 1
     wid = 1000
     for j in range(n):
-        elements.append({"type": "way", "id": wid, "nodes": [ids[i, j] for i in range(n)],
-                         "tags": {"highway": "residential", "name": f"街{j}"}})
+        elements.append(
+            {
+                "type": "way",
+                "id": wid,
+                "nodes": [ids[i, j] for i in range(n)],
+                "tags": {"highway": "residential", "name": f"街{j}"},
+            }
+        )
         wid += 1
     for i in range(n):
-        elements.append({"type": "way", "id": wid, "nodes": [ids[i, j] for j in range(n)],
-                         "tags": {"highway": "footway"}})
+        elements.append(
+            {
+                "type": "way",
+                "id": wid,
+                "nodes": [ids[i, j] for j in range(n)],
+                "tags": {"highway": "footway"},
+            }
+        )
         wid += 1
     return {"version": 0.6, "generator": "Overpass API (recorded)", "elements": elements}
 
@@ -210,8 +238,9 @@ def test_online_path_with_recorded_response(monkeypatch):
     assert net.n_nodes == 12 and net.n_edges == 20
     from geo.network import haversine_m
 
-    want = 12 * float(haversine_m(114.30, 30.60, 114.302, 30.60)) + 12 * float(haversine_m(
-        114.30, 30.60, 114.30, 30.602))
+    want = 12 * float(haversine_m(114.30, 30.60, 114.302, 30.60)) + 12 * float(
+        haversine_m(114.30, 30.60, 114.30, 30.602)
+    )
     assert net.length.sum() == pytest.approx(want, rel=1e-3)
     G = to_networkx(net)
     assert nx.is_strongly_connected(G)

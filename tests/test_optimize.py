@@ -64,8 +64,7 @@ def test_existing_sites_stay_open(sf):
     covered = a[existing]
     sol = _core.mclp(np.delete(a, existing, axis=0), w, 3, covered)
     # same as choosing 4 with the existing one forced in
-    assert sol.objective == pytest.approx(
-        max_cover_with(a, w, forced=existing, k=4), abs=1e-6)
+    assert sol.objective == pytest.approx(max_cover_with(a, w, forced=existing, k=4), abs=1e-6)
 
 
 def max_cover_with(a, w, forced, k):
@@ -123,8 +122,10 @@ def test_random_instances_match_spopt(seed, k):
     assert ours.objective == pytest.approx(pulp.value(ref.problem.objective))
     pm = spopt.PMedian.from_cost_matrix(cost, w, k).solve(solver)
     assert _core.pmedian(cost.T, w, k).objective == pytest.approx(
-        pulp.value(pm.problem.objective), rel=1e-9)
+        pulp.value(pm.problem.objective), rel=1e-9
+    )
     if (cost <= r).any(axis=1).all():
         ls = spopt.LSCP.from_cost_matrix(cost, r).solve(solver)
         assert len(_core.lscp(cost.T <= r).selected) == pytest.approx(
-            pulp.value(ls.problem.objective))
+            pulp.value(ls.problem.objective)
+        )

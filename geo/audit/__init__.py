@@ -53,8 +53,9 @@ def _progress(iterable, total, verbose):
     return tqdm(iterable, total=total, desc="counties", unit="county")
 
 
-def prepare_networks(source, boundaries: gpd.GeoDataFrame, out: Path, cfg: Config,
-                     force: bool = False, **build_kw) -> dict[str, str]:
+def prepare_networks(
+    source, boundaries: gpd.GeoDataFrame, out: Path, cfg: Config, force: bool = False, **build_kw
+) -> dict[str, str]:
     """Build the source network once, then save each county's clipped piece (plus buffer).
 
     Returns ``{county folder name: npz path}``; a county whose clip fails maps to
@@ -139,16 +140,20 @@ def run_audit(
     chosen = select_counties(bnd, counties)
     lk = load_kw or {}
     s = load_sites(sites, crs=crs, **lk)
-    c = load_communities(communities, crs=crs, **{k: v for k, v in lk.items()
-                                                  if k not in ("kinds", "default_kind")})
+    c = load_communities(
+        communities, crs=crs, **{k: v for k, v in lk.items() if k not in ("kinds", "default_kind")}
+    )
     rejects = rejects_frame(s, c)
     sd, cd = s.data.copy(), c.data.copy()
     sd["county"] = assign_county(sd, bnd)
     cd["county"] = assign_county(cd, bnd)
     outside = sd.loc[sd["county"] == "", ["site_id", "name", "kind", "lon", "lat"]]
     if len(outside):
-        logger.warning("%d sites lie outside every county boundary: %s", len(outside),
-                       ", ".join(outside["name"].astype(str).head(10)))
+        logger.warning(
+            "%d sites lie outside every county boundary: %s",
+            len(outside),
+            ", ".join(outside["name"].astype(str).head(10)),
+        )
     c_out = cd[cd["county"] == ""]
     if len(c_out):
         logger.warning("%d communities lie outside every county boundary", len(c_out))
@@ -165,54 +170,87 @@ def run_audit(
                 continue
         npath = nets[name]
         if npath.startswith("error:"):
-            rows.append({"county": r.county, "code": r.code, "status": "error",
-                         "error": f"no network for this county ({npath[7:]})"})
+            rows.append(
+                {
+                    "county": r.county,
+                    "code": r.code,
+                    "status": "error",
+                    "error": f"no network for this county ({npath[7:]})",
+                }
+            )
             continue
         if metric is None:
             from .. import crs as _crs
 
             metric = _crs.utm_crs(*np.asarray(chosen.geometry.iloc[0].centroid.coords[0]))
-        reach = gpd.GeoSeries([r.geometry], crs=4326).to_crs(metric).buffer(
-            cfg.clip_buffer_m).to_crs(4326).iloc[0]
+        reach = (
+            gpd.GeoSeries([r.geometry], crs=4326)
+            .to_crs(metric)
+            .buffer(cfg.clip_buffer_m)
+            .to_crs(4326)
+            .iloc[0]
+        )
         near = sd[shapely.intersects(reach, sd.geometry.to_numpy())] if len(sd) else sd
-        tasks.append(CountyTask(
-            county=r.county, code=r.code, boundary=r.geometry, network=npath,
-            sites=near.reset_index(drop=True),
-            communities=cd[cd["county"] == r.county].reset_index(drop=True), config=cfg,
-            out_dir=str(out), lang=lang, integrated_target=integrated_target,
-            coverage_target=coverage_target, write_map=write_maps))
+        tasks.append(
+            CountyTask(
+                county=r.county,
+                code=r.code,
+                boundary=r.geometry,
+                network=npath,
+                sites=near.reset_index(drop=True),
+                communities=cd[cd["county"] == r.county].reset_index(drop=True),
+                config=cfg,
+                out_dir=str(out),
+                lang=lang,
+                integrated_target=integrated_target,
+                coverage_target=coverage_target,
+                write_map=write_maps,
+            )
+        )
     rows += _run(tasks, workers, scheduler, cfg.verbose)
     order = {slug(r.county, r.code): i for i, r in enumerate(chosen.itertuples())}
     rows.sort(key=lambda x: order.get(slug(x["county"], x.get("code", "")), 0))
-    meta = {"network": str(network), "sites": str(sites), "communities": str(communities),
-            "boundaries": str(boundaries), "walk_speed_kmh": cfg.walk_speed_kmh,
-            "integrated_target": integrated_target, "coverage_target": coverage_target,
-            "rejected_rows": len(rejects), "communities_outside_counties": len(c_out)}
+    meta = {
+        "network": str(network),
+        "sites": str(sites),
+        "communities": str(communities),
+        "boundaries": str(boundaries),
+        "walk_speed_kmh": cfg.walk_speed_kmh,
+        "integrated_target": integrated_target,
+        "coverage_target": coverage_target,
+        "rejected_rows": len(rejects),
+        "communities_outside_counties": len(c_out),
+    }
     report = write_reports(out, rows, chosen, rejects, outside, meta, lang)
     from ._report import summary_frame
 
     return AuditResult(summary_frame(rows), report, out)
 
 
-def _run(tasks: list[CountyTask], workers: int | None, scheduler: str | None,
-         verbose: bool) -> list[dict]:
+def _run(
+    tasks: list[CountyTask], workers: int | None, scheduler: str | None, verbose: bool
+) -> list[dict]:
     if not tasks:
         return []
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if scheduler:
-        distributed = import_optional("distributed", extra="dask",
-                                      feature="running counties on a Dask cluster")
+        distributed = import_optional(
+            "distributed", extra="dask", feature="running counties on a Dask cluster"
+        )
         with distributed.Client(scheduler) as client:
             futures = client.map(audit_county, tasks, pure=False)
-            return [f.result() for f in _progress(distributed.as_completed(futures),
-                                                  len(futures), verbose)]
+            return [
+                f.result()
+                for f in _progress(distributed.as_completed(futures), len(futures), verbose)
+            ]
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(tasks) == 1:
         return [audit_county(t) for t in _progress(tasks, len(tasks), verbose)]
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(max_workers=min(n, len(tasks)),
-                             mp_context=mp.get_context("spawn")) as ex:
+    with ProcessPoolExecutor(
+        max_workers=min(n, len(tasks)), mp_context=mp.get_context("spawn")
+    ) as ex:
         futs = [ex.submit(audit_county, t) for t in tasks]
         return [f.result() for f in _progress(as_completed(futs), len(futs), verbose)]
 

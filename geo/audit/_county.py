@@ -59,8 +59,12 @@ def audit_county(task: CountyTask) -> dict[str, Any]:
         row["error"] = ""
     except Exception as exc:  # one failing county must not stop the others
         logger.error("county %s failed: %s", task.county, exc)
-        row = {"county": task.county, "code": task.code, "status": "error",
-               "error": f"{type(exc).__name__}: {exc}"}
+        row = {
+            "county": task.county,
+            "code": task.code,
+            "status": "error",
+            "error": f"{type(exc).__name__}: {exc}",
+        }
         (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
     row["seconds"] = round(time.perf_counter() - t0, 2)
     write_json(row, folder / "result.json")
@@ -73,20 +77,24 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     from ..optimize import count_target, propose_sites
 
     cfg = task.config
-    net = (build_network(task.boundary, config=cfg) if task.network == "online"
-           else Network.load_npz(task.network))
+    net = (
+        build_network(task.boundary, config=cfg)
+        if task.network == "online"
+        else Network.load_npz(task.network)
+    )
     if not len(task.communities):
-        raise ValueError("no communities inside this county; check the communities file "
-                         "and the boundary")
+        raise ValueError(
+            "no communities inside this county; check the communities file and the boundary"
+        )
     res = compute_coverage(net, task.sites, task.communities, config=cfg)
-    inside = task.sites["county"].to_numpy() == task.county if len(task.sites) else \
-        np.zeros(0, bool)
+    inside = (
+        task.sites["county"].to_numpy() == task.county if len(task.sites) else np.zeros(0, bool)
+    )
     kinds = task.sites.loc[inside, "kind"].astype(str) if len(task.sites) else pd.Series([])
     counts = {k: int((kinds == k).sum()) for k in KINDS}
     c = res.communities
     pop = c["population"].to_numpy(float)
-    row: dict[str, Any] = {"county": task.county, "code": task.code,
-                           "sites": int(inside.sum())}
+    row: dict[str, Any] = {"county": task.county, "code": task.code, "sites": int(inside.sum())}
     for k in KINDS:
         row[f"sites_{k}"] = counts[k]
     row["integrated_target"] = task.integrated_target
@@ -98,16 +106,18 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         cov = c[f"covered_{level}"].to_numpy(bool)
         row[f"communities_covered_{level}"] = int(cov.sum())
         row[f"population_covered_{level}"] = float(pop[cov].sum())
-        row[f"population_covered_{level}_share"] = round(float(pop[cov].sum() / pop.sum()), 4) \
-            if pop.sum() else 0.0
+        row[f"population_covered_{level}_share"] = (
+            round(float(pop[cov].sum() / pop.sum()), 4) if pop.sum() else 0.0
+        )
     row["uncovered_communities"] = int((~c["covered"]).sum())
     row["off_network_communities"] = int(c["off_network"].sum())
 
     # gap sites: reach the coverage target (default: every coverable community)
     prop = None
     if row["uncovered_communities"]:
-        prop = propose_sites(res, model="lscp", target_share=task.coverage_target,
-                             time_limit=task.time_limit)
+        prop = propose_sites(
+            res, model="lscp", target_share=task.coverage_target, time_limit=task.time_limit
+        )
         row["proposed_sites"] = len(prop.sites)
         row["population_covered_after"] = prop.summary["covered_population_after"]
         row["proposal_status"] = prop.summary["status"]
@@ -126,15 +136,24 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     palace = None
     if not row["has_cultural_palace"]:
         try:
-            palace = propose_sites(res, k=1, model="pmedian", existing_kinds=["cultural_palace"],
-                                   curve=False, time_limit=task.time_limit)
+            palace = propose_sites(
+                res,
+                k=1,
+                model="pmedian",
+                existing_kinds=["cultural_palace"],
+                curve=False,
+                time_limit=task.time_limit,
+            )
             p = palace.sites.iloc[0]
             row["palace_proposal_lon"] = round(float(p["lon"]), 6)
             row["palace_proposal_lat"] = round(float(p["lat"]), 6)
         except Exception as exc:
             row["palace_proposal_error"] = str(exc)
-    row["targets_met"] = bool(row["integrated_shortfall"] == 0 and row["has_cultural_palace"]
-                              and row["uncovered_communities"] == 0)
+    row["targets_met"] = bool(
+        row["integrated_shortfall"] == 0
+        and row["has_cultural_palace"]
+        and row["uncovered_communities"] == 0
+    )
 
     # the county's own files
     from ..outputs import community_table, proposal_table
@@ -168,16 +187,23 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         bnd = gpd.GeoDataFrame({"county": [task.county]}, geometry=[task.boundary], crs=4326)
         props = prop.sites if prop is not None else None
         if palace is not None:
-            extra = palace.sites.assign(name="工人文化宫（建议）" if task.lang == "zh"
-                                        else "Cultural palace (proposed)")
+            extra = palace.sites.assign(
+                name="工人文化宫（建议）" if task.lang == "zh" else "Cultural palace (proposed)"
+            )
             extra["rank"] = 0
             props = extra if props is None else pd.concat([props, extra], ignore_index=True)
         lines = [_target_line(row, task.lang)]
-        m = make_map(res, lang=task.lang, basemap="none", offline=True, boundaries=bnd,
-                     proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
-                     title=f"{task.county} · " + ("15分钟职工服务圈" if task.lang == "zh"
-                                                  else "15-minute service circle"),
-                     summary_lines=lines)
+        m = make_map(
+            res,
+            lang=task.lang,
+            basemap="none",
+            offline=True,
+            boundaries=bnd,
+            proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
+            title=f"{task.county} · "
+            + ("15分钟职工服务圈" if task.lang == "zh" else "15-minute service circle"),
+            summary_lines=lines,
+        )
         save_map(m, folder / "map.html")
         row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))
     return row
@@ -186,13 +212,17 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
 def _target_line(row: dict, lang: str) -> str:
     if lang == "zh":
         palace = "有" if row["has_cultural_palace"] else "无（已给出建议位置）"
-        return (f"会站家: {row['sites_integrated']}/{row['integrated_target']}，缺口 "
-                f"{row['integrated_shortfall']}；工人文化宫: {palace}；建议新增站点 "
-                f"{row['proposed_sites']} 个")
+        return (
+            f"会站家: {row['sites_integrated']}/{row['integrated_target']}，缺口 "
+            f"{row['integrated_shortfall']}；工人文化宫: {palace}；建议新增站点 "
+            f"{row['proposed_sites']} 个"
+        )
     palace = "yes" if row["has_cultural_palace"] else "none (location proposed)"
-    return (f"Integrated sites: {row['sites_integrated']}/{row['integrated_target']}, "
-            f"shortfall {row['integrated_shortfall']}; cultural palace: {palace}; "
-            f"proposed new sites: {row['proposed_sites']}")
+    return (
+        f"Integrated sites: {row['sites_integrated']}/{row['integrated_target']}, "
+        f"shortfall {row['integrated_shortfall']}; cultural palace: {palace}; "
+        f"proposed new sites: {row['proposed_sites']}"
+    )
 
 
 def _set_county(df: pd.DataFrame, county: str) -> None:

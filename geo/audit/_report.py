@@ -56,11 +56,15 @@ ZH_HEADERS = {
     "减少的加权距离", "file": "文件", "row": "行号", "column": "列", "value": "值",
     "reason": "原因", "fix": "修改建议", "id": "编号", "kind": "类型",
 }  # fmt: skip
-SHEETS = {"summary": ("汇总", "Summary"), "uncovered": ("未覆盖社区", "Uncovered"),
-          "proposed_sites": ("建议新增站点", "Proposed sites"),
-          "palace_proposal": ("文化宫建议", "Palace proposals"),
-          "marginal_gain": ("边际收益", "Marginal gain"), "communities": ("社区", "Communities"),
-          "rejects": ("问题数据", "Rejects")}
+SHEETS = {
+    "summary": ("汇总", "Summary"),
+    "uncovered": ("未覆盖社区", "Uncovered"),
+    "proposed_sites": ("建议新增站点", "Proposed sites"),
+    "palace_proposal": ("文化宫建议", "Palace proposals"),
+    "marginal_gain": ("边际收益", "Marginal gain"),
+    "communities": ("社区", "Communities"),
+    "rejects": ("问题数据", "Rejects"),
+}
 
 
 def _gather(out: Path, name: str, counties: list[str]) -> pd.DataFrame:
@@ -95,15 +99,21 @@ def write_excel(tables: dict[str, pd.DataFrame], path: Path, lang: str) -> Path:
                         if cell.data_type == "f":  # text that looks like a formula stays text
                             cell.data_type = "s"
                             cell.quotePrefix = True
-                    width = max((len(str(c.value)) for c in col if c.value is not None),
-                                default=8)
+                    width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
                     ws.column_dimensions[col[0].column_letter].width = min(40, width + 2)
                 ws.freeze_panes = "B2"
     return path
 
 
-def write_reports(out: Path, rows: list[dict], boundaries: gpd.GeoDataFrame,
-                  rejects: pd.DataFrame, outside: pd.DataFrame, meta: dict, lang: str) -> dict:
+def write_reports(
+    out: Path,
+    rows: list[dict],
+    boundaries: gpd.GeoDataFrame,
+    rejects: pd.DataFrame,
+    outside: pd.DataFrame,
+    meta: dict,
+    lang: str,
+) -> dict:
     from ._county import slug
 
     out = Path(out)
@@ -111,24 +121,31 @@ def write_reports(out: Path, rows: list[dict], boundaries: gpd.GeoDataFrame,
     write_csv(summary, out / "summary.csv")
     names = [slug(r["county"], r.get("code", "")) for r in rows]
     tables = {"summary": summary}
-    for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain",
-                "communities"):
+    for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities"):
         tables[key] = _gather(out, key, names)
         if len(tables[key]):
             write_csv(tables[key], out / f"{key}.csv")
     if len(rejects):
         tables["rejects"] = rejects
-    write_excel({k: safe_frame(v) if k == "rejects" else v for k, v in tables.items()},
-                out / "audit.xlsx", lang)
+    write_excel(
+        {k: safe_frame(v) if k == "rejects" else v for k, v in tables.items()},
+        out / "audit.xlsx",
+        lang,
+    )
     write_csv(rejects, out / "rejects.csv")
     _write_gpkg(out, names, boundaries, tables)
     ok = summary[summary["status"] == "ok"]
-    doc = {**meta, "counties": len(summary), "counties_ok": len(ok),
-           "counties_failed": summary.loc[summary["status"] != "ok", ["county", "error"]]
-           .to_dict("records"),
-           "targets_missed": ok.loc[~ok["targets_met"].astype(bool), "county"].tolist(),
-           "sites_outside_counties": outside.to_dict("records"),
-           "rows": summary.to_dict("records")}
+    doc = {
+        **meta,
+        "counties": len(summary),
+        "counties_ok": len(ok),
+        "counties_failed": summary.loc[summary["status"] != "ok", ["county", "error"]].to_dict(
+            "records"
+        ),
+        "targets_missed": ok.loc[~ok["targets_met"].astype(bool), "county"].tolist(),
+        "sites_outside_counties": outside.to_dict("records"),
+        "rows": summary.to_dict("records"),
+    }
     write_json(doc, out / "summary.json")
     return doc
 
@@ -146,11 +163,13 @@ def _write_gpkg(out: Path, names, boundaries, tables) -> None:
     if len(sites) and "lon" in sites:
         sites = sites.drop_duplicates("site_id") if "site_id" in sites else sites
         layers["sites"] = pts(sites)
-    iso = [gpd.read_file(p) for n in names
-           if (p := out / "counties" / n / "isochrones.geojson").exists()]
+    iso = [
+        gpd.read_file(p)
+        for n in names
+        if (p := out / "counties" / n / "isochrones.geojson").exists()
+    ]
     if iso:
-        layers["isochrones_15min"] = gpd.GeoDataFrame(pd.concat(iso, ignore_index=True),
-                                                      crs=4326)
+        layers["isochrones_15min"] = gpd.GeoDataFrame(pd.concat(iso, ignore_index=True), crs=4326)
     with atomic_path(out / "layers.gpkg") as tmp:
         tmp.unlink()
         for name, gdf in layers.items():

@@ -22,8 +22,15 @@ import shapely
 from .._errors import CRSError, InputError
 from ..config import Config
 from ..network import Network, build_network, from_networkx
-from ._engine import EPS_M, NodeField, Reach, nearest_sites, point_distances, reach_pairs, \
-    site_reach
+from ._engine import (
+    EPS_M,
+    NodeField,
+    Reach,
+    nearest_sites,
+    point_distances,
+    reach_pairs,
+    site_reach,
+)
 from ._snap import Snap, snap_points
 
 logger = logging.getLogger(__name__)
@@ -42,14 +49,23 @@ def as_network(network: Any, config: Config) -> Network:
 
 def _points_wgs84(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"{what} must be a GeoDataFrame", value=type(gdf).__name__,
-                         fix=f"load it with geo.load_{what}(path).data")
+        raise InputError(
+            f"{what} must be a GeoDataFrame",
+            value=type(gdf).__name__,
+            fix=f"load it with geo.load_{what}(path).data",
+        )
     if gdf.crs is None:
-        raise CRSError(f"{what} have no CRS", column="crs",
-                       fix=f"set it, e.g. {what}.set_crs(4326) for longitude/latitude, or load "
-                       f"the file with geo.load_{what}(..., crs='gcj02') for Amap coordinates")
-    g = gdf.geometry.to_crs(4326).to_numpy() if not gdf.crs.equals(4326) else \
-        gdf.geometry.to_numpy()
+        raise CRSError(
+            f"{what} have no CRS",
+            column="crs",
+            fix=f"set it, e.g. {what}.set_crs(4326) for longitude/latitude, or load "
+            f"the file with geo.load_{what}(..., crs='gcj02') for Amap coordinates",
+        )
+    g = (
+        gdf.geometry.to_crs(4326).to_numpy()
+        if not gdf.crs.equals(4326)
+        else gdf.geometry.to_numpy()
+    )
     missing = shapely.is_missing(g) | shapely.is_empty(g)
     pts = np.where(missing, None, g)
     is_pt = shapely.get_type_id(pts) == 0
@@ -106,8 +122,9 @@ class CoverageResult:
         limit = float(limit_m if limit_m is not None else self.config.limit_m)
         key = ("reach", limit)
         if key not in self._cache:
-            self._cache[key] = site_reach(self.network, self.site_snap.take(self.usable_sites),
-                                          limit)
+            self._cache[key] = site_reach(
+                self.network, self.site_snap.take(self.usable_sites), limit
+            )
         return self._cache[key]
 
     def isochrones(self, **kwargs: Any) -> gpd.GeoDataFrame:
@@ -153,9 +170,13 @@ def compute_coverage(
     if len(sites) == 0:
         logger.warning("no sites given: every community is uncovered")
     elif usable.size < len(sites):
-        logger.warning("%d of %d sites are more than %.0f m from any street (or have no "
-                       "geometry) and serve no one", len(sites) - usable.size, len(sites),
-                       cfg.max_snap_m)
+        logger.warning(
+            "%d of %d sites are more than %.0f m from any street (or have no "
+            "geometry) and serve no one",
+            len(sites) - usable.size,
+            len(sites),
+            cfg.max_snap_m,
+        )
     u_snap = s_snap.take(usable)
     fieldd = nearest_sites(net, u_snap)
     dist, best = point_distances(net, fieldd, c_snap, u_snap)
@@ -170,8 +191,11 @@ def compute_coverage(
 
     n_c = len(communities)
     out = gpd.GeoDataFrame(geometry=communities.geometry.to_crs(4326).to_numpy(), crs=4326)
-    out.insert(0, "community_id",
-               _column(communities, "community_id", communities.index.astype(str)).astype(str))
+    out.insert(
+        0,
+        "community_id",
+        _column(communities, "community_id", communities.index.astype(str)).astype(str),
+    )
     out.insert(1, "name", _column(communities, "name", out["community_id"]).astype(str))
     pop = _column(communities, "population", np.ones(n_c)).astype(float)
     out.insert(2, "population", pop)
@@ -194,8 +218,9 @@ def compute_coverage(
     site_out["off_network"] = ~s_ok
     served = out["covered"].to_numpy() & has
     site_out["communities_served"] = np.bincount(site_global[served], minlength=n_s)[:n_s]
-    site_out["population_served"] = np.bincount(site_global[served], weights=pop[served],
-                                                minlength=n_s)[:n_s]
+    site_out["population_served"] = np.bincount(
+        site_global[served], weights=pop[served], minlength=n_s
+    )[:n_s]
     result = CoverageResult(out, site_out, {}, cfg, net, s_snap, c_snap, usable, fieldd)
     if redundancy:
         s, p, _ = reach_pairs(net, result.reach(), u_snap, c_snap)

@@ -33,11 +33,11 @@ _RADIUS_SLACK = 1.002
 EPS_M = 1e-6
 
 
-def _endpoint_costs(net: Network, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                        np.ndarray]:
+def _endpoint_costs(
+    net: Network, snap: Snap
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     e = snap.edge
-    return (net.edge_u[e], net.edge_v[e], snap.leg + snap.t,
-            snap.leg + (net.length[e] - snap.t))
+    return (net.edge_u[e], net.edge_v[e], snap.leg + snap.t, snap.leg + (net.length[e] - snap.t))
 
 
 def _augment(csr: sp.csr_matrix, heads_u, heads_v, cost_u, cost_v) -> sp.csr_matrix:
@@ -47,8 +47,10 @@ def _augment(csr: sp.csr_matrix, heads_u, heads_v, cost_u, cost_v) -> sp.csr_mat
     cols = np.column_stack([heads_u, heads_v]).ravel()
     vals = np.maximum(np.column_stack([cost_u, cost_v]).ravel(), ZERO_LENGTH_M)
     indptr = np.concatenate([csr.indptr, csr.indptr[-1] + 2 * np.arange(1, k + 1)])
-    return sp.csr_matrix((np.concatenate([csr.data, vals]),
-                          np.concatenate([csr.indices, cols]), indptr), shape=(n + k, n + k))
+    return sp.csr_matrix(
+        (np.concatenate([csr.data, vals]), np.concatenate([csr.indices, cols]), indptr),
+        shape=(n + k, n + k),
+    )
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,14 @@ def nearest_sites(net: Network, sites: Snap, *, limit: float | None = None) -> N
         return NodeField(np.full(n, np.inf), np.full(n, -1, np.int64))
     u, v, cu, cv = _endpoint_costs(net, sites)
     aug = _augment(net.csr, u, v, cu, cv)
-    dist, _, src = dijkstra(aug, directed=True, indices=np.arange(n, n + len(sites)),
-                            min_only=True, limit=np.inf if limit is None else float(limit),
-                            return_predecessors=True)
+    dist, _, src = dijkstra(
+        aug,
+        directed=True,
+        indices=np.arange(n, n + len(sites)),
+        min_only=True,
+        limit=np.inf if limit is None else float(limit),
+        return_predecessors=True,
+    )
     src = np.where(src >= n, src - n, -1)
     return NodeField(dist[:n], src[:n].astype(np.int64))
 
@@ -107,8 +114,9 @@ def point_distances(
     b = np.where(np.isfinite(d), b, -1)
     # sites on the same edge: direct along the edge
     if len(sites):
-        sp_ = pd.DataFrame({"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t,
-                            "ls": sites.leg})
+        sp_ = pd.DataFrame(
+            {"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t, "ls": sites.leg}
+        )
         pp = pd.DataFrame({"edge": p.edge, "i": np.arange(len(p)), "tp": p.t, "lp": p.leg})
         j = pp.merge(sp_, on="edge")
         if len(j):
@@ -166,8 +174,9 @@ def _local_csr(csr: sp.csr_matrix, nodes: np.ndarray, lookup: np.ndarray) -> sp.
     rows = np.repeat(np.arange(nodes.size), counts)
     keep = cols >= 0
     lookup[nodes] = -1
-    return sp.csr_matrix((csr.data[flat][keep], (rows[keep], cols[keep])),
-                         shape=(nodes.size, nodes.size))
+    return sp.csr_matrix(
+        (csr.data[flat][keep], (rows[keep], cols[keep])), shape=(nodes.size, nodes.size)
+    )
 
 
 def site_reach(net: Network, sites: Snap, limit: float, *, progress=None) -> Reach:
@@ -188,8 +197,9 @@ def site_reach(net: Network, sites: Snap, limit: float, *, progress=None) -> Rea
         budget = limit - sites.leg[s]
         if not np.isfinite(budget) or budget < 0:
             continue
-        nodes = np.asarray(tree.query_ball_point((sites.x[s], sites.y[s]),
-                                                 budget * _RADIUS_SLACK + 1.0), np.int64)
+        nodes = np.asarray(
+            tree.query_ball_point((sites.x[s], sites.y[s]), budget * _RADIUS_SLACK + 1.0), np.int64
+        )
         nodes.sort()
         if nodes.size == 0:
             continue
@@ -212,8 +222,7 @@ def site_reach(net: Network, sites: Snap, limit: float, *, progress=None) -> Rea
     if not out_s:
         z = np.zeros(0)
         return Reach(z.astype(np.int64), z.astype(np.int64), z, float(limit))
-    return Reach(np.concatenate(out_s), np.concatenate(out_n), np.concatenate(out_d),
-                 float(limit))
+    return Reach(np.concatenate(out_s), np.concatenate(out_n), np.concatenate(out_d), float(limit))
 
 
 def reach_matrix(net: Network, reach: Reach, sites: Snap, points: Snap) -> sp.csr_matrix:
@@ -226,30 +235,39 @@ def reach_matrix(net: Network, reach: Reach, sites: Snap, points: Snap) -> sp.cs
     return sp.csr_matrix((d + 1.0, (s, p)), shape=(len(sites), len(points)))
 
 
-def reach_pairs(net: Network, reach: Reach, sites: Snap, points: Snap
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reach_pairs(
+    net: Network, reach: Reach, sites: Snap, points: Snap
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(site, point, distance m) for every pair within ``reach.limit``, the shortest per pair."""
     on = np.flatnonzero(points.edge >= 0)
     p = points.take(on)
     u, v, cu, cv = _endpoint_costs(net, p)
-    ends = pd.DataFrame({"node": np.concatenate([u, v]), "p": np.concatenate([on, on]),
-                         "add": np.concatenate([cu, cv])})
+    ends = pd.DataFrame(
+        {
+            "node": np.concatenate([u, v]),
+            "p": np.concatenate([on, on]),
+            "add": np.concatenate([cu, cv]),
+        }
+    )
     r = pd.DataFrame({"s": reach.site, "node": reach.node, "d": reach.dist})
     j = r.merge(ends, on="node")
     frames = [pd.DataFrame({"s": j["s"], "p": j["p"], "d": j["d"] + j["add"]})]
     if len(sites):
-        sp_ = pd.DataFrame({"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t,
-                            "ls": sites.leg})
+        sp_ = pd.DataFrame(
+            {"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t, "ls": sites.leg}
+        )
         pp = pd.DataFrame({"edge": p.edge, "p": on, "tp": p.t, "lp": p.leg})
         k = pp.merge(sp_, on="edge")
         if len(k):
             e = k["edge"].to_numpy()
             dt = np.abs(k["tp"].to_numpy() - k["ts"].to_numpy())
             dt = np.where(net.edge_u[e] == net.edge_v[e], np.minimum(dt, net.length[e] - dt), dt)
-            frames.append(pd.DataFrame({"s": k["s"], "p": k["p"],
-                                        "d": k["lp"].to_numpy() + k["ls"].to_numpy() + dt}))
+            frames.append(
+                pd.DataFrame(
+                    {"s": k["s"], "p": k["p"], "d": k["lp"].to_numpy() + k["ls"].to_numpy() + dt}
+                )
+            )
     allp = pd.concat(frames, ignore_index=True)
     allp = allp[allp["d"] <= reach.limit + EPS_M]
     allp = allp.groupby(["s", "p"], sort=True, as_index=False)["d"].min()
-    return (allp["s"].to_numpy(np.int64), allp["p"].to_numpy(np.int64),
-            allp["d"].to_numpy(float))
+    return (allp["s"].to_numpy(np.int64), allp["p"].to_numpy(np.int64), allp["d"].to_numpy(float))

@@ -86,8 +86,11 @@ def segment_index(net: Network) -> SegmentIndex:
     seg_edge = np.repeat(np.arange(net.n_edges), counts - 1)
     csum = np.cumsum(seg_len)
     first = np.r_[0, np.cumsum(counts - 1)[:-1]]
-    edge_start_sum = np.where(counts > 1, csum[np.minimum(first, csum.size - 1)] -
-                              seg_len[np.minimum(first, seg_len.size - 1)], 0.0)
+    edge_start_sum = np.where(
+        counts > 1,
+        csum[np.minimum(first, csum.size - 1)] - seg_len[np.minimum(first, seg_len.size - 1)],
+        0.0,
+    )
     seg_along = csum - seg_len - edge_start_sum[seg_edge]
     edge_proj_len = np.bincount(seg_edge, weights=seg_len, minlength=net.n_edges)
     n_piece = np.maximum(np.ceil(seg_len / PIECE_M).astype(np.int64), 1)
@@ -95,12 +98,14 @@ def segment_index(net: Network) -> SegmentIndex:
     # position of each piece's midpoint within its segment, as a fraction
     k = np.arange(piece_seg.size) - np.repeat(np.cumsum(n_piece) - n_piece, n_piece)
     frac = (k + 0.5) / n_piece[piece_seg]
-    mids = np.column_stack([ax[piece_seg] + frac * dx[piece_seg],
-                            ay[piece_seg] + frac * dy[piece_seg]])
+    mids = np.column_stack(
+        [ax[piece_seg] + frac * dx[piece_seg], ay[piece_seg] + frac * dy[piece_seg]]
+    )
     half = float((seg_len / n_piece).max() / 2) if seg_len.size else 0.0
     tree = cKDTree(mids, balanced_tree=False, compact_nodes=False)
-    idx = SegmentIndex(ax, ay, dx, dy, seg_len, seg_edge, seg_along, edge_proj_len,
-                       piece_seg, half, tree)
+    idx = SegmentIndex(
+        ax, ay, dx, dy, seg_len, seg_edge, seg_along, edge_proj_len, piece_seg, half, tree
+    )
     net.__dict__["_sc_segment_index"] = idx
     return idx
 
@@ -109,8 +114,9 @@ def _project(ix: SegmentIndex, seg: np.ndarray, px: np.ndarray, py: np.ndarray):
     """Distance from points to segments, and the parameter (0..1) of the foot point."""
     dx, dy = ix.dx[seg], ix.dy[seg]
     l2 = dx * dx + dy * dy
-    t = np.divide((px - ix.ax[seg]) * dx + (py - ix.ay[seg]) * dy, l2,
-                  out=np.zeros_like(l2), where=l2 > 0)
+    t = np.divide(
+        (px - ix.ax[seg]) * dx + (py - ix.ay[seg]) * dy, l2, out=np.zeros_like(l2), where=l2 > 0
+    )
     t = np.clip(t, 0.0, 1.0)
     fx = ix.ax[seg] + t * dx
     fy = ix.ay[seg] + t * dy
@@ -178,7 +184,6 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
 
 def edge_index(net: Network):
     """Projected edge LineStrings (shapely), built once per network; for drawing isochrones."""
-    import shapely
 
     cached = net.__dict__.get("_sc_edge_lines")
     if cached is None:

@@ -41,21 +41,31 @@ def reach_pieces(res: CoverageResult, limit: float) -> pd.DataFrame:
     length = net.length[ab["e"].to_numpy()]
     av, bv = ab["a"].to_numpy(), ab["b"].to_numpy()
     full = av + bv >= length
-    rows = [pd.DataFrame({"s": ab["s"][full], "e": ab["e"][full], "start": 0.0,
-                          "end": length[full]})]
+    rows = [
+        pd.DataFrame({"s": ab["s"][full], "e": ab["e"][full], "start": 0.0, "end": length[full]})
+    ]
     pa = ~full & (av > 0)
-    rows.append(pd.DataFrame({"s": ab["s"][pa], "e": ab["e"][pa], "start": 0.0,
-                              "end": av[pa]}))
+    rows.append(pd.DataFrame({"s": ab["s"][pa], "e": ab["e"][pa], "start": 0.0, "end": av[pa]}))
     pb = ~full & (bv > 0)
-    rows.append(pd.DataFrame({"s": ab["s"][pb], "e": ab["e"][pb],
-                              "start": length[pb] - bv[pb], "end": length[pb]}))
+    rows.append(
+        pd.DataFrame(
+            {"s": ab["s"][pb], "e": ab["e"][pb], "start": length[pb] - bv[pb], "end": length[pb]}
+        )
+    )
     # each site's own edge, walked both ways from the snapped point
     budget = limit - snap.leg
     ok = budget >= 0
     own_len = net.length[snap.edge[ok]]
-    rows.append(pd.DataFrame({"s": np.flatnonzero(ok), "e": snap.edge[ok],
-                              "start": np.maximum(snap.t[ok] - budget[ok], 0.0),
-                              "end": np.minimum(snap.t[ok] + budget[ok], own_len)}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "s": np.flatnonzero(ok),
+                "e": snap.edge[ok],
+                "start": np.maximum(snap.t[ok] - budget[ok], 0.0),
+                "end": np.minimum(snap.t[ok] + budget[ok], own_len),
+            }
+        )
+    )
     out = pd.concat(rows, ignore_index=True)
     return out[out["end"] > out["start"]].reset_index(drop=True)
 
@@ -112,8 +122,11 @@ def isochrones(
     net = res.network
     sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
     snap = res.site_snap.take(res.usable_sites)
-    sid = sites["site_id"].astype(str).to_numpy() if "site_id" in sites else \
-        sites.index.astype(str).to_numpy()
+    sid = (
+        sites["site_id"].astype(str).to_numpy()
+        if "site_id" in sites
+        else sites.index.astype(str).to_numpy()
+    )
     kind = sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(len(sites), "")
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     frames = []
@@ -131,8 +144,9 @@ def isochrones(
         else:
             pieces = reach_pieces(res, limit)
             geoms = _piece_geoms(res, pieces)
-            legs = shapely.linestrings(np.stack([np.column_stack([sx, sy]),
-                                                 np.column_stack([snap.x, snap.y])], axis=1))
+            legs = shapely.linestrings(
+                np.stack([np.column_stack([sx, sy]), np.column_stack([snap.x, snap.y])], axis=1)
+            )
             allg = np.concatenate([geoms, legs])
             owner = np.concatenate([pieces["s"].to_numpy(), np.arange(len(sites))])
             # buffering pieces one by one and unioning per site is ~50x faster in GEOS than
@@ -140,11 +154,18 @@ def isochrones(
             buffered = shapely.buffer(allg, cfg.street_buffer_m, quad_segs=4)
             order = np.argsort(owner, kind="stable")
             bounds = np.searchsorted(owner[order], np.arange(len(sites) + 1))
-            polys = np.array([shapely.union_all(buffered[order[a:b]])
-                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+            polys = np.array(
+                [
+                    shapely.union_all(buffered[order[a:b]])
+                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+                ]
+            )
         polys = shapely.simplify(polys, simplify_m)
-        f = gpd.GeoDataFrame({"site_id": sid, "kind": kind, "name": sites.get("name", sid)},
-                             geometry=polys, crs=net.metric_crs)
+        f = gpd.GeoDataFrame(
+            {"site_id": sid, "kind": kind, "name": sites.get("name", sid)},
+            geometry=polys,
+            crs=net.metric_crs,
+        )
         if by == "kind":
             f = f.dissolve(by="kind", as_index=False)[["kind", "geometry"]]
         f["minutes"] = limit / cfg.metres_per_minute
@@ -154,8 +175,11 @@ def isochrones(
         f["area_km2"] = f.geometry.area / 1e6
         frames.append(f.to_crs(4326))
     if not frames:
-        return gpd.GeoDataFrame(columns=["site_id", "kind", "minutes", "limit_m", "method",
-                                         "area_km2", "geometry"], geometry="geometry", crs=4326)
+        return gpd.GeoDataFrame(
+            columns=["site_id", "kind", "minutes", "limit_m", "method", "area_km2", "geometry"],
+            geometry="geometry",
+            crs=4326,
+        )
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
 
 
@@ -172,11 +196,15 @@ def built_up_share(res: CoverageResult, iso: gpd.GeoDataFrame, area=None) -> dic
         from .. import crs as _crs
 
         built = shapely.intersection(
-            built, _crs.transform_geometry(area, lambda x, y: net.project(x, y)))
+            built, _crs.transform_geometry(area, lambda x, y: net.project(x, y))
+        )
     total = shapely.area(built)
     out = {}
     for level, grp in iso.to_crs(net.metric_crs).groupby("level"):
         within = shapely.area(shapely.intersection(built, shapely.union_all(grp.geometry.values)))
-        out[level] = {"built_up_km2": round(total / 1e6, 4), "within_km2": round(within / 1e6, 4),
-                      "share": round(within / total, 4) if total else 0.0}
+        out[level] = {
+            "built_up_km2": round(total / 1e6, 4),
+            "within_km2": round(within / 1e6, 4),
+            "share": round(within / total, 4) if total else 0.0,
+        }
     return out

@@ -85,9 +85,18 @@ def load_sites(
     LoadResult
         ``.data`` (GeoDataFrame, EPSG:4326) and ``.rejects`` (DataFrame).
     """
-    return read_points(path, "site", crs=crs, columns=columns, kinds=kinds,
-                       default_kind=default_kind, encoding=encoding, sheet=sheet,
-                       boundary=boundary, fix_swapped=fix_swapped)
+    return read_points(
+        path,
+        "site",
+        crs=crs,
+        columns=columns,
+        kinds=kinds,
+        default_kind=default_kind,
+        encoding=encoding,
+        sheet=sheet,
+        boundary=boundary,
+        fix_swapped=fix_swapped,
+    )
 
 
 def load_communities(
@@ -105,8 +114,16 @@ def load_communities(
     Parameters are as for :func:`load_sites`. Without a population column every community
     weighs 1. Polygons are kept; their coverage is measured from a point on their surface.
     """
-    return read_points(path, "community", crs=crs, columns=columns, encoding=encoding,
-                       sheet=sheet, boundary=boundary, fix_swapped=fix_swapped)
+    return read_points(
+        path,
+        "community",
+        crs=crs,
+        columns=columns,
+        encoding=encoding,
+        sheet=sheet,
+        boundary=boundary,
+        fix_swapped=fix_swapped,
+    )
 
 
 def load_boundaries(
@@ -127,13 +144,17 @@ def load_boundaries(
     path = Path(path)
     df, _, is_vector = read_table(path)
     if not is_vector:
-        raise InputError("boundaries must be a vector file with polygons", file=path,
-                         fix="use GeoJSON, GeoPackage or Shapefile")
+        raise InputError(
+            "boundaries must be a vector file with polygons",
+            file=path,
+            fix="use GeoJSON, GeoPackage or Shapefile",
+        )
     gdf = gpd.GeoDataFrame(df, geometry="geometry")
     parsed = _crs.parse_crs(crs) if crs is not None else None
     if parsed in ("gcj02", "bd09"):
-        geoms = _crs.transform_geometry(gdf.geometry.to_numpy(),
-                                        lambda x, y: _crs.to_wgs84(x, y, parsed))
+        geoms = _crs.transform_geometry(
+            gdf.geometry.to_numpy(), lambda x, y: _crs.to_wgs84(x, y, parsed)
+        )
         gdf = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=geoms, crs=4326)
     elif parsed is not None:
         gdf = gdf.set_crs(parsed, allow_override=True).to_crs(4326)
@@ -144,17 +165,24 @@ def load_boundaries(
     cols = match_headers(gdf.columns, {"name": name_column} if name_column else None)
     name_col = cols.get("name") or cols.get("county")
     if name_col is None:
-        raise InputError("the boundaries have no name column", file=path,
-                         value=list(map(str, gdf.columns)),
-                         fix="pass name_column= (--name-col) naming the column of county names")
+        raise InputError(
+            "the boundaries have no name column",
+            file=path,
+            value=list(map(str, gdf.columns)),
+            fix="pass name_column= (--name-col) naming the column of county names",
+        )
     gdf["county"] = gdf[name_col].astype(str).str.strip()
     code_col = next((c for c in ("adcode", "code", "区划代码", "id") if c in gdf.columns), None)
     gdf["code"] = gdf[code_col].astype(str) if code_col else ""
     empty = gdf["county"].isin(["", "nan", "None"])
     if empty.any():
-        raise InputError(f"{int(empty.sum())} boundaries have no name", file=path,
-                         row=int(empty.to_numpy().argmax()) + 1, column=name_col,
-                         fix="fill in every county name or choose another name column")
+        raise InputError(
+            f"{int(empty.sum())} boundaries have no name",
+            file=path,
+            row=int(empty.to_numpy().argmax()) + 1,
+            column=name_col,
+            fix="fill in every county name or choose another name column",
+        )
     return gdf
 
 

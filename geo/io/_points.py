@@ -63,8 +63,18 @@ class _Rejects:
         self.bad: set[int] = set()
 
     def add(self, idx, row, rid, name, column, value, reason, fix) -> None:
-        self.rows.append(dict(file=self.file, row=int(row), id=rid, name=name, column=column,
-                              value=value, reason=reason, fix=fix))
+        self.rows.append(
+            dict(
+                file=self.file,
+                row=int(row),
+                id=rid,
+                name=name,
+                column=column,
+                value=value,
+                reason=reason,
+                fix=fix,
+            )
+        )
         self.bad.add(idx)
 
     def frame(self) -> pd.DataFrame:
@@ -102,7 +112,9 @@ def read_points(
         if header not in df.columns:
             raise InputError(
                 f"the column named for {field_name!r} is not in the file",
-                file=path, value=header, fix=f"use one of: {', '.join(map(str, df.columns))}",
+                file=path,
+                value=header,
+                fix=f"use one of: {', '.join(map(str, df.columns))}",
             )
     rows = np.arange(n) + (1 if is_vector else 2)  # spreadsheet row numbers (header = 1)
     rej = _Rejects(path)
@@ -155,15 +167,33 @@ def read_points(
     geographic = not isinstance(parsed, pyproj.CRS) or parsed.is_geographic
 
     for i in range(n):
-        for val, raw, colname, label in ((x[i], raw_x[i], lon_col, "longitude"),
-                                         (y[i], raw_y[i], lat_col, "latitude")):
+        for val, raw, colname, label in (
+            (x[i], raw_x[i], lon_col, "longitude"),
+            (y[i], raw_y[i], lat_col, "latitude"),
+        ):
             if raw == "":
-                rej.add(i, rows[i], ids[i], names[i], colname, raw, f"missing {label}",
-                        "fill in the coordinate or remove the row")
+                rej.add(
+                    i,
+                    rows[i],
+                    ids[i],
+                    names[i],
+                    colname,
+                    raw,
+                    f"missing {label}",
+                    "fill in the coordinate or remove the row",
+                )
                 break
             if not np.isfinite(val):
-                rej.add(i, rows[i], ids[i], names[i], colname, raw, f"non-numeric {label}",
-                        "use decimal degrees such as 114.305 (not degrees-minutes text)")
+                rej.add(
+                    i,
+                    rows[i],
+                    ids[i],
+                    names[i],
+                    colname,
+                    raw,
+                    f"non-numeric {label}",
+                    "use decimal degrees such as 114.305 (not degrees-minutes text)",
+                )
                 break
 
     if geographic:
@@ -174,18 +204,31 @@ def read_points(
         swapped &= out_of_range | (china_share >= 0.5) | (china_share == 0)
         for i in np.flatnonzero(swapped | out_of_range):
             if swapped[i] and fix_swapped:
-                logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name,
-                               rows[i])
+                logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name, rows[i])
                 x[i], y[i] = y[i], x[i]
             elif swapped[i]:
-                rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
-                        f"{raw_x[i]}, {raw_y[i]}", "latitude and longitude are swapped",
-                        "swap the two columns, or pass fix_swapped=True (--fix-swapped)")
+                rej.add(
+                    i,
+                    rows[i],
+                    ids[i],
+                    names[i],
+                    f"{lon_col}/{lat_col}",
+                    f"{raw_x[i]}, {raw_y[i]}",
+                    "latitude and longitude are swapped",
+                    "swap the two columns, or pass fix_swapped=True (--fix-swapped)",
+                )
             else:
-                rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
-                        f"{raw_x[i]}, {raw_y[i]}", "coordinate out of range",
-                        "longitude must be within -180..180 and latitude within -90..90; "
-                        "if these are projected metres, pass crs='EPSG:<code>' (--crs)")
+                rej.add(
+                    i,
+                    rows[i],
+                    ids[i],
+                    names[i],
+                    f"{lon_col}/{lat_col}",
+                    f"{raw_x[i]}, {raw_y[i]}",
+                    "coordinate out of range",
+                    "longitude must be within -180..180 and latitude within -90..90; "
+                    "if these are projected metres, pass crs='EPSG:<code>' (--crs)",
+                )
 
     good = np.array([i not in rej.bad for i in range(n)])
     lon = np.full(n, np.nan)
@@ -194,17 +237,31 @@ def read_points(
         lon[good], lat[good] = _crs.to_wgs84(x[good], y[good], parsed)
         bad_tr = good & ~(np.isfinite(lon) & np.isfinite(lat))
         for i in np.flatnonzero(bad_tr):
-            rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
-                    f"{raw_x[i]}, {raw_y[i]}", f"cannot convert from {src_crs}",
-                    "check the crs argument (--crs) matches the coordinates")
+            rej.add(
+                i,
+                rows[i],
+                ids[i],
+                names[i],
+                f"{lon_col}/{lat_col}",
+                f"{raw_x[i]}, {raw_y[i]}",
+                f"cannot convert from {src_crs}",
+                "check the crs argument (--crs) matches the coordinates",
+            )
 
     # --- ids, kinds, population --------------------------------------------------------------
     seen: dict[str, int] = {}
     for i in range(n):
         if ids[i] in seen:
-            rej.add(i, rows[i], ids[i], names[i], cols.get("id", "id"), ids[i],
-                    f"duplicate id (first used on row {seen[ids[i]]})",
-                    "give every row its own id")
+            rej.add(
+                i,
+                rows[i],
+                ids[i],
+                names[i],
+                cols.get("id", "id"),
+                ids[i],
+                f"duplicate id (first used on row {seen[ids[i]]})",
+                "give every row its own id",
+            )
         else:
             seen[ids[i]] = int(rows[i])
 
@@ -221,9 +278,17 @@ def read_points(
             else:
                 kind[i] = None
                 known = sorted(set(table.values()))
-                rej.add(i, rows[i], ids[i], names[i], cols["kind"], label, "unknown site kind",
-                        f"use one of {', '.join(known)}, or declare it with "
-                        f"kinds={{'{label}': 'my_kind'}} (--kind '{label}=my_kind')")
+                rej.add(
+                    i,
+                    rows[i],
+                    ids[i],
+                    names[i],
+                    cols["kind"],
+                    label,
+                    "unknown site kind",
+                    f"use one of {', '.join(known)}, or declare it with "
+                    f"kinds={{'{label}': 'my_kind'}} (--kind '{label}=my_kind')",
+                )
         out["kind"] = kind
     else:
         if "population" in cols:
@@ -232,12 +297,27 @@ def read_points(
             pop = pop.to_numpy(float)
             for i in range(n):
                 if raw_pop[i] == "":
-                    rej.add(i, rows[i], ids[i], names[i], cols["population"], "",
-                            "missing population", "fill in the population (0 if none)")
+                    rej.add(
+                        i,
+                        rows[i],
+                        ids[i],
+                        names[i],
+                        cols["population"],
+                        "",
+                        "missing population",
+                        "fill in the population (0 if none)",
+                    )
                 elif not np.isfinite(pop[i]) or pop[i] < 0:
-                    rej.add(i, rows[i], ids[i], names[i], cols["population"], raw_pop[i],
-                            "population must be a number of people, zero or more",
-                            "correct the value")
+                    rej.add(
+                        i,
+                        rows[i],
+                        ids[i],
+                        names[i],
+                        cols["population"],
+                        raw_pop[i],
+                        "population must be a number of people, zero or more",
+                        "correct the value",
+                    )
         else:
             logger.info("%s: no population column; every community weighs 1", path.name)
             pop = np.ones(n)
@@ -268,9 +348,16 @@ def read_points(
         for i in np.flatnonzero(good & ~inside):
             if i in rej.bad:
                 continue
-            rej.add(i, rows[i], ids[i], names[i], f"{lon_col}/{lat_col}",
-                    f"{lon[i]:.6f}, {lat[i]:.6f}", "outside the study boundary",
-                    "check the coordinates and their crs (--crs), or widen the boundary")
+            rej.add(
+                i,
+                rows[i],
+                ids[i],
+                names[i],
+                f"{lon_col}/{lat_col}",
+                f"{lon[i]:.6f}, {lat[i]:.6f}",
+                "outside the study boundary",
+                "check the coordinates and their crs (--crs), or widen the boundary",
+            )
 
     keep = np.array([i not in rej.bad for i in range(n)])
     data = gdf.loc[keep].reset_index(drop=True)
@@ -281,7 +368,8 @@ def read_points(
         raise InputError(
             f"no usable rows ({len(rejects)} rejected; first reason: "
             f"{rejects['reason'].iloc[0] if len(rejects) else 'n/a'})",
-            file=path, fix="see the rejects table for each row's reason",
+            file=path,
+            fix="see the rejects table for each row's reason",
         )
     return LoadResult(data=data, rejects=rejects, encoding=enc, source=path, columns=cols)
 

@@ -141,7 +141,10 @@ def read_table(
 
 def _non_empty(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     if len(df) == 0:
-        raise InputError("the file has a header but no data rows", file=path,
-                         fix="check that you exported the right sheet or layer")
+        raise InputError(
+            "the file has a header but no data rows",
+            file=path,
+            fix="check that you exported the right sheet or layer",
+        )
     df.columns = [str(c).strip() for c in df.columns]
     return df

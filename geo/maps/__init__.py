@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,18 +38,29 @@ MAX_SITE_ISOCHRONES = 300
 
 Basemap = Literal["osm", "amap", "tianditu", "none"]
 BASEMAPS: dict[str, dict[str, Any]] = {
-    "osm": {"tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "attr": "© OpenStreetMap contributors", "gcj02": False},
-    "amap": {"tiles": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
-                      "&style=8&x={x}&y={y}&z={z}",
-             "attr": "© 高德地图 AutoNavi", "subdomains": "1234", "gcj02": True},
-    "tianditu": {"tiles": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                          "&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                          "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
-                 "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                           "&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                           "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
-                 "attr": "© 天地图 Tianditu", "subdomains": "01234567", "gcj02": False},
+    "osm": {
+        "tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attr": "© OpenStreetMap contributors",
+        "gcj02": False,
+    },
+    "amap": {
+        "tiles": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+        "&style=8&x={x}&y={y}&z={z}",
+        "attr": "© 高德地图 AutoNavi",
+        "subdomains": "1234",
+        "gcj02": True,
+    },
+    "tianditu": {
+        "tiles": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+        "&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+        "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+        "&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+        "attr": "© 天地图 Tianditu",
+        "subdomains": "01234567",
+        "gcj02": False,
+    },
 }
 #: Colours of the walk-time classes, nearest first; the last is "beyond every level".
 CLASS_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
@@ -62,8 +74,9 @@ def walk_classes(level_minutes: list[float]) -> list[tuple[float, str]]:
     return list(zip([*mins, np.inf], cols, strict=True))
 
 
-def walk_time_colour(minutes: float, classes: list[tuple[float, str]],
-                     off_network: bool = False) -> str:
+def walk_time_colour(
+    minutes: float, classes: list[tuple[float, str]], off_network: bool = False
+) -> str:
     if off_network or not np.isfinite(minutes):
         return UNREACHABLE
     return next(c for lim, c in classes if minutes <= lim + 1e-9)
@@ -93,8 +106,10 @@ def _shift(geoms: np.ndarray, gcj: bool, precision: int = 6) -> np.ndarray:
 
 
 def _popup(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
-                   for k, v in rows)
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
+        for k, v in rows
+    )
     return f"<table style='font-size:12px'>{body}</table>"
 
 
@@ -144,35 +159,65 @@ def make_map(
     gcj = basemap == "amap"
     net = res.network
     comm = res.communities
-    bounds = comm.total_bounds if len(comm) else np.array(
-        [net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()])
-    centre = _shift(shapely.points([[(bounds[0] + bounds[2]) / 2,
-                                     (bounds[1] + bounds[3]) / 2]]), gcj)[0]
-    m = folium.Map(location=[centre.y, centre.x], zoom_start=14, tiles=None, control_scale=True,
-                   prefer_canvas=True)
+    bounds = (
+        comm.total_bounds
+        if len(comm)
+        else np.array([net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()])
+    )
+    centre = _shift(
+        shapely.points([[(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]]), gcj
+    )[0]
+    m = folium.Map(
+        location=[centre.y, centre.x],
+        zoom_start=14,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+    )
     if basemap != "none":
         spec = BASEMAPS[basemap]
         key = tianditu_key or os.environ.get("TIANDITU_KEY", "")
         if basemap == "tianditu" and not key:
-            raise ValueError("the Tianditu basemap needs a key: pass --tianditu-key or set "
-                             "TIANDITU_KEY (free from console.tianditu.gov.cn)")
+            raise ValueError(
+                "the Tianditu basemap needs a key: pass --tianditu-key or set "
+                "TIANDITU_KEY (free from console.tianditu.gov.cn)"
+            )
         kw = {"subdomains": spec["subdomains"]} if "subdomains" in spec else {}
-        folium.TileLayer(spec["tiles"].replace("{key}", key), attr=spec["attr"],
-                         name=f"{label(lang, 'basemap')}: {basemap}", max_zoom=19, **kw).add_to(m)
+        folium.TileLayer(
+            spec["tiles"].replace("{key}", key),
+            attr=spec["attr"],
+            name=f"{label(lang, 'basemap')}: {basemap}",
+            max_zoom=19,
+            **kw,
+        ).add_to(m)
         if "labels" in spec:
-            folium.TileLayer(spec["labels"].replace("{key}", key), attr=spec["attr"],
-                             name="labels", overlay=True, **kw).add_to(m)
+            folium.TileLayer(
+                spec["labels"].replace("{key}", key),
+                attr=spec["attr"],
+                name="labels",
+                overlay=True,
+                **kw,
+            ).add_to(m)
     if offline or basemap == "none":
         _add_streets(m, res, gcj, lang, max_street_edges)
     if boundaries is not None and len(boundaries):
         b = boundaries.to_crs(4326)
-        g = gpd.GeoDataFrame({"county": b["county"].map(_esc) if "county" in b else ""},
-                             geometry=_shift(shapely.simplify(b.geometry.to_numpy(), 0.0002), gcj),
-                             crs=4326)
-        folium.GeoJson(g, name=label(lang, "boundary"),
-                       style_function=lambda _: {"color": "#333", "weight": 2, "fill": False,
-                                                 "dashArray": "6 4"},
-                       tooltip=folium.GeoJsonTooltip(["county"], labels=False)).add_to(m)
+        g = gpd.GeoDataFrame(
+            {"county": b["county"].map(_esc) if "county" in b else ""},
+            geometry=_shift(shapely.simplify(b.geometry.to_numpy(), 0.0002), gcj),
+            crs=4326,
+        )
+        folium.GeoJson(
+            g,
+            name=label(lang, "boundary"),
+            style_function=lambda _: {
+                "color": "#333",
+                "weight": 2,
+                "fill": False,
+                "dashArray": "6 4",
+            },
+            tooltip=folium.GeoJsonTooltip(["county"], labels=False),
+        ).add_to(m)
     if isochrones is None:
         by = "site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind"
         iso = res.isochrones(by=by)
@@ -198,26 +243,41 @@ def _add_streets(m, res, gcj, lang, max_edges):
         lines = lines[np.argsort(-net.length)[:max_edges]]
     merged = shapely.simplify(shapely.multilinestrings(lines), 0.00003)
     g = gpd.GeoDataFrame(geometry=_shift(np.array([merged]), gcj, 5), crs=4326)
-    folium.GeoJson(g, name=label(lang, "vector_basemap"),
-                   style_function=lambda _: {"color": "#9e9e9e", "weight": 1, "opacity": 0.7},
-                   interactive=False).add_to(m)
+    folium.GeoJson(
+        g,
+        name=label(lang, "vector_basemap"),
+        style_function=lambda _: {"color": "#9e9e9e", "weight": 1, "opacity": 0.7},
+        interactive=False,
+    ).add_to(m)
 
 
 def _add_isochrones(m, iso, gcj, lang, main_level):
     if iso is None or not len(iso):
         return
     main = main_level
-    for level in sorted(iso["level"].unique(), key=lambda s: float(str(s).rstrip("minm"))):
+    for level in sorted(
+        iso["level"].unique(), key=lambda s: float(re.sub(r"[^0-9.]", "", str(s)) or 0)
+    ):
         sub = iso[iso["level"] == level]
-        name = f"{label(lang, 'isochrone')} {float(sub['minutes'].iloc[0]):g} " \
-               f"{label(lang, 'minutes')}"
+        name = (
+            f"{label(lang, 'isochrone')} {float(sub['minutes'].iloc[0]):g} {label(lang, 'minutes')}"
+        )
         fg = folium.FeatureGroup(name=name, show=(level == main))
-        g = gpd.GeoDataFrame({"kind": sub["kind"].astype(str),
-                              "colour": [kind_colour(k) for k in sub["kind"]]},
-                             geometry=_shift(sub.geometry.to_numpy(), gcj), crs=4326)
-        folium.GeoJson(g, style_function=lambda f: {
-            "color": f["properties"]["colour"], "weight": 1, "fillOpacity": 0.07,
-            "fillColor": f["properties"]["colour"]}, interactive=False).add_to(fg)
+        g = gpd.GeoDataFrame(
+            {"kind": sub["kind"].astype(str), "colour": [kind_colour(k) for k in sub["kind"]]},
+            geometry=_shift(sub.geometry.to_numpy(), gcj),
+            crs=4326,
+        )
+        folium.GeoJson(
+            g,
+            style_function=lambda f: {
+                "color": f["properties"]["colour"],
+                "weight": 1,
+                "fillOpacity": 0.07,
+                "fillColor": f["properties"]["colour"],
+            },
+            interactive=False,
+        ).add_to(fg)
         fg.add_to(m)
 
 
@@ -236,28 +296,38 @@ def _add_communities(m, res, gcj, lang):
     off = c["off_network"].to_numpy(bool)
     classes = _classes(res)
     colours = [walk_time_colour(a, classes, b) for a, b in zip(t, off, strict=True)]
-    status = np.where(off, label(lang, "off_network"),
-                      np.where(c["covered"], label(lang, "covered"), label(lang, "uncovered")))
+    status = np.where(
+        off,
+        label(lang, "off_network"),
+        np.where(c["covered"], label(lang, "covered"), label(lang, "uncovered")),
+    )
     props = {
         label(lang, "name"): c["name"].map(_esc),
         label(lang, "population"): [_fmt(p) for p in c["population"]],
-        label(lang, "walk_distance"): [f"{_fmt(d)} {label(lang, 'metres')}"
-                                       for d in c["walk_distance_m"]],
+        label(lang, "walk_distance"): [
+            f"{_fmt(d)} {label(lang, 'metres')}" for d in c["walk_distance_m"]
+        ],
         label(lang, "walk_time"): [f"{_fmt(x, 1)} {label(lang, 'minutes')}" for x in t],
         label(lang, "nearest_site"): c["nearest_site_name"].map(_esc),
         label(lang, "covered"): status,
     }
-    g = gpd.GeoDataFrame({**props, "_c": colours, "_u": ~c["covered"].to_numpy(bool)},
-                         geometry=_shift(pts, gcj), crs=4326)
+    g = gpd.GeoDataFrame(
+        {**props, "_c": colours, "_u": ~c["covered"].to_numpy(bool)},
+        geometry=_shift(pts, gcj),
+        crs=4326,
+    )
     fields = list(props)
     folium.GeoJson(
-        g, name=label(lang, "communities"),
+        g,
+        name=label(lang, "communities"),
         marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.85),
-        style_function=lambda f: {"fillColor": f["properties"]["_c"],
-                                  "color": "#000" if f["properties"]["_u"] else "#fff",
-                                  "weight": 2 if f["properties"]["_u"] else 1},
-        popup=folium.GeoJsonPopup(fields), tooltip=folium.GeoJsonTooltip(fields[:1],
-                                                                          labels=False),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_c"],
+            "color": "#000" if f["properties"]["_u"] else "#fff",
+            "weight": 2 if f["properties"]["_u"] else 1,
+        },
+        popup=folium.GeoJsonPopup(fields),
+        tooltip=folium.GeoJsonTooltip(fields[:1], labels=False),
     ).add_to(m)
 
 
@@ -274,14 +344,21 @@ def _add_sites(m, res, gcj, lang):
         colour = kind_colour(kind, others)
         for i in idx:
             r = s.iloc[i]
-            rows = [(label(lang, "name"), _esc(r.get("name", ""))),
-                    (label(lang, "kind"), _esc(label(lang, kind))),
-                    (label(lang, "address"), _esc(r.get("address", ""))),
-                    (label(lang, "communities_covered"), _fmt(r.get("communities_served", 0))),
-                    (label(lang, "population"), _fmt(r.get("population_served", 0)))]
+            rows = [
+                (label(lang, "name"), _esc(r.get("name", ""))),
+                (label(lang, "kind"), _esc(label(lang, kind))),
+                (label(lang, "address"), _esc(r.get("address", ""))),
+                (label(lang, "communities_covered"), _fmt(r.get("communities_served", 0))),
+                (label(lang, "population"), _fmt(r.get("population_served", 0))),
+            ]
             folium.CircleMarker(
-                location=[pts[i].y, pts[i].x], radius=8, color="#fff", weight=2, fill=True,
-                fill_color=colour, fill_opacity=1.0,
+                location=[pts[i].y, pts[i].x],
+                radius=8,
+                color="#fff",
+                weight=2,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=1.0,
                 popup=folium.Popup(_popup(rows), max_width=320),
                 tooltip=folium.Tooltip(_esc(r.get("name", ""))),
             ).add_to(fg)
@@ -295,41 +372,55 @@ def _add_proposals(m, prop, gcj, lang):
     for i in range(len(p)):
         r = p.iloc[i]
         rank = int(r.get("rank", i + 1))
-        rows = [(label(lang, "rank"), str(rank)), (label(lang, "name"), _esc(r.get("name", ""))),
-                (label(lang, "gain"), _fmt(r.get("newly_covered_population", np.nan)))]
-        icon = folium.DivIcon(html=f"<div class='sc-prop'>{rank}</div>", icon_size=(22, 22),
-                              icon_anchor=(11, 11))
-        folium.Marker([pts[i].y, pts[i].x], icon=icon,
-                      popup=folium.Popup(_popup(rows), max_width=320),
-                      tooltip=folium.Tooltip(f"{label(lang, 'proposed')} #{rank}")).add_to(fg)
+        rows = [
+            (label(lang, "rank"), str(rank)),
+            (label(lang, "name"), _esc(r.get("name", ""))),
+            (label(lang, "gain"), _fmt(r.get("newly_covered_population", np.nan))),
+        ]
+        icon = folium.DivIcon(
+            html=f"<div class='sc-prop'>{rank}</div>", icon_size=(22, 22), icon_anchor=(11, 11)
+        )
+        folium.Marker(
+            [pts[i].y, pts[i].x],
+            icon=icon,
+            popup=folium.Popup(_popup(rows), max_width=320),
+            tooltip=folium.Tooltip(f"{label(lang, 'proposed')} #{rank}"),
+        ).add_to(fg)
     fg.add_to(m)
 
 
 def _add_panels(m, res, lang, title, subtitle, summary_lines):
     s = res.summary
     title = title or label(lang, "title")
-    lines = [f"{label(lang, 'coverage')}: {100 * s.get('population_covered_share', 0):.1f}% "
-             f"({_fmt(s.get('population_covered'))} / {_fmt(s.get('population'))})",
-             f"{label(lang, 'communities_covered')}: {s.get('communities_covered')} / "
-             f"{s.get('communities')}",
-             f"{label(lang, 'sites')}: {s.get('sites')}"]
+    lines = [
+        f"{label(lang, 'coverage')}: {100 * s.get('population_covered_share', 0):.1f}% "
+        f"({_fmt(s.get('population_covered'))} / {_fmt(s.get('population'))})",
+        f"{label(lang, 'communities_covered')}: {s.get('communities_covered')} / "
+        f"{s.get('communities')}",
+        f"{label(lang, 'sites')}: {s.get('sites')}",
+    ]
     lines += list(summary_lines or [])
     body = "".join(f"<div>{_esc(x)}</div>" for x in lines)
     sub = f"<div style='font-size:12px;color:#a00'>{_esc(subtitle)}</div>" if subtitle else ""
     legend_rows = "".join(
         f"<div><span class='sc-dot' style='background:{kind_colour(k)}'></span>"
-        f"{_esc(label(lang, k))}</div>" for k in ("station", "integrated", "cultural_palace",
-                                                  "partner"))
+        f"{_esc(label(lang, k))}</div>"
+        for k in ("station", "integrated", "cultural_palace", "partner")
+    )
     prev = 0
     for lim, col in _classes(res):
         txt = f"{prev:g}–{lim:g}" if np.isfinite(lim) else f"&gt; {prev:g}"
-        legend_rows += (f"<div><span class='sc-sq' style='background:{col}'></span>"
-                        f"{label(lang, 'community')} {txt} {label(lang, 'minutes')}</div>")
+        legend_rows += (
+            f"<div><span class='sc-sq' style='background:{col}'></span>"
+            f"{label(lang, 'community')} {txt} {label(lang, 'minutes')}</div>"
+        )
         prev = lim if np.isfinite(lim) else prev
-    legend_rows += (f"<div><span class='sc-sq' style='background:{UNREACHABLE}'></span>"
-                    f"{_esc(label(lang, 'off_network'))} / {_esc(label(lang, 'unreachable'))}"
-                    f"</div><div><span class='sc-prop' style='display:inline-block'>1</span> "
-                    f"{_esc(label(lang, 'proposed'))}</div>")
+    legend_rows += (
+        f"<div><span class='sc-sq' style='background:{UNREACHABLE}'></span>"
+        f"{_esc(label(lang, 'off_network'))} / {_esc(label(lang, 'unreachable'))}"
+        f"</div><div><span class='sc-prop' style='display:inline-block'>1</span> "
+        f"{_esc(label(lang, 'proposed'))}</div>"
+    )
     css = """<style>
 .sc-panel{position:fixed;z-index:9999;background:rgba(255,255,255,.93);padding:8px 10px;
  border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);font:13px/1.5 "Microsoft YaHei",
@@ -340,11 +431,13 @@ def _add_panels(m, res, lang, title, subtitle, summary_lines):
 .sc-prop{width:20px;height:20px;border-radius:50%;background:#000;color:#ffeb3b;
  font:bold 12px/20px sans-serif;text-align:center;border:2px solid #ffeb3b}
 </style>"""
-    panel = (f"{css}<div id='sc-title' class='sc-panel' style='top:10px;left:55px;max-width:420px'>"
-             f"<div style='font-size:16px;font-weight:bold'>{_esc(title)}</div>{sub}{body}</div>"
-             f"<div id='sc-legend' class='sc-panel' style='bottom:25px;left:10px'>"
-             f"<div style='font-weight:bold'>{_esc(label(lang, 'legend'))}</div>{legend_rows}"
-             f"</div>")
+    panel = (
+        f"{css}<div id='sc-title' class='sc-panel' style='top:10px;left:55px;max-width:420px'>"
+        f"<div style='font-size:16px;font-weight:bold'>{_esc(title)}</div>{sub}{body}</div>"
+        f"<div id='sc-legend' class='sc-panel' style='bottom:25px;left:10px'>"
+        f"<div style='font-weight:bold'>{_esc(label(lang, 'legend'))}</div>{legend_rows}"
+        f"</div>"
+    )
     m.get_root().html.add_child(Element(panel))
     m.get_root().header.add_child(Element(f"<title>{_esc(title)}</title>"))
 

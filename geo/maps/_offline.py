@@ -15,8 +15,10 @@ from pathlib import Path
 
 from .._errors import OptionalDependencyError
 
-_TAG = re.compile(r'<script[^>]+src="(https?://[^"]+)"[^>]*>\s*</script>|'
-                  r'<link[^>]+href="(https?://[^"]+)"[^>]*/?>')
+_TAG = re.compile(
+    r'<script[^>]+src="(https?://[^"]+)"[^>]*>\s*</script>|'
+    r'<link[^>]+href="(https?://[^"]+)"[^>]*/?>'
+)
 
 
 def _xstatic_dir(name: str) -> Path:

@@ -21,9 +21,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def save_png(res: CoverageResult, path: str | Path, *, lang: str = "zh", isochrones=None,
-             proposals=None, boundaries=None, title: str | None = None, tiles: bool = True,
-             dpi: int = 150) -> dict[str, Any]:
+def save_png(
+    res: CoverageResult,
+    path: str | Path,
+    *,
+    lang: str = "zh",
+    isochrones=None,
+    proposals=None,
+    boundaries=None,
+    title: str | None = None,
+    tiles: bool = True,
+    dpi: int = 150,
+) -> dict[str, Any]:
     """Draw coverage as a PNG; returns ``path``, ``size_bytes`` and whether tiles were used."""
     import matplotlib
 
@@ -35,8 +44,10 @@ def save_png(res: CoverageResult, path: str | Path, *, lang: str = "zh", isochro
 
     font = _cjk_font()
     if lang == "zh" and font is None:
-        logger.warning("no CJK font installed (e.g. apt-get install fonts-wqy-microhei); "
-                       "PNG labels fall back to English")
+        logger.warning(
+            "no CJK font installed (e.g. apt-get install fonts-wqy-microhei); "
+            "PNG labels fall back to English"
+        )
         lang = "en"
     net = res.network
     crs = "EPSG:3857"
@@ -49,44 +60,90 @@ def save_png(res: CoverageResult, path: str | Path, *, lang: str = "zh", isochro
         streets = gpd.GeoSeries(net.edge_lines(projected=False), crs=4326).to_crs(crs)
         streets.plot(ax=ax, color="#b0b0b0", linewidth=0.4, zorder=1)
         if boundaries is not None and len(boundaries):
-            boundaries.to_crs(crs).boundary.plot(ax=ax, color="#333", linewidth=1.2,
-                                                 linestyle="--", zorder=2)
-        iso = res.isochrones(minutes=res.config.limit_m / res.config.metres_per_minute,
-                             by="kind") if isochrones is None else isochrones
+            boundaries.to_crs(crs).boundary.plot(
+                ax=ax, color="#333", linewidth=1.2, linestyle="--", zorder=2
+            )
+        iso = (
+            res.isochrones(minutes=res.config.limit_m / res.config.metres_per_minute, by="kind")
+            if isochrones is None
+            else isochrones
+        )
         if len(iso):
             main = iso[iso["level"] == iso["level"].iloc[-1]] if "level" in iso else iso
             for kind, grp in main.groupby("kind"):
-                grp.to_crs(crs).plot(ax=ax, color=kind_colour(str(kind)), alpha=0.15,
-                                     edgecolor=kind_colour(str(kind)), linewidth=0.6, zorder=3)
+                grp.to_crs(crs).plot(
+                    ax=ax,
+                    color=kind_colour(str(kind)),
+                    alpha=0.15,
+                    edgecolor=kind_colour(str(kind)),
+                    linewidth=0.6,
+                    zorder=3,
+                )
         c = res.communities
         if len(c):
             classes = _classes(res)
-            cols = [walk_time_colour(t, classes, o) for t, o in
-                    zip(c["walk_time_min"], c["off_network"], strict=True)]
+            cols = [
+                walk_time_colour(t, classes, o)
+                for t, o in zip(c["walk_time_min"], c["off_network"], strict=True)
+            ]
             pts = c.geometry.representative_point().to_crs(crs)
-            ax.scatter(pts.x, pts.y, s=14, c=cols,
-                       edgecolors=np.where(c["covered"], "white", "black"), linewidths=0.6,
-                       zorder=4)
+            ax.scatter(
+                pts.x,
+                pts.y,
+                s=14,
+                c=cols,
+                edgecolors=np.where(c["covered"], "white", "black"),
+                linewidths=0.6,
+                zorder=4,
+            )
         s = res.sites
         if len(s):
             for kind, grp in s.groupby(s["kind"].astype(str) if "kind" in s else "station"):
                 p = grp.to_crs(crs).geometry
-                ax.scatter(p.x, p.y, s=60, color=kind_colour(str(kind)), edgecolors="white",
-                           linewidths=1.2, zorder=5, label=label(lang, str(kind)))
+                ax.scatter(
+                    p.x,
+                    p.y,
+                    s=60,
+                    color=kind_colour(str(kind)),
+                    edgecolors="white",
+                    linewidths=1.2,
+                    zorder=5,
+                    label=label(lang, str(kind)),
+                )
         if proposals is not None and len(proposals):
             p = proposals.to_crs(crs)
-            ax.scatter(p.geometry.x, p.geometry.y, s=160, color="black", edgecolors="#ffeb3b",
-                       linewidths=1.5, zorder=6, label=label(lang, "proposed"))
+            ax.scatter(
+                p.geometry.x,
+                p.geometry.y,
+                s=160,
+                color="black",
+                edgecolors="#ffeb3b",
+                linewidths=1.5,
+                zorder=6,
+                label=label(lang, "proposed"),
+            )
             for r, g in zip(p["rank"], p.geometry, strict=True):
-                ax.annotate(str(r), (g.x, g.y), color="#ffeb3b", ha="center", va="center",
-                            fontsize=7, fontweight="bold", zorder=7)
+                ax.annotate(
+                    str(r),
+                    (g.x, g.y),
+                    color="#ffeb3b",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    fontweight="bold",
+                    zorder=7,
+                )
         if tiles:
             used_tiles = _try_tiles(ax)
         sm = res.summary
-        ax.set_title((title or label(lang, "title")) + "\n" +
-                     f"{label(lang, 'coverage')}: {100 * sm.get('population_covered_share', 0):.1f}%"
-                     f"  {label(lang, 'communities_covered')}: {sm.get('communities_covered')}/"
-                     f"{sm.get('communities')}", fontsize=11)
+        ax.set_title(
+            (title or label(lang, "title"))
+            + "\n"
+            + f"{label(lang, 'coverage')}: {100 * sm.get('population_covered_share', 0):.1f}%"
+            f"  {label(lang, 'communities_covered')}: {sm.get('communities_covered')}/"
+            f"{sm.get('communities')}",
+            fontsize=11,
+        )
         ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
         ax.set_axis_off()
         fig.tight_layout()

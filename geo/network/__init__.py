@@ -131,10 +131,16 @@ def build_network(
         path = Path(source)
         if not path.exists():
             raise NetworkError(f"network file not found: {path}")
-        params = {"kind": kind, "crs": str(crs), "noding": noding, "grade": grade_column,
-                  "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
-                  "buffer": cfg.clip_buffer_m if area is not None else None,
-                  "largest": largest_component, "islands": keep_islands}
+        params = {
+            "kind": kind,
+            "crs": str(crs),
+            "noding": noding,
+            "grade": grade_column,
+            "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
+            "buffer": cfg.clip_buffer_m if area is not None else None,
+            "largest": largest_component,
+            "islands": keep_islands,
+        }
         cpath = None
         if cfg.use_cache:
             t0 = time.perf_counter()
@@ -174,23 +180,35 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
         small = sizes < max(2, ISLAND_SHARE * sizes[0])
         if small.any():
             keep = ~small[net.component_labels[net.edge_u]]
-            dropped = {"islands_dropped": int(small.sum()),
-                       "island_nodes_dropped": int(sizes[small].sum())}
-            logger.info("dropped %d street fragments (%d nodes) under %.0f%% of the main "
-                        "network's size; pass keep_islands=True to keep them", small.sum(),
-                        sizes[small].sum(), 100 * ISLAND_SHARE)
+            dropped = {
+                "islands_dropped": int(small.sum()),
+                "island_nodes_dropped": int(sizes[small].sum()),
+            }
+            logger.info(
+                "dropped %d street fragments (%d nodes) under %.0f%% of the main "
+                "network's size; pass keep_islands=True to keep them",
+                small.sum(),
+                sizes[small].sum(),
+                100 * ISLAND_SHARE,
+            )
             net = net.select_edges(keep, **dropped)
             n_comp = int(net.component_labels.max()) + 1
     if n_comp > 1:
         small = int((net.component_labels > 0).sum())
         if largest:
             net = net.largest_component()
-            logger.warning("dropped %d nodes in %d pieces disconnected from the main network",
-                           small, n_comp - 1)
+            logger.warning(
+                "dropped %d nodes in %d pieces disconnected from the main network",
+                small,
+                n_comp - 1,
+            )
         else:
             logger.warning(
                 "the network is in %d disconnected pieces (%d of %d nodes outside the largest); "
                 "points snapped to a small piece can only reach sites on that piece. Pass "
                 "largest_component=True (--largest-component) to drop them, or fix the data",
-                n_comp, small, net.n_nodes)
+                n_comp,
+                small,
+                net.n_nodes,
+            )
     return net

@@ -36,8 +36,9 @@ def file_hash(path: Path) -> str:
 
 
 def cache_key(source_hash: str, params: dict[str, Any]) -> str:
-    blob = json.dumps({"v": CACHE_VERSION, "src": source_hash, **params}, sort_keys=True,
-                      default=str)
+    blob = json.dumps(
+        {"v": CACHE_VERSION, "src": source_hash, **params}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

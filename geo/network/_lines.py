@@ -39,8 +39,22 @@ from ._model import Network, from_pieces
 logger = logging.getLogger(__name__)
 
 Noding = Literal["crossings", "vertices"]
-_GRADE_COLUMNS = ("bridge", "tunnel", "layer", "z_level", "zlevel", "level", "brunnel",
-                  "is_bridge", "is_tunnel", "桥梁", "隧道", "高架", "桥隧", "立交")
+_GRADE_COLUMNS = (
+    "bridge",
+    "tunnel",
+    "layer",
+    "z_level",
+    "zlevel",
+    "level",
+    "brunnel",
+    "is_bridge",
+    "is_tunnel",
+    "桥梁",
+    "隧道",
+    "高架",
+    "桥隧",
+    "立交",
+)
 _CLASS_COLUMNS = ("highway", "fclass", "class", "road_class", "type", "道路等级", "等级", "类型")
 _NAME_COLUMNS = ("name", "名称", "道路名称", "路名", "streetname")
 _NOT_WALKABLE = re.compile(r"motorway|expressway|高速|快速路", re.I)
@@ -53,14 +67,18 @@ def _find(columns, candidates) -> str | None:
 
 
 def _grade_separated(gdf: pd.DataFrame, grade_column: str | None) -> np.ndarray:
-    cols = [grade_column] if grade_column else [c for c in gdf.columns
-                                                if _find([c], _GRADE_COLUMNS)]
+    cols = (
+        [grade_column] if grade_column else [c for c in gdf.columns if _find([c], _GRADE_COLUMNS)]
+    )
     flag = np.zeros(len(gdf), bool)
     for c in cols:
         if c not in gdf.columns:
-            raise InputError("grade column not found", column=c,
-                             value=list(map(str, gdf.columns)),
-                             fix="name an existing column with grade_column= (--grade-col)")
+            raise InputError(
+                "grade column not found",
+                column=c,
+                value=list(map(str, gdf.columns)),
+                fix="name an existing column with grade_column= (--grade-col)",
+            )
         s = gdf[c]
         num = pd.to_numeric(s, errors="coerce")
         text = s.astype(str).str.strip().str.lower()
@@ -99,8 +117,12 @@ def read_lines(
         raise NetworkError(f"{path}: cannot read the road file ({exc})") from exc
     parsed = _crs.parse_crs(crs) if crs is not None else None
     if parsed in ("gcj02", "bd09"):
-        gdf = gdf.set_geometry(_crs.transform_geometry(
-            gdf.geometry.to_numpy(), lambda x, y: _crs.to_wgs84(x, y, parsed)), crs=4326)
+        gdf = gdf.set_geometry(
+            _crs.transform_geometry(
+                gdf.geometry.to_numpy(), lambda x, y: _crs.to_wgs84(x, y, parsed)
+            ),
+            crs=4326,
+        )
     elif parsed is not None:
         gdf = gdf.set_crs(parsed, allow_override=True)
     if gdf.crs is None:
@@ -117,8 +139,12 @@ def read_lines(
     if class_col is not None:
         bad = gdf[class_col].astype(str).str.contains(_NOT_WALKABLE)
         if bad.any():
-            logger.info("%s: %d motorway/expressway lines removed (column %r)", path.name,
-                        int(bad.sum()), class_col)
+            logger.info(
+                "%s: %d motorway/expressway lines removed (column %r)",
+                path.name,
+                int(bad.sum()),
+                class_col,
+            )
             gdf = gdf[~bad].reset_index(drop=True)
     if len(gdf) == 0:
         raise NetworkError(f"{path}: the file has no usable road lines (no edges)")
@@ -142,8 +168,12 @@ def read_lines(
         source_row = np.arange(len(lines))
         is_grade = grade
     else:
-        raise InputError("unknown noding mode", column="noding", value=noding,
-                         fix="use 'crossings' or 'vertices'")
+        raise InputError(
+            "unknown noding mode",
+            column="noding",
+            value=noding,
+            fix="use 'crossings' or 'vertices'",
+        )
 
     coords, line_of = shapely.get_coordinates(lines, return_index=True)
     nv = coords.shape[0]
@@ -168,11 +198,33 @@ def read_lines(
     li = np.cumsum(ok_line)[li] - 1  # renumber lines consecutively
     rows = source_row[ok_line]
     node_ids, first_pos = np.unique(node_of, return_index=True)
-    names = (gdf[name_col].astype(str).replace({"nan": "", "None": ""}).to_numpy(object)[rows]
-             if name_col else np.full(rows.size, "", object))
-    highway = (gdf[class_col].astype(str).to_numpy(object)[rows] if class_col
-               else np.full(rows.size, "", object))
-    info = {"source": str(path), "source_kind": "road-lines", "noding": noding, "snap_m": snap_m,
-            "grade_separated_lines": int(grade.sum()), "lines_read": n_in, **(meta or {})}
-    return from_pieces(node_ids, coords[first_pos, 0], coords[first_pos, 1], refs, li,
-                       rows.astype(np.int64), highway, names, info)
+    names = (
+        gdf[name_col].astype(str).replace({"nan": "", "None": ""}).to_numpy(object)[rows]
+        if name_col
+        else np.full(rows.size, "", object)
+    )
+    highway = (
+        gdf[class_col].astype(str).to_numpy(object)[rows]
+        if class_col
+        else np.full(rows.size, "", object)
+    )
+    info = {
+        "source": str(path),
+        "source_kind": "road-lines",
+        "noding": noding,
+        "snap_m": snap_m,
+        "grade_separated_lines": int(grade.sum()),
+        "lines_read": n_in,
+        **(meta or {}),
+    }
+    return from_pieces(
+        node_ids,
+        coords[first_pos, 0],
+        coords[first_pos, 1],
+        refs,
+        li,
+        rows.astype(np.int64),
+        highway,
+        names,
+        info,
+    )

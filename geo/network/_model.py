@@ -30,14 +30,29 @@ EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, as osmnx's great_circle uses
 #: zeros as missing edges. 1 micrometre: far below any reported precision.
 ZERO_LENGTH_M = 1e-6
 
-_ARRAYS = ("node_id", "lon", "lat", "edge_u", "edge_v", "length", "geom_offsets", "geom_lon",
-           "geom_lat", "edge_osmid", "edge_highway", "edge_name")
+_ARRAYS = (
+    "node_id",
+    "lon",
+    "lat",
+    "edge_u",
+    "edge_v",
+    "length",
+    "geom_offsets",
+    "geom_lon",
+    "geom_lat",
+    "edge_osmid",
+    "edge_highway",
+    "edge_name",
+)
 
 
 def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Great-circle distance in metres between WGS84 points (vectorised)."""
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, float)) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
@@ -92,8 +107,10 @@ class Network:
         return int(self.edge_u.size)
 
     def __repr__(self) -> str:
-        return (f"Network({self.n_nodes:,} nodes, {self.n_edges:,} edges, "
-                f"{self.length.sum() / 1000:,.1f} km, source={self.meta.get('source')!r})")
+        return (
+            f"Network({self.n_nodes:,} nodes, {self.n_edges:,} edges, "
+            f"{self.length.sum() / 1000:,.1f} km, source={self.meta.get('source')!r})"
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts, total length, connected pieces and the bounding box."""
@@ -107,8 +124,14 @@ class Network:
             "components": n_comp,
             "largest_component_node_share": round(largest, 4),
             "metric_crs": self.metric_crs.to_string(),
-            "bbox": [float(self.lon.min()), float(self.lat.min()),
-                     float(self.lon.max()), float(self.lat.max())] if self.n_nodes else None,
+            "bbox": [
+                float(self.lon.min()),
+                float(self.lat.min()),
+                float(self.lon.max()),
+                float(self.lat.max()),
+            ]
+            if self.n_nodes
+            else None,
             **{k: v for k, v in self.meta.items() if k in ("source", "source_kind")},
         }
 
@@ -170,8 +193,9 @@ class Network:
         indptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
         idx_dtype = np.int32 if n < 2**31 - 1 and rows.size < 2**31 - 1 else np.int64
-        m = sp.csr_matrix((data[order], cols[order].astype(idx_dtype), indptr.astype(idx_dtype)),
-                          shape=(n, n))
+        m = sp.csr_matrix(
+            (data[order], cols[order].astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n)
+        )
         m.has_sorted_indices = True
         return m
 
@@ -200,13 +224,19 @@ class Network:
         starts = self.geom_offsets[:-1][mask]
         flat = _ranges(starts, counts)
         return Network(
-            node_id=self.node_id[used], lon=self.lon[used], lat=self.lat[used],
-            edge_u=new_index[self.edge_u[mask]], edge_v=new_index[self.edge_v[mask]],
+            node_id=self.node_id[used],
+            lon=self.lon[used],
+            lat=self.lat[used],
+            edge_u=new_index[self.edge_u[mask]],
+            edge_v=new_index[self.edge_v[mask]],
             length=self.length[mask],
             geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            geom_lon=self.geom_lon[flat], geom_lat=self.geom_lat[flat],
-            edge_osmid=self.edge_osmid[mask], edge_highway=self.edge_highway[mask],
-            edge_name=self.edge_name[mask], meta={**self.meta, **meta},
+            geom_lon=self.geom_lon[flat],
+            geom_lat=self.geom_lat[flat],
+            edge_osmid=self.edge_osmid[mask],
+            edge_highway=self.edge_highway[mask],
+            edge_name=self.edge_name[mask],
+            meta={**self.meta, **meta},
         )
 
     def clip(self, area, buffer_m: float) -> Network:
@@ -320,12 +350,19 @@ def from_pieces(
     remap[end_nodes] = np.arange(end_nodes.size)
     li = line_index[a]
     net = Network(
-        node_id=node_ids[end_nodes].astype(np.int64), lon=node_lon[end_nodes],
-        lat=node_lat[end_nodes], edge_u=remap[pos[a]], edge_v=remap[pos[b]], length=length,
-        geom_offsets=offsets, geom_lon=glon, geom_lat=glat,
+        node_id=node_ids[end_nodes].astype(np.int64),
+        lon=node_lon[end_nodes],
+        lat=node_lat[end_nodes],
+        edge_u=remap[pos[a]],
+        edge_v=remap[pos[b]],
+        length=length,
+        geom_offsets=offsets,
+        geom_lon=glon,
+        geom_lat=glat,
         edge_osmid=np.asarray(line_osmid, np.int64)[li],
         edge_highway=np.asarray(line_highway, object)[li],
-        edge_name=np.asarray(line_name, object)[li], meta=meta,
+        edge_name=np.asarray(line_name, object)[li],
+        meta=meta,
     )
     logger.info("built %r", net)
     return net

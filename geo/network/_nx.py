@@ -25,8 +25,9 @@ def to_networkx(net: Network) -> nx.MultiDiGraph:
     ``reversed``, plus ``geometry`` (a LineString) where the street is not straight. The graph's
     ``crs`` is ``"epsg:4326"``, as osmnx expects.
     """
-    G = nx.MultiDiGraph(crs="epsg:4326", simplified=True,
-                        **{f"sc_{k}": str(v) for k, v in net.meta.items()})
+    G = nx.MultiDiGraph(
+        crs="epsg:4326", simplified=True, **{f"sc_{k}": str(v) for k, v in net.meta.items()}
+    )
     degree = np.bincount(np.concatenate([net.edge_u, net.edge_v]), minlength=net.n_nodes)
     G.add_nodes_from(
         (int(i), {"x": float(x), "y": float(y), "street_count": int(d)})
@@ -76,8 +77,11 @@ def from_networkx(G: nx.MultiGraph | nx.MultiDiGraph | nx.Graph, **meta: Any) ->
     except (TypeError, ValueError):
         node_id = np.arange(len(nodes), dtype=np.int64)
     index = {n: i for i, n in enumerate(nodes)}
-    edges = G.edges(keys=True, data=True) if G.is_multigraph() else (
-        (u, v, 0, d) for u, v, d in G.edges(data=True))
+    edges = (
+        G.edges(keys=True, data=True)
+        if G.is_multigraph()
+        else ((u, v, 0, d) for u, v, d in G.edges(data=True))
+    )
     # A street stored in both directions appears as (u, v) and (v, u): count the copies per
     # direction and keep max(forward, backward) of them, so real parallel streets survive.
     groups: dict[tuple, list[list]] = {}
@@ -94,8 +98,11 @@ def from_networkx(G: nx.MultiGraph | nx.MultiDiGraph | nx.Graph, **meta: Any) ->
         if np.hypot(*(c[0] - (xs[iu], ys[iu]))) > np.hypot(*(c[-1] - (xs[iu], ys[iu]))):
             c = c[::-1]
         length = d.get("length")
-        length = float(np.sum(haversine_m(c[:-1, 0], c[:-1, 1], c[1:, 0], c[1:, 1]))
-                       if length is None else length)
+        length = float(
+            np.sum(haversine_m(c[:-1, 0], c[:-1, 1], c[1:, 0], c[1:, 1]))
+            if length is None
+            else length
+        )
         key = (min(iu, iv), max(iu, iv), round(length, 1))
         fwd = iu < iv or (iu == iv and str(d.get("reversed", False)) != "True")
         g = groups.setdefault(key, [[], []])
@@ -118,13 +125,19 @@ def from_networkx(G: nx.MultiGraph | nx.MultiDiGraph | nx.Graph, **meta: Any) ->
     counts = np.array([len(c) for c in coords_l])
     flat = np.concatenate(coords_l)
     return Network(
-        node_id=node_id, lon=np.asarray(xs, float), lat=np.asarray(ys, float),
-        edge_u=np.asarray(us, np.int64), edge_v=np.asarray(vs, np.int64),
+        node_id=node_id,
+        lon=np.asarray(xs, float),
+        lat=np.asarray(ys, float),
+        edge_u=np.asarray(us, np.int64),
+        edge_v=np.asarray(vs, np.int64),
         length=np.asarray(lens, float),
         geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        geom_lon=flat[:, 0].copy(), geom_lat=flat[:, 1].copy(),
-        edge_osmid=np.asarray(osm, np.int64), edge_highway=np.asarray(hw, object),
-        edge_name=np.asarray(nm, object), meta={"source_kind": "networkx", **meta},
+        geom_lon=flat[:, 0].copy(),
+        geom_lat=flat[:, 1].copy(),
+        edge_osmid=np.asarray(osm, np.int64),
+        edge_highway=np.asarray(hw, object),
+        edge_name=np.asarray(nm, object),
+        meta={"source_kind": "networkx", **meta},
     ).select_edges(np.ones(len(us), bool))  # drop isolated nodes
 
 
@@ -165,8 +178,9 @@ def from_osmnx_online(query: str | Any, *, buffer_m: float = 0.0) -> Network:
             f"could not download the walking network for {query!r} ({exc}). Without internet, "
             "use a downloaded .osm.pbf (e.g. from Geofabrik) or a road shapefile instead"
         ) from exc
-    return from_networkx(G, source=str(query) if isinstance(query, str) else "polygon",
-                         source_kind="osmnx-online")
+    return from_networkx(
+        G, source=str(query) if isinstance(query, str) else "polygon", source_kind="osmnx-online"
+    )
 
 
 def _first_int(value: Any) -> int:

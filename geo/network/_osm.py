@@ -118,8 +118,12 @@ def read_osm(path: str | Path, *, meta: dict | None = None) -> Network:
     # a line that ended with a dropped lone vertex still registered its attributes: trim
     osmids, highways, names = osmids[:line], highways[:line], names[:line]
     if n_missing:
-        logger.warning("%s: %d way vertices have no location (outside the extract); their "
-                       "ways were split there", path.name, n_missing)
+        logger.warning(
+            "%s: %d way vertices have no location (outside the extract); their "
+            "ways were split there",
+            path.name,
+            n_missing,
+        )
     if not refs:
         raise NetworkError(
             f"{path}: no walkable streets found among {n_ways} highway ways; check that the "
@@ -128,8 +132,21 @@ def read_osm(path: str | Path, *, meta: dict | None = None) -> Network:
     refs_a = np.asarray(refs, np.int64)
     node_ids, first = np.unique(refs_a, return_index=True)
     lon_a, lat_a = np.asarray(lons), np.asarray(lats)
-    info = {"source": str(path), "source_kind": "osm-pbf" if path.suffix == ".pbf" else "osm-xml",
-            "ways_read": n_ways, "walk_filter": "osmnx 2.1 walk", **(meta or {})}
-    return from_pieces(node_ids, lon_a[first], lat_a[first], refs_a,
-                       np.asarray(line_idx, np.int64), np.asarray(osmids, np.int64),
-                       np.asarray(highways, object), np.asarray(names, object), info)
+    info = {
+        "source": str(path),
+        "source_kind": "osm-pbf" if path.suffix == ".pbf" else "osm-xml",
+        "ways_read": n_ways,
+        "walk_filter": "osmnx 2.1 walk",
+        **(meta or {}),
+    }
+    return from_pieces(
+        node_ids,
+        lon_a[first],
+        lat_a[first],
+        refs_a,
+        np.asarray(line_idx, np.int64),
+        np.asarray(osmids, np.int64),
+        np.asarray(highways, object),
+        np.asarray(names, object),
+        info,
+    )

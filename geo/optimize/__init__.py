@@ -25,8 +25,13 @@ from ._candidates import GRID_SPACING_M, candidate_snap, generate_candidates
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Proposal", "coverage_matrix", "generate_candidates", "marginal_gain_curve",
-           "propose_sites"]
+__all__ = [
+    "Proposal",
+    "coverage_matrix",
+    "generate_candidates",
+    "marginal_gain_curve",
+    "propose_sites",
+]
 
 Model = Literal["mclp", "lscp", "pmedian"]
 
@@ -57,16 +62,16 @@ class Proposal:
     candidates: gpd.GeoDataFrame = field(repr=False)
 
 
-def coverage_matrix(res: CoverageResult, cand_snap, limit_m: float | None = None
-                    ) -> sp.csr_matrix:
+def coverage_matrix(res: CoverageResult, cand_snap, limit_m: float | None = None) -> sp.csr_matrix:
     """Candidates x communities boolean sparse matrix: within ``limit_m`` along the network."""
     limit = res.config.limit_m if limit_m is None else limit_m
     reach = site_reach(res.network, cand_snap, limit)
     s, p, _ = reach_pairs(res.network, reach, cand_snap, res.community_snap)
     off = res.communities["off_network"].to_numpy()
     keep = ~off[p]
-    return sp.csr_matrix((np.ones(int(keep.sum())), (s[keep], p[keep])),
-                         shape=(len(cand_snap), len(res.communities)))
+    return sp.csr_matrix(
+        (np.ones(int(keep.sum())), (s[keep], p[keep])), shape=(len(cand_snap), len(res.communities))
+    )
 
 
 def distance_matrix(res: CoverageResult, cand_snap, max_m: float = np.inf) -> np.ndarray:
@@ -114,8 +119,9 @@ def _existing_cost(res: CoverageResult, kinds: list[str] | None) -> np.ndarray:
     return dist
 
 
-def marginal_gain_curve(a, w, covered, k_max: int, *, exact: bool = True,
-                        time_limit: float = 20.0) -> pd.DataFrame:
+def marginal_gain_curve(
+    a, w, covered, k_max: int, *, exact: bool = True, time_limit: float = 20.0
+) -> pd.DataFrame:
     """Covered population against the number of new sites, 0..k_max (exact MCLP per k when
     ``exact``, else the nested greedy sequence)."""
     w = np.asarray(w, float)
@@ -126,18 +132,24 @@ def marginal_gain_curve(a, w, covered, k_max: int, *, exact: bool = True,
     if exact:
         for k in range(1, k_max + 1):
             sol = _core.mclp(a, w, k, covered, time_limit=time_limit)
-            rows.append({"new_sites": k, "covered_population": sol.objective,
-                         "method": f"{sol.method}:{sol.status}"})
+            rows.append(
+                {
+                    "new_sites": k,
+                    "covered_population": sol.objective,
+                    "method": f"{sol.method}:{sol.status}",
+                }
+            )
     else:
         g = _core.greedy_mclp(a, w, k_max, covered)
         cum = base + np.cumsum(g.gains)
-        rows += [{"new_sites": i + 1, "covered_population": float(c), "method": "greedy"}
-                 for i, c in enumerate(cum)]
+        rows += [
+            {"new_sites": i + 1, "covered_population": float(c), "method": "greedy"}
+            for i, c in enumerate(cum)
+        ]
     df = pd.DataFrame(rows)
     df["covered_share"] = df["covered_population"] / total if total else 0.0
     df["added_population"] = df["covered_population"].diff().fillna(0.0)
-    return df[["new_sites", "covered_population", "covered_share", "added_population",
-               "method"]]
+    return df[["new_sites", "covered_population", "covered_share", "added_population", "method"]]
 
 
 def propose_sites(
@@ -179,11 +191,14 @@ def propose_sites(
         p-median: which existing kinds count as already serving (default all).
     """
     cfg = res.config
-    cand = generate_candidates(res, user=candidates, user_only=candidates_only,
-                               spacing_m=spacing_m, boundary=boundary)
+    cand = generate_candidates(
+        res, user=candidates, user_only=candidates_only, spacing_m=spacing_m, boundary=boundary
+    )
     if len(cand) == 0:
-        raise SolverError("no candidate sites: none given within the snapping distance of a "
-                          "street, and no uncovered community to generate them for")
+        raise SolverError(
+            "no candidate sites: none given within the snapping distance of a "
+            "street, and no uncovered community to generate them for"
+        )
     snap = candidate_snap(res, cand)
     w = res.communities["population"].to_numpy(float)
     covered = res.communities["covered"].to_numpy(bool)
@@ -194,9 +209,12 @@ def propose_sites(
         messages.append("no candidate covers any uncovered community")
     elif useless.any():
         messages.append(f"{int(useless.sum())} candidates cover no uncovered community")
-    summary: dict[str, Any] = {"model": model, "candidates": len(cand),
-                               "candidates_by_source": cand["source"].value_counts().to_dict(),
-                               "limit_m": round(cfg.limit_m, 1)}
+    summary: dict[str, Any] = {
+        "model": model,
+        "candidates": len(cand),
+        "candidates_by_source": cand["source"].value_counts().to_dict(),
+        "limit_m": round(cfg.limit_m, 1),
+    }
     if model == "mclp":
         if k is None:
             raise SolverError("MCLP needs the number of new sites: pass k (--new-sites K)")
@@ -218,21 +236,33 @@ def propose_sites(
         raise SolverError(f"unknown model {model!r}: use mclp, lscp or pmedian")
     messages += sol.messages
     sites = _proposal_table(res, cand, a, w, covered, sol, model)
-    summary.update({
-        "status": sol.status, "method": sol.method, "gap": sol.gap, "bound": sol.bound,
-        "objective": sol.objective, "solve_seconds": round(sol.solve_seconds, 3),
-        "new_sites": len(sites), "population": float(w.sum()),
-        "covered_population_before": float(w[covered].sum()),
-        "covered_population_after": float(sites["covered_population_after"].iloc[-1])
-        if len(sites) else float(w[covered].sum()),
-        "coverable_population": float(w[covered | (np.asarray(a.sum(axis=0)).ravel() > 0)]
-                                      .sum()),
-    })
+    summary.update(
+        {
+            "status": sol.status,
+            "method": sol.method,
+            "gap": sol.gap,
+            "bound": sol.bound,
+            "objective": sol.objective,
+            "solve_seconds": round(sol.solve_seconds, 3),
+            "new_sites": len(sites),
+            "population": float(w.sum()),
+            "covered_population_before": float(w[covered].sum()),
+            "covered_population_after": float(sites["covered_population_after"].iloc[-1])
+            if len(sites)
+            else float(w[covered].sum()),
+            "coverable_population": float(
+                w[covered | (np.asarray(a.sum(axis=0)).ravel() > 0)].sum()
+            ),
+        }
+    )
     if min_kind_count is not None:
         summary["count_target"] = count_target(res, min_kind_count, len(sites))
     k_curve = max(len(sites), k or 0)
-    table = (marginal_gain_curve(a, w, covered, k_curve, exact=k_curve <= exact_curve_max)
-             if curve and k_curve else pd.DataFrame())
+    table = (
+        marginal_gain_curve(a, w, covered, k_curve, exact=k_curve <= exact_curve_max)
+        if curve and k_curve
+        else pd.DataFrame()
+    )
     summary["messages"] = messages
     for m in messages:
         logger.warning(m)
@@ -244,12 +274,17 @@ def count_target(res: CoverageResult, target: tuple[str, int], n_coverage: int) 
     kind, n = target
     have = int((res.sites["kind"].astype(str) == kind).sum()) if "kind" in res.sites else 0
     short = max(0, n - have)
-    return {"kind": kind, "target": n, "existing": have, "shortfall": short,
-            "sites_for_coverage": n_coverage,
-            "sites_for_count_only": max(0, short - n_coverage),
-            "total_new_sites": max(short, n_coverage),
-            "note": f"the {n_coverage} coverage sites can be built as {kind}; "
-                    f"{max(0, short - n_coverage)} more are needed for the count alone"}
+    return {
+        "kind": kind,
+        "target": n,
+        "existing": have,
+        "shortfall": short,
+        "sites_for_coverage": n_coverage,
+        "sites_for_count_only": max(0, short - n_coverage),
+        "total_new_sites": max(short, n_coverage),
+        "note": f"the {n_coverage} coverage sites can be built as {kind}; "
+        f"{max(0, short - n_coverage)} more are needed for the count alone",
+    }
 
 
 def _proposal_table(res, cand, a, w, covered, sol, model) -> gpd.GeoDataFrame:

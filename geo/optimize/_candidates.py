@@ -63,11 +63,20 @@ def generate_candidates(
     frames = []
     if user is not None and len(user):
         u = user.to_crs(4326)
-        frames.append(gpd.GeoDataFrame({
-            "candidate_id": u["site_id"].astype(str) if "site_id" in u else u.index.astype(str),
-            "source": "file", "name": u.get("name", pd.Series("", index=u.index)).astype(str),
-            "kind": u["kind"].astype(str) if "kind" in u else "partner"},
-            geometry=u.geometry.to_numpy(), crs=4326))
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_id": u["site_id"].astype(str)
+                    if "site_id" in u
+                    else u.index.astype(str),
+                    "source": "file",
+                    "name": u.get("name", pd.Series("", index=u.index)).astype(str),
+                    "kind": u["kind"].astype(str) if "kind" in u else "partner",
+                },
+                geometry=u.geometry.to_numpy(),
+                crs=4326,
+            )
+        )
     if not user_only:
         unc = ~res.communities["covered"].to_numpy() & ~res.communities["off_network"].to_numpy()
         cs = res.community_snap.take(np.flatnonzero(unc))
@@ -83,19 +92,39 @@ def generate_candidates(
             c = cell[order]
             first = np.r_[True, (c[1:] != c[:-1]).any(axis=1)]
             pick = nodes[order[first]]
-            frames.append(gpd.GeoDataFrame(
-                {"candidate_id": [""] * pick.size, "source": "generated", "name": "",
-                 "kind": ""}, geometry=shapely.points(net.lon[pick], net.lat[pick]), crs=4326))
+            frames.append(
+                gpd.GeoDataFrame(
+                    {
+                        "candidate_id": [""] * pick.size,
+                        "source": "generated",
+                        "name": "",
+                        "kind": "",
+                    },
+                    geometry=shapely.points(net.lon[pick], net.lat[pick]),
+                    crs=4326,
+                )
+            )
             if include_communities:
                 cc = res.communities[unc]
                 pts = cc.geometry.representative_point().to_numpy()
-                frames.append(gpd.GeoDataFrame({"candidate_id": [""] * len(cc),
-                                                "source": "community",
-                                                "name": cc["name"].astype(str).to_numpy(),
-                                                "kind": ""}, geometry=pts, crs=4326))
+                frames.append(
+                    gpd.GeoDataFrame(
+                        {
+                            "candidate_id": [""] * len(cc),
+                            "source": "community",
+                            "name": cc["name"].astype(str).to_numpy(),
+                            "kind": "",
+                        },
+                        geometry=pts,
+                        crs=4326,
+                    )
+                )
     if not frames:
-        return gpd.GeoDataFrame(columns=["candidate_id", "source", "name", "kind", "lon", "lat",
-                                         "geometry"], geometry="geometry", crs=4326)
+        return gpd.GeoDataFrame(
+            columns=["candidate_id", "source", "name", "kind", "lon", "lat", "geometry"],
+            geometry="geometry",
+            crs=4326,
+        )
     cand = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
     cand = cand[~(cand.geometry.is_empty | cand.geometry.isna())]
     n0 = len(cand)
@@ -112,8 +141,12 @@ def generate_candidates(
             keep[j] = False
     cand = cand[keep].reset_index(drop=True)
     cand["lon"], cand["lat"] = cand.geometry.x, cand.geometry.y
-    logger.info("%d candidates (%s) from %d before filtering and deduplication", len(cand),
-                cand["source"].value_counts().to_dict(), n0)
+    logger.info(
+        "%d candidates (%s) from %d before filtering and deduplication",
+        len(cand),
+        cand["source"].value_counts().to_dict(),
+        n0,
+    )
     return cand
 
 

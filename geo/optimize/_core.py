@@ -85,9 +85,13 @@ def _rank_by_gain(a: sp.csr_matrix, w: np.ndarray, covered: np.ndarray, chosen: 
 
 
 def _milp(c, integrality, bounds, constraints, time_limit, gap):
-    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints,
-               options={"time_limit": float(time_limit), "mip_rel_gap": float(gap),
-                        "disp": False})
+    res = milp(
+        c,
+        integrality=integrality,
+        bounds=bounds,
+        constraints=constraints,
+        options={"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": False},
+    )
     status = _STATUS.get(res.status, "error")
     mip_gap = getattr(res, "mip_gap", None)
     dual = getattr(res, "mip_dual_bound", None)
@@ -106,8 +110,10 @@ def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
     cov = np.zeros(a.shape[1], bool) if covered is None else np.asarray(covered, bool).copy()
     base = float(w[cov].sum())
     ok = np.ones(a.shape[0], bool) if eligible is None else np.asarray(eligible, bool)
-    heap = [(-float(w[a[j].indices].sum() - w[a[j].indices][cov[a[j].indices]].sum()), j, 0)
-            for j in np.flatnonzero(ok)]
+    heap = [
+        (-float(w[a[j].indices].sum() - w[a[j].indices][cov[a[j].indices]].sum()), j, 0)
+        for j in np.flatnonzero(ok)
+    ]
     heapq.heapify(heap)
     chosen, gains = [], []
     while heap and len(chosen) < k:
@@ -120,17 +126,34 @@ def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
         idx = a[j].indices
         heapq.heappush(heap, (-float(w[idx][~cov[idx]].sum()), j, len(chosen)))
     value = base + float(np.sum(gains))
-    rest = sorted((float(w[a[j].indices][~cov[a[j].indices]].sum()) for _, j, _ in heap),
-                  reverse=True)[:k]
+    rest = sorted(
+        (float(w[a[j].indices][~cov[a[j].indices]].sum()) for _, j, _ in heap), reverse=True
+    )[:k]
     bound = value + float(np.sum(rest))
     gap = (bound - value) / bound if bound > 0 else 0.0
-    return Solution(np.array(chosen, np.int64), np.array(gains), value, "heuristic", gap, bound,
-                    "greedy", time.perf_counter() - t0)
+    return Solution(
+        np.array(chosen, np.int64),
+        np.array(gains),
+        value,
+        "heuristic",
+        gap,
+        bound,
+        "greedy",
+        time.perf_counter() - t0,
+    )
 
 
-def mclp(a, w, k: int, covered=None, *, time_limit: float = 60.0, mip_gap: float = 1e-6,
-         min_counts: list[tuple[np.ndarray, int]] | None = None,
-         max_vars: int = 2_000_000) -> Solution:
+def mclp(
+    a,
+    w,
+    k: int,
+    covered=None,
+    *,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-6,
+    min_counts: list[tuple[np.ndarray, int]] | None = None,
+    max_vars: int = 2_000_000,
+) -> Solution:
     """Maximal covering: ``k`` new sites that maximise the newly covered weight.
 
     Parameters
@@ -157,21 +180,32 @@ def mclp(a, w, k: int, covered=None, *, time_limit: float = 60.0, mip_gap: float
     cov = np.zeros(n_d, bool) if covered is None else np.asarray(covered, bool)
     base = float(w[cov].sum())
     if k <= 0:
-        return Solution(np.zeros(0, np.int64), np.zeros(0), base, "optimal", 0.0, base, "milp",
-                        0.0)
+        return Solution(np.zeros(0, np.int64), np.zeros(0), base, "optimal", 0.0, base, "milp", 0.0)
     if k > n_c:
-        raise SolverError(f"k={k} new sites asked for, but there are only {n_c} candidates; "
-                          "lower --new-sites or add candidates (--candidates, or let "
-                          "servicecircle generate them)")
+        raise SolverError(
+            f"k={k} new sites asked for, but there are only {n_c} candidates; "
+            "lower --new-sites or add candidates (--candidates, or let "
+            "servicecircle generate them)"
+        )
     d = np.flatnonzero(~cov & (np.asarray(a.sum(axis=0)).ravel() > 0) & (w > 0))
     if d.size == 0:
         logger.warning("no uncovered demand can be covered by any candidate")
-        return Solution(np.arange(k), np.zeros(k), base, "optimal", 0.0, base, "milp",
-                        time.perf_counter() - t0, ["no candidate covers any uncovered demand"])
+        return Solution(
+            np.arange(k),
+            np.zeros(k),
+            base,
+            "optimal",
+            0.0,
+            base,
+            "milp",
+            time.perf_counter() - t0,
+            ["no candidate covers any uncovered demand"],
+        )
     if n_c + d.size > max_vars:
         sol = greedy_mclp(a, w, k, cov)
-        sol.messages.append(f"{n_c + d.size:,} variables exceed max_vars={max_vars:,}: "
-                            "solved with lazy greedy")
+        sol.messages.append(
+            f"{n_c + d.size:,} variables exceed max_vars={max_vars:,}: solved with lazy greedy"
+        )
         return sol
     ad = a[:, d]
     # variables: x (n_c binary), y (d continuous in [0, 1])
@@ -186,8 +220,10 @@ def mclp(a, w, k: int, covered=None, *, time_limit: float = 60.0, mip_gap: float
     res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap)
     if res.x is None:
         if status == "infeasible":
-            raise SolverError("the count targets cannot be met with these candidates and k; "
-                              "raise --new-sites or add eligible candidates")
+            raise SolverError(
+                "the count targets cannot be met with these candidates and k; "
+                "raise --new-sites or add eligible candidates"
+            )
         sol = greedy_mclp(a, w, k, cov)
         sol.messages.append(f"HiGHS stopped ({status}) without a solution; used lazy greedy")
         return sol
@@ -195,12 +231,27 @@ def mclp(a, w, k: int, covered=None, *, time_limit: float = 60.0, mip_gap: float
     order, gains = _rank_by_gain(a, w, cov, chosen)
     value = base + float(gains.sum())
     bound = base - dual if dual is not None and np.isfinite(dual) else value
-    return Solution(order, gains, value, "optimal" if status == "optimal" else status,
-                    float(gap or 0.0), float(bound), "milp", time.perf_counter() - t0)
+    return Solution(
+        order,
+        gains,
+        value,
+        "optimal" if status == "optimal" else status,
+        float(gap or 0.0),
+        float(bound),
+        "milp",
+        time.perf_counter() - t0,
+    )
 
 
-def lscp(a, w=None, covered=None, *, target_share: float | None = None,
-         time_limit: float = 60.0, mip_gap: float = 1e-6) -> Solution:
+def lscp(
+    a,
+    w=None,
+    covered=None,
+    *,
+    target_share: float | None = None,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-6,
+) -> Solution:
     """Set covering: the fewest new sites covering every coverable demand, or reaching
     ``target_share`` of the total weight (existing coverage included).
 
@@ -220,8 +271,16 @@ def lscp(a, w=None, covered=None, *, target_share: float | None = None,
     if target_share is None:
         d = np.flatnonzero(~cov & coverable)
         if d.size == 0:
-            return Solution(np.zeros(0, np.int64), np.zeros(0), 0.0, "optimal", 0.0, 0.0,
-                            "milp", time.perf_counter() - t0)
+            return Solution(
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                0.0,
+                "optimal",
+                0.0,
+                0.0,
+                "milp",
+                time.perf_counter() - t0,
+            )
         cons = [LinearConstraint(a[:, d].T, 1.0, np.inf)]
         c, integ, bounds = np.ones(n_c), np.ones(n_c), Bounds(0, 1)
     else:
@@ -230,15 +289,24 @@ def lscp(a, w=None, covered=None, *, target_share: float | None = None,
             raise SolverError(f"target share must be within (0, 1], got {target_share}")
         need = target_share * total - base
         if need <= 1e-9:
-            return Solution(np.zeros(0, np.int64), np.zeros(0), 0.0, "optimal", 0.0, 0.0,
-                            "milp", time.perf_counter() - t0,
-                            ["the existing sites already reach the target share"])
+            return Solution(
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                0.0,
+                "optimal",
+                0.0,
+                0.0,
+                "milp",
+                time.perf_counter() - t0,
+                ["the existing sites already reach the target share"],
+            )
         if target_share * total > reach + 1e-6:
             raise SolverError(
                 f"a target of {target_share:.1%} cannot be reached: existing sites plus every "
                 f"candidate cover at most {reach / total:.1%} of the population (the rest is "
                 "off the network or beyond every candidate); lower the target or add "
-                "candidates")
+                "candidates"
+            )
         d = np.flatnonzero(~cov & coverable & (w > 0))
         link = sp.hstack([-a[:, d].T, sp.identity(d.size)], format="csr")
         tgt = sp.csr_matrix(np.concatenate([np.zeros(n_c), w[d]]))
@@ -248,17 +316,34 @@ def lscp(a, w=None, covered=None, *, target_share: float | None = None,
         bounds = Bounds(0, 1)
     res, status, gap, dual = _milp(c, integ, bounds, cons, time_limit, mip_gap)
     if res.x is None:
-        raise SolverError(f"set covering stopped without a solution ({status}); raise the "
-                          "time limit (--time-limit)")
+        raise SolverError(
+            f"set covering stopped without a solution ({status}); raise the "
+            "time limit (--time-limit)"
+        )
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
     order, gains = _rank_by_gain(a, w, cov, chosen)
-    return Solution(order, gains, float(len(chosen)), status, float(gap or 0.0),
-                    float(dual if dual is not None else len(chosen)), "milp",
-                    time.perf_counter() - t0)
+    return Solution(
+        order,
+        gains,
+        float(len(chosen)),
+        status,
+        float(gap or 0.0),
+        float(dual if dual is not None else len(chosen)),
+        "milp",
+        time.perf_counter() - t0,
+    )
 
 
-def pmedian(cost, w, k: int, existing_cost=None, *, time_limit: float = 60.0,
-            mip_gap: float = 1e-6, max_pairs: int = 3_000_000) -> Solution:
+def pmedian(
+    cost,
+    w,
+    k: int,
+    existing_cost=None,
+    *,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-6,
+    max_pairs: int = 3_000_000,
+) -> Solution:
     """p-median: ``k`` new sites minimising total weighted walk distance.
 
     Parameters
@@ -280,42 +365,62 @@ def pmedian(cost, w, k: int, existing_cost=None, *, time_limit: float = 60.0,
     e = np.full(n_d, np.inf) if existing_cost is None else np.asarray(existing_cost, float)
     ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
     if not ok.all():
-        logger.warning("%d demands reach no site or candidate; left out of the p-median",
-                       int((~ok).sum()))
+        logger.warning(
+            "%d demands reach no site or candidate; left out of the p-median", int((~ok).sum())
+        )
     pairs_j, pairs_i = np.nonzero((cost < e[None, :]) & ok[None, :])
     if pairs_i.size > max_pairs:
-        return greedy_pmedian(cost, w, k, e, ok, t0, f"{pairs_i.size:,} assignment pairs "
-                              f"exceed max_pairs={max_pairs:,}: solved greedily")
+        return greedy_pmedian(
+            cost,
+            w,
+            k,
+            e,
+            ok,
+            t0,
+            f"{pairs_i.size:,} assignment pairs exceed max_pairs={max_pairs:,}: solved greedily",
+        )
     fixed = np.where(np.isfinite(e) & ok, e, 0.0)
     delta = cost[pairs_j, pairs_i] - fixed[pairs_i]  # <= 0 when e finite
     n_z = pairs_i.size
-    c = np.concatenate([np.zeros(n_c), w[pairs_i] * np.where(np.isfinite(e[pairs_i]), delta,
-                                                           cost[pairs_j, pairs_i])])
+    c = np.concatenate(
+        [
+            np.zeros(n_c),
+            w[pairs_i] * np.where(np.isfinite(e[pairs_i]), delta, cost[pairs_j, pairs_i]),
+        ]
+    )
     # each demand: sum_j z_ij <= 1 (== 1 when it has no existing site)
-    assign = sp.csr_matrix((np.ones(n_z), (pairs_i, n_c + np.arange(n_z))),
-                           shape=(n_d, n_c + n_z))
+    assign = sp.csr_matrix((np.ones(n_z), (pairs_i, n_c + np.arange(n_z))), shape=(n_d, n_c + n_z))
     must = ok & ~np.isfinite(e)
     lb = np.where(must, 1.0, 0.0)
-    link = sp.csr_matrix((np.r_[np.ones(n_z), -np.ones(n_z)],
-                          (np.r_[np.arange(n_z), np.arange(n_z)],
-                           np.r_[n_c + np.arange(n_z), pairs_j])), shape=(n_z, n_c + n_z))
+    link = sp.csr_matrix(
+        (
+            np.r_[np.ones(n_z), -np.ones(n_z)],
+            (np.r_[np.arange(n_z), np.arange(n_z)], np.r_[n_c + np.arange(n_z), pairs_j]),
+        ),
+        shape=(n_z, n_c + n_z),
+    )
     card = sp.csr_matrix(np.r_[np.ones(n_c), np.zeros(n_z)])
-    cons = [LinearConstraint(assign, lb, 1.0), LinearConstraint(link, -np.inf, 0.0),
-            LinearConstraint(card, k, k)]
+    cons = [
+        LinearConstraint(assign, lb, 1.0),
+        LinearConstraint(link, -np.inf, 0.0),
+        LinearConstraint(card, k, k),
+    ]
     integ = np.r_[np.ones(n_c), np.zeros(n_z)]
     res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap)
     if res.x is None:
         if status == "infeasible":
-            raise SolverError("p-median infeasible: some demand reaches no candidate and has "
-                              "no existing site")
+            raise SolverError(
+                "p-median infeasible: some demand reaches no candidate and has no existing site"
+            )
         return greedy_pmedian(cost, w, k, e, ok, t0, f"HiGHS stopped ({status}); used greedy")
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
     base = float((w * fixed)[ok].sum())
     order, gains = _rank_pmedian(cost, w, e, ok, chosen)
     obj = float(res.fun) + base
     bound = (float(dual) + base) if dual is not None and np.isfinite(dual) else obj
-    return Solution(order, gains, obj, status, float(gap or 0.0), bound, "milp",
-                    time.perf_counter() - t0)
+    return Solution(
+        order, gains, obj, status, float(gap or 0.0), bound, "milp", time.perf_counter() - t0
+    )
 
 
 def weighted_cost(cost, w, e, ok, chosen) -> float:
@@ -330,8 +435,10 @@ def _rank_pmedian(cost, w, e, ok, chosen):
     left = list(chosen)
     order, gains = [], []
     while left:
-        vals = [float((w * np.minimum(cur, cost[j]))[ok & np.isfinite(np.minimum(cur, cost[j]))]
-                      .sum()) for j in left]
+        vals = [
+            float((w * np.minimum(cur, cost[j]))[ok & np.isfinite(np.minimum(cur, cost[j]))].sum())
+            for j in left
+        ]
         unreached = [int((~np.isfinite(np.minimum(cur, cost[j])) & ok).sum()) for j in left]
         b = int(np.lexsort((vals, unreached))[0])
         j = left.pop(b)
@@ -347,8 +454,10 @@ def greedy_pmedian(cost, w, k, e, ok, t0, note) -> Solution:
     """Greedy adds, then one pass of vertex substitution (Teitz-Bart)."""
     chosen: list[int] = []
     for _ in range(k):
-        vals = [weighted_cost(cost, w, e, ok, [*chosen, j]) if j not in chosen else np.inf
-                for j in range(cost.shape[0])]
+        vals = [
+            weighted_cost(cost, w, e, ok, [*chosen, j]) if j not in chosen else np.inf
+            for j in range(cost.shape[0])
+        ]
         chosen.append(int(np.argmin(vals)))
     best = weighted_cost(cost, w, e, ok, chosen)
     improved = True
@@ -364,5 +473,14 @@ def greedy_pmedian(cost, w, k, e, ok, t0, note) -> Solution:
                 if v < best - 1e-9:
                     chosen, best, improved = trial, v, True
     order, gains = _rank_pmedian(cost, w, e, ok, np.array(chosen))
-    return Solution(order, gains, best, "heuristic", float("nan"), float("nan"), "greedy",
-                    time.perf_counter() - t0, [note])
+    return Solution(
+        order,
+        gains,
+        best,
+        "heuristic",
+        float("nan"),
+        float("nan"),
+        "greedy",
+        time.perf_counter() - t0,
+        [note],
+    )
