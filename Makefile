@@ -35,9 +35,14 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check geo tests benchmarks scripts
 	$(PY) -m ruff format --check geo tests benchmarks scripts
 
-bench: $(VENV)/.installed-dev
-	$(PY) benchmarks/coverage.py --nodes 1000000 --sites 2000 --json
-	$(PY) benchmarks/optimize.py --json
+bench: $(VENV)/.installed-dev system-deps
+	mkdir -p benchmarks/out
+	$(PY) benchmarks/coverage.py --network ../shared/data/wuhan/roads_central/WHroad.shp --sites 300 --json > benchmarks/out/coverage_wuhan.json
+	$(PY) benchmarks/coverage.py --nodes 1000000 --sites 2000 --ego-sample 200 --pandana-timeout 600 --json > benchmarks/out/coverage_1m.json
+	$(PY) benchmarks/optimize.py --json > benchmarks/out/optimize.json
+	$(PY) benchmarks/networks.py --json > benchmarks/out/networks.json
+	$(PY) benchmarks/maps.py --json > benchmarks/out/maps.json
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis maps/demo tests/artifacts

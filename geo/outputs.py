@@ -37,6 +37,22 @@ def community_table(res: CoverageResult) -> pd.DataFrame:
     return out
 
 
+def off_network_rejects(res: CoverageResult, sites_file: object = "") -> pd.DataFrame:
+    """Sites that cannot serve anyone because no street is within ``max_snap_m``."""
+    s = res.sites[res.sites["off_network"].to_numpy(bool)]
+    if not len(s):
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    d = s["snap_distance_m"]
+    return pd.DataFrame({
+        "file": str(sites_file), "row": s["row"] if "row" in s else "",
+        "id": s["site_id"] if "site_id" in s else s.index.astype(str),
+        "name": s["name"] if "name" in s else "", "column": "lon/lat",
+        "value": [f"{x:.0f} m" if pd.notna(x) else "no geometry" for x in d],
+        "reason": f"more than {res.config.max_snap_m:.0f} m from any street (serves no one)",
+        "fix": "check the coordinates and their crs (--crs), use a network that covers this "
+               "area, or raise --max-snap-m"})[REJECT_COLUMNS]
+
+
 def site_table(res: CoverageResult) -> pd.DataFrame:
     s = pd.DataFrame(res.sites.drop(columns="geometry"))
     s["snap_distance_m"] = s["snap_distance_m"].round(1)
@@ -79,8 +95,8 @@ def write_coverage_outputs(
             gpd.GeoDataFrame(iso).to_file(tmp, driver="GeoJSON")
         paths["isochrones"] = out / "isochrones.geojson"
     summary = dict(res.summary)
-    summary["rejected_rows"] = 0 if rejects is None else len(rejects)
-    if rejects is not None and len(rejects):
+    summary["rejected_rows"] = len(rejects)
+    if len(rejects):
         summary["rejects_by_reason"] = rejects["reason"].value_counts().to_dict()
     summary["config"] = {
         k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(res.config).items()

@@ -179,6 +179,10 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     write_csv(s, folder / "sites.csv")
     iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
     if len(iso):
+        from ..coverage.isochrones import built_up_share
+
+        share = built_up_share(res, iso, area=task.boundary)
+        row["built_up_share_15min"] = next(iter(share.values()))["share"]
         _set_county(iso, task.county)
         iso.to_file(folder / "isochrones.geojson", driver="GeoJSON")
     if task.write_map:

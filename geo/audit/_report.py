@@ -23,7 +23,7 @@ SUMMARY_COLUMNS = [
     "population_covered_5min_share", "population_covered_10min_share",
     "population_covered_15min_share", "uncovered_communities", "off_network_communities",
     "proposed_sites", "population_covered_after", "integrated_sites_for_count_only",
-    "new_sites_total", "palace_proposal_lon", "palace_proposal_lat", "targets_met", "map",
+    "new_sites_total", "built_up_share_15min", "palace_proposal_lon", "palace_proposal_lat", "targets_met", "map",
     "seconds",
 ]  # fmt: skip
 
@@ -43,7 +43,7 @@ ZH_HEADERS = {
     "population_covered_after": "新增后覆盖人口",
     "integrated_sites_for_count_only": "仅为数量目标需新增会站家", "new_sites_total": "新增站点合计",
     "palace_proposal_lon": "建议文化宫经度", "palace_proposal_lat": "建议文化宫纬度",
-    "targets_met": "是否达标", "map": "地图", "seconds": "用时(秒)",
+    "targets_met": "是否达标", "built_up_share_15min": "15分钟可达建成区比例", "map": "地图", "seconds": "用时(秒)",
     "community_id": "社区编号", "name": "名称", "lon": "经度", "lat": "纬度",
     "nearest_site_id": "最近站点编号", "nearest_site_name": "最近站点", "nearest_site_kind":
     "最近站点类型", "snap_distance_m": "距道路(米)", "walk_distance_m": "步行距离(米)",

@@ -113,26 +113,47 @@ def point_distances(
     b = np.where(du <= dv, field.source[u], field.source[v])
     b = np.where(np.isfinite(d), b, -1)
     # sites on the same edge: direct along the edge
-    if len(sites):
-        sp_ = pd.DataFrame(
-            {"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t, "ls": sites.leg}
-        )
-        pp = pd.DataFrame({"edge": p.edge, "i": np.arange(len(p)), "tp": p.t, "lp": p.leg})
-        j = pp.merge(sp_, on="edge")
-        if len(j):
-            dt = np.abs(j["tp"].to_numpy() - j["ts"].to_numpy())
-            loop = net.edge_u[j["edge"].to_numpy()] == net.edge_v[j["edge"].to_numpy()]
-            dt = np.where(loop, np.minimum(dt, net.length[j["edge"].to_numpy()] - dt), dt)
-            direct = j["lp"].to_numpy() + j["ls"].to_numpy() + dt
-            j = j.assign(direct=direct).sort_values(["i", "direct"]).drop_duplicates("i")
-            ii = j["i"].to_numpy()
-            better = j["direct"].to_numpy() < d[ii]
-            d[ii[better]] = j["direct"].to_numpy()[better]
-            b[ii[better]] = j["s"].to_numpy()[better]
+    ip, js, direct = same_edge_pairs(net, p, sites)
+    if ip.size:
+        order = np.lexsort((direct, ip))
+        ip, js, direct = ip[order], js[order], direct[order]
+        first = np.r_[True, ip[1:] != ip[:-1]]
+        ip, js, direct = ip[first], js[first], direct[first]
+        better = direct < d[ip]
+        d[ip[better]] = direct[better]
+        b[ip[better]] = js[better]
     idx = np.flatnonzero(on)
     dist[idx] = d
     best[idx] = b
     return dist, best
+
+
+def same_edge_pairs(net: Network, points: Snap, sites: Snap
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (point, site) pair snapped to the same edge, with the direct walk between them
+    along that edge (both access legs included; a self-loop may go either way round)."""
+    from ..network._model import _ranges
+
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if not len(sites) or not len(points):
+        return empty
+    has = np.zeros(net.n_edges + 1, bool)  # index -1 (missing) lands on the spare slot
+    has[sites.edge] = True
+    has[-1] = False
+    cand = np.flatnonzero(has[points.edge])  # the few points sharing an edge with a site
+    if cand.size == 0:
+        return empty
+    order = np.argsort(sites.edge, kind="stable")
+    se = sites.edge[order]
+    pe = points.edge[cand]
+    lo = np.searchsorted(se, pe, "left")
+    cnt = np.searchsorted(se, pe, "right") - lo
+    ip = np.repeat(cand, cnt)
+    js = order[_ranges(lo, cnt)]
+    e = points.edge[ip]
+    dt = np.abs(points.t[ip] - sites.t[js])
+    dt = np.where(net.edge_u[e] == net.edge_v[e], np.minimum(dt, net.length[e] - dt), dt)
+    return ip, js, points.leg[ip] + sites.leg[js] + dt
 
 
 @dataclass(frozen=True)
@@ -252,21 +273,9 @@ def reach_pairs(
     r = pd.DataFrame({"s": reach.site, "node": reach.node, "d": reach.dist})
     j = r.merge(ends, on="node")
     frames = [pd.DataFrame({"s": j["s"], "p": j["p"], "d": j["d"] + j["add"]})]
-    if len(sites):
-        sp_ = pd.DataFrame(
-            {"edge": sites.edge, "s": np.arange(len(sites)), "ts": sites.t, "ls": sites.leg}
-        )
-        pp = pd.DataFrame({"edge": p.edge, "p": on, "tp": p.t, "lp": p.leg})
-        k = pp.merge(sp_, on="edge")
-        if len(k):
-            e = k["edge"].to_numpy()
-            dt = np.abs(k["tp"].to_numpy() - k["ts"].to_numpy())
-            dt = np.where(net.edge_u[e] == net.edge_v[e], np.minimum(dt, net.length[e] - dt), dt)
-            frames.append(
-                pd.DataFrame(
-                    {"s": k["s"], "p": k["p"], "d": k["lp"].to_numpy() + k["ls"].to_numpy() + dt}
-                )
-            )
+    ip, js, direct = same_edge_pairs(net, p, sites)
+    if ip.size:
+        frames.append(pd.DataFrame({"s": js, "p": on[ip], "d": direct}))
     allp = pd.concat(frames, ignore_index=True)
     allp = allp[allp["d"] <= reach.limit + EPS_M]
     allp = allp.groupby(["s", "p"], sort=True, as_index=False)["d"].min()

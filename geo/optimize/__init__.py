@@ -201,6 +201,13 @@ def propose_sites(
         )
     snap = candidate_snap(res, cand)
     w = res.communities["population"].to_numpy(float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SolverError(
+            f"{int(bad.sum())} communities have a missing or negative population (first: "
+            f"{res.communities['community_id'].iloc[i]!r} = {w[i]}); fix the population "
+            "column (the loaders reject such rows)")
     covered = res.communities["covered"].to_numpy(bool)
     a = coverage_matrix(res, snap)
     useless = np.asarray(a[:, ~covered].sum(axis=1)).ravel() == 0
@@ -223,7 +230,13 @@ def propose_sites(
             k = len(cand)
         sol = _core.mclp(a, w, k, covered, time_limit=time_limit)
     elif model == "lscp":
-        sol = _core.lscp(a, w, covered, target_share=target_share, time_limit=time_limit)
+        try:
+            sol = _core.lscp(a, w, covered, target_share=target_share, time_limit=time_limit)
+        except SolverError as exc:
+            if target_share is None or "cannot be reached" not in str(exc):
+                raise
+            messages.append(f"{exc}; proposing the sites that cover everything coverable")
+            sol = _core.lscp(a, w, covered, time_limit=time_limit)
         if k is not None and len(sol.selected) > k:
             messages.append(f"covering needs {len(sol.selected)} sites, more than k={k}")
     elif model == "pmedian":
@@ -235,7 +248,22 @@ def propose_sites(
     else:
         raise SolverError(f"unknown model {model!r}: use mclp, lscp or pmedian")
     messages += sol.messages
+    n_cov = len(sol.selected)
+    if min_kind_count is not None:
+        short = count_target(res, min_kind_count, n_cov)["shortfall"]
+        if short > n_cov:
+            extra = _core.greedy_mclp(a, w, short - n_cov, _covered_after(a, covered, sol),
+                                      eligible=~np.isin(np.arange(a.shape[0]), sol.selected))
+            sol.selected = np.concatenate([sol.selected, extra.selected])
+            sol.gains = np.concatenate([sol.gains, extra.gains])
+            messages.append(f"{len(extra.selected)} more site(s) added so that "
+                            f"{min_kind_count[0]} reaches {min_kind_count[1]} in total")
     sites = _proposal_table(res, cand, a, w, covered, sol, model)
+    sites["purpose"] = ["coverage"] * n_cov + ["count"] * (len(sites) - n_cov)
+    if min_kind_count is not None:
+        short = count_target(res, min_kind_count, n_cov)["shortfall"]
+        sites["suggested_kind"] = [min_kind_count[0] if i < short else "station"
+                                   for i in range(len(sites))]
     summary.update(
         {
             "status": sol.status,
@@ -256,7 +284,7 @@ def propose_sites(
         }
     )
     if min_kind_count is not None:
-        summary["count_target"] = count_target(res, min_kind_count, len(sites))
+        summary["count_target"] = count_target(res, min_kind_count, n_cov)
     k_curve = max(len(sites), k or 0)
     table = (
         marginal_gain_curve(a, w, covered, k_curve, exact=k_curve <= exact_curve_max)
@@ -267,6 +295,13 @@ def propose_sites(
     for m in messages:
         logger.warning(m)
     return Proposal(sites, table, summary, cand)
+
+
+def _covered_after(a, covered, sol) -> np.ndarray:
+    cov = covered.copy()
+    for j in sol.selected:
+        cov[a[j].indices] = True
+    return cov
 
 
 def count_target(res: CoverageResult, target: tuple[str, int], n_coverage: int) -> dict:
