@@ -94,8 +94,9 @@ def _pandana(net, sx, sy, args):
             sy=sy,
         )
         q = mp.get_context("spawn").Queue()
-        p = mp.get_context("spawn").Process(target=_pandana_child, args=(npz, args.limit_m, q),
-                                            daemon=True)
+        p = mp.get_context("spawn").Process(
+            target=_pandana_child, args=(npz, args.limit_m, q), daemon=True
+        )
         p.start()
         p.join(args.pandana_timeout)
         if p.is_alive():

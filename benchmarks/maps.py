@@ -23,8 +23,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--network", default=str(ROOT.parent / "shared" / "data" / "wuhan" /
-                                             "roads_main" / "osmWHmainRoad.shp"))
+    ap.add_argument(
+        "--network",
+        default=str(ROOT.parent / "shared" / "data" / "wuhan" / "roads_main" / "osmWHmainRoad.shp"),
+    )
     ap.add_argument("--sites", type=int, default=2000)
     ap.add_argument("--communities", type=int, default=5000)
     ap.add_argument("--json", action="store_true")
@@ -39,14 +41,24 @@ def main() -> None:
     pick = rng.choice(net.n_nodes, a.sites + a.communities, replace=False)
     j = rng.normal(0, 0.001, (pick.size, 2))
     pts = shapely.points(net.lon[pick] + j[:, 0], net.lat[pick] + j[:, 1])
-    sites = gpd.GeoDataFrame({"kind": rng.choice(["station", "integrated", "cultural_palace",
-                                                  "partner"], a.sites),
-                              "name": [f"站点{i}" for i in range(a.sites)]},
-                             geometry=pts[:a.sites], crs=4326)
-    comms = gpd.GeoDataFrame({"population": rng.integers(500, 9000, a.communities)},
-                             geometry=pts[a.sites:], crs=4326)
-    out = {"network": a.network, "nodes": net.n_nodes, "edges": net.n_edges,
-           "sites": a.sites, "communities": a.communities}
+    sites = gpd.GeoDataFrame(
+        {
+            "kind": rng.choice(["station", "integrated", "cultural_palace", "partner"], a.sites),
+            "name": [f"站点{i}" for i in range(a.sites)],
+        },
+        geometry=pts[: a.sites],
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {"population": rng.integers(500, 9000, a.communities)}, geometry=pts[a.sites :], crs=4326
+    )
+    out = {
+        "network": a.network,
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "sites": a.sites,
+        "communities": a.communities,
+    }
     t0 = time.perf_counter()
     res = compute_coverage(net, sites, comms, config=Config())
     out["coverage_s"] = round(time.perf_counter() - t0, 2)
@@ -66,10 +78,12 @@ def main() -> None:
             out["browser_load_s"] = round(time.perf_counter() - t0, 2)
             out["dom_content_loaded_ms"] = d.execute_script(
                 "const t = performance.getEntriesByType('navigation')[0];"
-                "return Math.round(t.domContentLoadedEventEnd);")
+                "return Math.round(t.domContentLoadedEventEnd);"
+            )
             out["load_event_ms"] = d.execute_script(
                 "const t = performance.getEntriesByType('navigation')[0];"
-                "return Math.round(t.loadEventEnd);")
+                "return Math.round(t.loadEventEnd);"
+            )
         finally:
             d.quit()
     print(json.dumps(out) if a.json else json.dumps(out, indent=1))

@@ -43,14 +43,19 @@ def off_network_rejects(res: CoverageResult, sites_file: object = "") -> pd.Data
     if not len(s):
         return pd.DataFrame(columns=REJECT_COLUMNS)
     d = s["snap_distance_m"]
-    return pd.DataFrame({
-        "file": str(sites_file), "row": s["row"] if "row" in s else "",
-        "id": s["site_id"] if "site_id" in s else s.index.astype(str),
-        "name": s["name"] if "name" in s else "", "column": "lon/lat",
-        "value": [f"{x:.0f} m" if pd.notna(x) else "no geometry" for x in d],
-        "reason": f"more than {res.config.max_snap_m:.0f} m from any street (serves no one)",
-        "fix": "check the coordinates and their crs (--crs), use a network that covers this "
-               "area, or raise --max-snap-m"})[REJECT_COLUMNS]
+    return pd.DataFrame(
+        {
+            "file": str(sites_file),
+            "row": s["row"] if "row" in s else "",
+            "id": s["site_id"] if "site_id" in s else s.index.astype(str),
+            "name": s["name"] if "name" in s else "",
+            "column": "lon/lat",
+            "value": [f"{x:.0f} m" if pd.notna(x) else "no geometry" for x in d],
+            "reason": f"more than {res.config.max_snap_m:.0f} m from any street (serves no one)",
+            "fix": "check the coordinates and their crs (--crs), use a network that covers this "
+            "area, or raise --max-snap-m",
+        }
+    )[REJECT_COLUMNS]
 
 
 def site_table(res: CoverageResult) -> pd.DataFrame:
@@ -79,13 +84,17 @@ def write_coverage_outputs(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    rejects = pd.concat(
+        [
+            rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
+            off_network_rejects(res, (inputs or {}).get("sites", "")),
+        ],
+        ignore_index=True,
+    )
     paths = {
         "communities": write_csv(community_table(res), out / "communities.csv"),
         "sites": write_csv(site_table(res), out / "sites.csv"),
-        "rejects": write_csv(
-            rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
-            out / "rejects.csv",
-        ),
+        "rejects": write_csv(rejects, out / "rejects.csv"),
     }
     from .maps import MAX_SITE_ISOCHRONES
 
@@ -155,6 +164,8 @@ PROPOSAL_COLUMNS = [
     "newly_covered_communities",
     "covered_population_after",
     "weighted_distance_saved",
+    "purpose",
+    "suggested_kind",
 ]
 
 

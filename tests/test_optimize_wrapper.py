@@ -20,16 +20,26 @@ from geo.outputs import write_coverage_outputs
 @pytest.fixture(scope="module")
 def res():
     net = grid_network(14, 100.0, seed=11)
-    sites = gpd.GeoDataFrame({"site_id": ["a", "b"], "kind": ["integrated", "integrated"]},
-                             geometry=shapely.points(net.lon[[0, 15]], net.lat[[0, 15]]),
-                             crs=4326)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["a", "b"], "kind": ["integrated", "integrated"]},
+        geometry=shapely.points(net.lon[[0, 15]], net.lat[[0, 15]]),
+        crs=4326,
+    )
     rng = np.random.default_rng(11)
     pick = rng.integers(0, net.n_nodes, 120)
-    comms = gpd.GeoDataFrame({"community_id": [f"c{i}" for i in range(120)],
-                              "population": rng.integers(10, 500, 120).astype(float)},
-                             geometry=shapely.points(net.lon[pick], net.lat[pick]), crs=4326)
-    far = gpd.GeoDataFrame({"community_id": ["far"], "population": [1000.0]},
-                           geometry=[shapely.Point(net.lon[0] + 0.1, net.lat[0])], crs=4326)
+    comms = gpd.GeoDataFrame(
+        {
+            "community_id": [f"c{i}" for i in range(120)],
+            "population": rng.integers(10, 500, 120).astype(float),
+        },
+        geometry=shapely.points(net.lon[pick], net.lat[pick]),
+        crs=4326,
+    )
+    far = gpd.GeoDataFrame(
+        {"community_id": ["far"], "population": [1000.0]},
+        geometry=[shapely.Point(net.lon[0] + 0.1, net.lat[0])],
+        crs=4326,
+    )
     comms = gpd.GeoDataFrame(pd.concat([comms, far], ignore_index=True), crs=4326)
     return compute_coverage(net, sites, comms, config=Config(max_distance_m=300))
 
@@ -53,9 +63,11 @@ def test_mclp_improves_and_ranks(res):
     gains = p.sites["newly_covered_population"].to_numpy()
     assert np.all(np.diff(gains) <= 1e-9)
     assert p.summary["covered_population_after"] == pytest.approx(
-        p.summary["covered_population_before"] + gains.sum())
+        p.summary["covered_population_before"] + gains.sum()
+    )
     assert p.curve["covered_population"].iloc[-1] == pytest.approx(
-        p.summary["covered_population_after"])
+        p.summary["covered_population_after"]
+    )
 
 
 def test_count_target_is_enforced(res):
@@ -70,8 +82,7 @@ def test_count_target_is_enforced(res):
 def test_infeasible_target_falls_back(res):
     p = propose_sites(res, model="lscp", target_share=1.0)
     assert any("cannot be reached" in m for m in p.summary["messages"])
-    assert p.summary["covered_population_after"] == pytest.approx(
-        p.summary["coverable_population"])
+    assert p.summary["covered_population_after"] == pytest.approx(p.summary["coverable_population"])
 
 
 def test_missing_population_and_too_many_sites(res):
@@ -88,10 +99,14 @@ def test_missing_population_and_too_many_sites(res):
 
 def test_off_network_sites_go_to_rejects(res, tmp_path):
     net = res.network
-    sites = gpd.GeoDataFrame({"site_id": ["ok", "lost"], "name": ["ok", "lost"], "row": [2, 3],
-                              "kind": "station"},
-                             geometry=[shapely.Point(net.lon[5], net.lat[5]),
-                                       shapely.Point(net.lon[5] + 0.2, net.lat[5])], crs=4326)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["ok", "lost"], "name": ["ok", "lost"], "row": [2, 3], "kind": "station"},
+        geometry=[
+            shapely.Point(net.lon[5], net.lat[5]),
+            shapely.Point(net.lon[5] + 0.2, net.lat[5]),
+        ],
+        crs=4326,
+    )
     r = compute_coverage(net, sites, res.communities.iloc[:10])
     write_coverage_outputs(r, tmp_path, inputs={"sites": "s.csv"}, write_map=False)
     rej = pd.read_csv(tmp_path / "rejects.csv", encoding="utf-8-sig")

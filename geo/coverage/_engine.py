@@ -128,8 +128,9 @@ def point_distances(
     return dist, best
 
 
-def same_edge_pairs(net: Network, points: Snap, sites: Snap
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def same_edge_pairs(
+    net: Network, points: Snap, sites: Snap
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (point, site) pair snapped to the same edge, with the direct walk between them
     along that edge (both access legs included; a self-loop may go either way round)."""
     from ..network._model import _ranges

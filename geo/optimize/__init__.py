@@ -207,7 +207,8 @@ def propose_sites(
         raise SolverError(
             f"{int(bad.sum())} communities have a missing or negative population (first: "
             f"{res.communities['community_id'].iloc[i]!r} = {w[i]}); fix the population "
-            "column (the loaders reject such rows)")
+            "column (the loaders reject such rows)"
+        )
     covered = res.communities["covered"].to_numpy(bool)
     a = coverage_matrix(res, snap)
     useless = np.asarray(a[:, ~covered].sum(axis=1)).ravel() == 0
@@ -252,18 +253,26 @@ def propose_sites(
     if min_kind_count is not None:
         short = count_target(res, min_kind_count, n_cov)["shortfall"]
         if short > n_cov:
-            extra = _core.greedy_mclp(a, w, short - n_cov, _covered_after(a, covered, sol),
-                                      eligible=~np.isin(np.arange(a.shape[0]), sol.selected))
+            extra = _core.greedy_mclp(
+                a,
+                w,
+                short - n_cov,
+                _covered_after(a, covered, sol),
+                eligible=~np.isin(np.arange(a.shape[0]), sol.selected),
+            )
             sol.selected = np.concatenate([sol.selected, extra.selected])
             sol.gains = np.concatenate([sol.gains, extra.gains])
-            messages.append(f"{len(extra.selected)} more site(s) added so that "
-                            f"{min_kind_count[0]} reaches {min_kind_count[1]} in total")
+            messages.append(
+                f"{len(extra.selected)} more site(s) added so that "
+                f"{min_kind_count[0]} reaches {min_kind_count[1]} in total"
+            )
     sites = _proposal_table(res, cand, a, w, covered, sol, model)
     sites["purpose"] = ["coverage"] * n_cov + ["count"] * (len(sites) - n_cov)
     if min_kind_count is not None:
         short = count_target(res, min_kind_count, n_cov)["shortfall"]
-        sites["suggested_kind"] = [min_kind_count[0] if i < short else "station"
-                                   for i in range(len(sites))]
+        sites["suggested_kind"] = [
+            min_kind_count[0] if i < short else "station" for i in range(len(sites))
+        ]
     summary.update(
         {
             "status": sol.status,
