@@ -218,14 +218,17 @@ def make_map(
             },
             tooltip=folium.GeoJsonTooltip(["county"], labels=False),
         ).add_to(m)
+    big = len(res.sites) > MAX_SITE_ISOCHRONES
     if isochrones is None:
-        by = "site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind"
-        iso = res.isochrones(by=by)
+        iso = res.isochrones(by="kind", simplify_m=15.0) if big else res.isochrones()
     else:
         iso = isochrones
     _add_isochrones(m, iso, gcj, lang, res.config.main_level)
     _add_communities(m, res, gcj, lang)
-    _add_sites(m, res, gcj, lang)
+    if big:
+        _add_sites_layer(m, res, gcj, lang)
+    else:
+        _add_sites(m, res, gcj, lang)
     if proposals is not None and len(proposals):
         _add_proposals(m, proposals, gcj, lang)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -363,6 +366,38 @@ def _add_sites(m, res, gcj, lang):
                 tooltip=folium.Tooltip(_esc(r.get("name", ""))),
             ).add_to(fg)
         fg.add_to(m)
+
+
+def _add_sites_layer(m, res, gcj, lang):
+    """Many sites: one GeoJSON layer per kind (far smaller than one marker object per site)."""
+    s = res.sites
+    kinds = s["kind"].astype(str).to_numpy() if "kind" in s else np.full(len(s), "station")
+    others = sorted(set(kinds))
+    pts = _shift(s.geometry.to_numpy(), gcj, 5)
+    fields = [label(lang, "name"), label(lang, "kind"), label(lang, "population")]
+    for kind in others:
+        idx = np.flatnonzero(kinds == kind)
+        sub = s.iloc[idx]
+        g = gpd.GeoDataFrame(
+            {
+                fields[0]: sub.get("name", sub.index.astype(str)).map(_esc).to_numpy(),
+                fields[1]: _esc(label(lang, kind)),
+                fields[2]: [_fmt(x) for x in sub.get("population_served", np.zeros(idx.size))],
+            },
+            geometry=pts[idx],
+            crs=4326,
+        )
+        colour = kind_colour(kind, others)
+        folium.GeoJson(
+            g,
+            name=f"{_esc(label(lang, kind))} ({idx.size})",
+            marker=folium.CircleMarker(
+                radius=6, color="#fff", weight=1.5, fill=True, fill_color=colour, fill_opacity=1.0
+            ),
+            style_function=lambda _f, c=colour: {"fillColor": c},
+            popup=folium.GeoJsonPopup(fields),
+            tooltip=folium.GeoJsonTooltip(fields[:1], labels=False),
+        ).add_to(m)
 
 
 def _add_proposals(m, prop, gcj, lang):
