@@ -53,6 +53,11 @@ def _progress(out: dict) -> None:
 
 
 def _pandana_child(npz: str, limit: float, q) -> None:
+    import os
+
+    # pandana's C++ core prints progress to stdout; keep our stdout a single JSON object
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     import pandana
     import pandas as pd
 
