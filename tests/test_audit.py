@@ -18,6 +18,26 @@ pytestmark = pytest.mark.realdata
 COUNTIES = ["江汉区", "青山区"]
 
 
+def audit_argv(example, out, *extra: str) -> list[str]:
+    return [
+        "audit",
+        "--network",
+        str(REAL_NETWORKS["roads_central"]),
+        "--sites",
+        str(example["sites"]),
+        "--communities",
+        str(example["communities"]),
+        "--boundaries",
+        str(DISTRICTS),
+        "--county",
+        *COUNTIES,
+        "--out",
+        str(out),
+        "-q",
+        *extra,
+    ]
+
+
 @pytest.fixture(scope="module")
 def example(tmp_path_factory):
     need_shared(REAL_NETWORKS["roads_central"])
@@ -40,26 +60,7 @@ def example(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sequential(example, tmp_path_factory):
     out = tmp_path_factory.mktemp("seq")
-    rc = main(
-        [
-            "audit",
-            "--network",
-            str(REAL_NETWORKS["roads_central"]),
-            "--sites",
-            str(example["sites"]),
-            "--communities",
-            str(example["communities"]),
-            "--boundaries",
-            str(DISTRICTS),
-            "--county",
-            *COUNTIES,
-            "--workers",
-            "1",
-            "--out",
-            str(out),
-            "-q",
-        ]
-    )
+    rc = main(audit_argv(example, out, "--workers", "1"))
     assert rc == 0
     return out
 
@@ -121,51 +122,14 @@ def test_formulas_stay_text(sequential):
 
 def test_resume_skips_finished_counties(sequential, example, capsys):
     before = {p: p.stat().st_mtime for p in sequential.glob("counties/*/result.json")}
-    rc = main(
-        [
-            "audit",
-            "--network",
-            str(REAL_NETWORKS["roads_central"]),
-            "--sites",
-            str(example["sites"]),
-            "--communities",
-            str(example["communities"]),
-            "--boundaries",
-            str(DISTRICTS),
-            "--county",
-            *COUNTIES,
-            "--workers",
-            "1",
-            "--out",
-            str(sequential),
-            "-q",
-        ]
-    )
+    rc = main(audit_argv(example, sequential, "--workers", "1"))
     assert rc == 0
     after = {p: p.stat().st_mtime for p in sequential.glob("counties/*/result.json")}
     assert before == after
 
 
 def test_fail_on_target_exit_code(sequential, example):
-    rc = main(
-        [
-            "audit",
-            "--network",
-            str(REAL_NETWORKS["roads_central"]),
-            "--sites",
-            str(example["sites"]),
-            "--communities",
-            str(example["communities"]),
-            "--boundaries",
-            str(DISTRICTS),
-            "--county",
-            *COUNTIES,
-            "--fail-on-target",
-            "--out",
-            str(sequential),
-            "-q",
-        ]
-    )
+    rc = main(audit_argv(example, sequential, "--fail-on-target"))
     assert rc == 1  # the generated counties miss the integrated-site target
 
 

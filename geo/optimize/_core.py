@@ -61,6 +61,21 @@ class Solution:
     solve_seconds: float
     messages: list[str] = field(default_factory=list)
 
+    @classmethod
+    def nothing(cls, t0: float, objective: float = 0.0, *messages: str) -> Solution:
+        """No new site needed (or possible): proven optimal at ``objective``."""
+        return cls(
+            np.zeros(0, np.int64),
+            np.zeros(0),
+            objective,
+            "optimal",
+            0.0,
+            objective,
+            "milp",
+            time.perf_counter() - t0,
+            list(messages),
+        )
+
 
 def _as_csr(a) -> sp.csr_matrix:
     m = sp.csr_matrix(a, dtype=float)
@@ -180,7 +195,7 @@ def mclp(
     cov = np.zeros(n_d, bool) if covered is None else np.asarray(covered, bool)
     base = float(w[cov].sum())
     if k <= 0:
-        return Solution(np.zeros(0, np.int64), np.zeros(0), base, "optimal", 0.0, base, "milp", 0.0)
+        return Solution.nothing(t0, base)
     if k > n_c:
         raise SolverError(
             f"k={k} new sites asked for, but there are only {n_c} candidates; "
@@ -271,16 +286,7 @@ def lscp(
     if target_share is None:
         d = np.flatnonzero(~cov & coverable)
         if d.size == 0:
-            return Solution(
-                np.zeros(0, np.int64),
-                np.zeros(0),
-                0.0,
-                "optimal",
-                0.0,
-                0.0,
-                "milp",
-                time.perf_counter() - t0,
-            )
+            return Solution.nothing(t0)
         cons = [LinearConstraint(a[:, d].T, 1.0, np.inf)]
         c, integ, bounds = np.ones(n_c), np.ones(n_c), Bounds(0, 1)
     else:
@@ -289,17 +295,7 @@ def lscp(
             raise SolverError(f"target share must be within (0, 1], got {target_share}")
         need = target_share * total - base
         if need <= 1e-9:
-            return Solution(
-                np.zeros(0, np.int64),
-                np.zeros(0),
-                0.0,
-                "optimal",
-                0.0,
-                0.0,
-                "milp",
-                time.perf_counter() - t0,
-                ["the existing sites already reach the target share"],
-            )
+            return Solution.nothing(t0, 0.0, "the existing sites already reach the target share")
         if target_share * total > reach + 1e-6:
             raise SolverError(
                 f"a target of {target_share:.1%} cannot be reached: existing sites plus every "
