@@ -127,6 +127,9 @@ def read_points(
     names = _text(df[cols["name"]] if "name" in cols else None, n)
     names = np.where(names == "", ids, names)
 
+    def bad(i: int, column: str, value: object, reason: str, fix: str) -> None:
+        rej.add(i, rows[i], ids[i], names[i], column, value, reason, fix)
+
     # --- coordinates --------------------------------------------------------------------------
     geoms = None
     src_crs = crs
@@ -172,11 +175,8 @@ def read_points(
             (y[i], raw_y[i], lat_col, "latitude"),
         ):
             if raw == "":
-                rej.add(
+                bad(
                     i,
-                    rows[i],
-                    ids[i],
-                    names[i],
                     colname,
                     raw,
                     f"missing {label}",
@@ -184,11 +184,8 @@ def read_points(
                 )
                 break
             if not np.isfinite(val):
-                rej.add(
+                bad(
                     i,
-                    rows[i],
-                    ids[i],
-                    names[i],
                     colname,
                     raw,
                     f"non-numeric {label}",
@@ -207,22 +204,16 @@ def read_points(
                 logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name, rows[i])
                 x[i], y[i] = y[i], x[i]
             elif swapped[i]:
-                rej.add(
+                bad(
                     i,
-                    rows[i],
-                    ids[i],
-                    names[i],
                     f"{lon_col}/{lat_col}",
                     f"{raw_x[i]}, {raw_y[i]}",
                     "latitude and longitude are swapped",
                     "swap the two columns, or pass fix_swapped=True (--fix-swapped)",
                 )
             else:
-                rej.add(
+                bad(
                     i,
-                    rows[i],
-                    ids[i],
-                    names[i],
                     f"{lon_col}/{lat_col}",
                     f"{raw_x[i]}, {raw_y[i]}",
                     "coordinate out of range",
@@ -237,11 +228,8 @@ def read_points(
         lon[good], lat[good] = _crs.to_wgs84(x[good], y[good], parsed)
         bad_tr = good & ~(np.isfinite(lon) & np.isfinite(lat))
         for i in np.flatnonzero(bad_tr):
-            rej.add(
+            bad(
                 i,
-                rows[i],
-                ids[i],
-                names[i],
                 f"{lon_col}/{lat_col}",
                 f"{raw_x[i]}, {raw_y[i]}",
                 f"cannot convert from {src_crs}",
@@ -252,11 +240,8 @@ def read_points(
     seen: dict[str, int] = {}
     for i in range(n):
         if ids[i] in seen:
-            rej.add(
+            bad(
                 i,
-                rows[i],
-                ids[i],
-                names[i],
                 cols.get("id", "id"),
                 ids[i],
                 f"duplicate id (first used on row {seen[ids[i]]})",
@@ -278,11 +263,8 @@ def read_points(
             else:
                 kind[i] = None
                 known = sorted(set(table.values()))
-                rej.add(
+                bad(
                     i,
-                    rows[i],
-                    ids[i],
-                    names[i],
                     cols["kind"],
                     label,
                     "unknown site kind",
@@ -297,22 +279,16 @@ def read_points(
             pop = pop.to_numpy(float)
             for i in range(n):
                 if raw_pop[i] == "":
-                    rej.add(
+                    bad(
                         i,
-                        rows[i],
-                        ids[i],
-                        names[i],
                         cols["population"],
                         "",
                         "missing population",
                         "fill in the population (0 if none)",
                     )
                 elif not np.isfinite(pop[i]) or pop[i] < 0:
-                    rej.add(
+                    bad(
                         i,
-                        rows[i],
-                        ids[i],
-                        names[i],
                         cols["population"],
                         raw_pop[i],
                         "population must be a number of people, zero or more",
@@ -348,11 +324,8 @@ def read_points(
         for i in np.flatnonzero(good & ~inside):
             if i in rej.bad:
                 continue
-            rej.add(
+            bad(
                 i,
-                rows[i],
-                ids[i],
-                names[i],
                 f"{lon_col}/{lat_col}",
                 f"{lon[i]:.6f}, {lat[i]:.6f}",
                 "outside the study boundary",
