@@ -145,6 +145,8 @@ def write_coverage_outputs(
             lang=kw.get("lang", "zh"),
             proposals=None if proposal is None else proposal.sites,
             boundaries=kw.get("boundaries"),
+            # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
+            isochrones=None if "site_id" in iso else iso[iso["level"] == res.config.main_level],
             tiles=not offline,
         )
         paths["map_png"] = out / "map.png"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._errors import InputError, NetworkError, import_optional
+from .._errors import NetworkError, import_optional
 from ..config import Config
 from ._boundaries import assign_county, read_boundaries, select_counties
 from ._county import CountyTask, audit_county, slug
@@ -157,6 +157,14 @@ def run_audit(
     c_out = cd[cd["county"] == ""]
     if len(c_out):
         logger.warning("%d communities lie outside every county boundary", len(c_out))
+    rejects = pd.concat(
+        [
+            rejects,
+            _outside_rejects(sd, sites, "site_id"),
+            _outside_rejects(cd, communities, "community_id"),
+        ],
+        ignore_index=True,
+    )
     nets = prepare_networks(network, chosen, out, cfg, force=force, **(build_kw or {}))
     metric = None
     tasks, rows = [], []
@@ -255,6 +263,22 @@ def _run(
         return [f.result() for f in _progress(as_completed(futs), len(futs), verbose)]
 
 
-def check_boundaries_named(b: gpd.GeoDataFrame) -> None:
-    if "county" not in b or (b["county"].astype(str).str.strip() == "").any():
-        raise InputError("boundaries without county names", fix="add a name column")
+def _outside_rejects(data: gpd.GeoDataFrame, path, id_col: str) -> pd.DataFrame:
+    """Rows that no county boundary contains: reported, never silently dropped."""
+    from ..io import REJECT_COLUMNS
+
+    o = data[data["county"] == ""]
+    return pd.DataFrame(
+        {
+            "file": str(path),
+            "row": o["row"],
+            "id": o[id_col],
+            "name": o["name"],
+            "column": "lon/lat",
+            "value": [f"{x:.6f}, {y:.6f}" for x, y in zip(o["lon"], o["lat"], strict=True)],
+            "reason": "outside every county boundary",
+            "fix": "check the coordinates and their crs (--crs), or add the missing county to "
+            "the boundaries file",
+        },
+        columns=REJECT_COLUMNS,
+    )

@@ -125,10 +125,12 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         row["proposed_sites"] = 0
         row["population_covered_after"] = row[f"population_covered_{cfg.main_level}"]
         row["proposal_status"] = "not needed"
-    ct = count_target(res, ("integrated", task.integrated_target), row["proposed_sites"])
-    ct["existing"] = counts["integrated"]
-    ct["shortfall"] = row["integrated_shortfall"]
-    ct["sites_for_count_only"] = max(0, ct["shortfall"] - row["proposed_sites"])
+    ct = count_target(
+        res,
+        ("integrated", task.integrated_target),
+        row["proposed_sites"],
+        existing=counts["integrated"],
+    )
     row["integrated_sites_for_count_only"] = ct["sites_for_count_only"]
     row["new_sites_total"] = max(ct["shortfall"], row["proposed_sites"])
 

@@ -182,11 +182,10 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
     return Snap(edge, t_out, leg, px, py)
 
 
-def edge_index(net: Network):
+def edge_lines(net: Network) -> np.ndarray:
     """Projected edge LineStrings (shapely), built once per network; for drawing isochrones."""
-
     cached = net.__dict__.get("_sc_edge_lines")
     if cached is None:
         cached = net.edge_lines()
         net.__dict__["_sc_edge_lines"] = cached
-    return cached, None
+    return cached

@@ -24,7 +24,7 @@ from shapely.ops import substring
 if TYPE_CHECKING:
     from . import CoverageResult
 
-from ._snap import edge_index
+from ._snap import edge_lines
 
 
 def reach_pieces(res: CoverageResult, limit: float) -> pd.DataFrame:
@@ -71,7 +71,7 @@ def reach_pieces(res: CoverageResult, limit: float) -> pd.DataFrame:
 
 
 def _piece_geoms(res: CoverageResult, pieces: pd.DataFrame) -> np.ndarray:
-    lines, _ = edge_index(res.network)
+    lines = edge_lines(res.network)
     e = pieces["e"].to_numpy()
     length = res.network.length[e]
     start = pieces["start"].to_numpy() / np.where(length > 0, length, 1)
@@ -217,7 +217,7 @@ def built_up_share(res: CoverageResult, iso: gpd.GeoDataFrame, area=None) -> dic
     ``area`` (WGS84 geometry; default: all), buffered by ``config.street_buffer_m``.
     """
     net = res.network
-    lines, _ = edge_index(net)
+    lines = edge_lines(net)
     built = shapely.union_all(shapely.buffer(lines, res.config.street_buffer_m, quad_segs=4))
     if area is not None:
         from .. import crs as _crs

@@ -19,7 +19,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from .._errors import SolverError
 from ..coverage import CoverageResult
-from ..coverage._engine import _augment, _endpoint_costs, reach_pairs, site_reach
+from ..coverage._engine import (
+    _augment,
+    _endpoint_costs,
+    reach_pairs,
+    same_edge_pairs,
+    site_reach,
+)
 from . import _core
 from ._candidates import GRID_SPACING_M, candidate_snap, generate_candidates
 
@@ -92,18 +98,11 @@ def distance_matrix(res: CoverageResult, cand_snap, max_m: float = np.inf) -> np
         block[:, on] = np.minimum(d[:, pu] + pcu, d[:, pv] + pcv)
         out[sl] = block
     # candidates and communities on the same edge walk straight along it
-    s, p, dd = reach_pairs(net, _edge_only_reach(cand_snap), cand_snap, cs)
-    if s.size:
-        out[s, p] = np.minimum(out[s, p], dd)
+    ip, js, dd = same_edge_pairs(net, cs, cand_snap)
+    near = dd <= max_m
+    np.minimum.at(out, (js[near], ip[near]), dd[near])
     out[:, res.communities["off_network"].to_numpy()] = np.inf
     return out
-
-
-def _edge_only_reach(snap):
-    from ..coverage._engine import Reach
-
-    z = np.zeros(0, np.int64)
-    return Reach(z, z, np.zeros(0), np.inf)
 
 
 def _existing_cost(res: CoverageResult, kinds: list[str] | None) -> np.ndarray:
@@ -313,10 +312,19 @@ def _covered_after(a, covered, sol) -> np.ndarray:
     return cov
 
 
-def count_target(res: CoverageResult, target: tuple[str, int], n_coverage: int) -> dict:
-    """How many new sites a kind's count target needs, and how many beyond coverage's."""
+def count_target(
+    res: CoverageResult, target: tuple[str, int], n_coverage: int, existing: int | None = None
+) -> dict:
+    """How many new sites a kind's count target needs, and how many beyond coverage's.
+
+    ``existing`` overrides the count of that kind among ``res.sites`` (an audit counts only the
+    sites inside the county, while ``res.sites`` also holds neighbours within walking reach).
+    """
     kind, n = target
-    have = int((res.sites["kind"].astype(str) == kind).sum()) if "kind" in res.sites else 0
+    if existing is not None:
+        have = int(existing)
+    else:
+        have = int((res.sites["kind"].astype(str) == kind).sum()) if "kind" in res.sites else 0
     short = max(0, n - have)
     return {
         "kind": kind,
