@@ -66,24 +66,28 @@ def test_broken_csv_rejects_each_row_with_reason(tmp_path):
         "4,swapped,station,30.60,114.30\n"  # row 5 swapped
         "5,range,station,200,30\n"  # row 6 out of range
         "1,dup,station,114.31,30.61\n"  # row 7 duplicate id
-        "7,odd,spaceship,114.31,30.61\n"  # row 8 unknown kind
+        "7,odd,spaceship,114.31,30.61\n"  # row 8 unknown kind: stops the load (see test_io_kinds)
         "8,fine,integrated,114.32,30.62\n",  # row 9 fine
         encoding="utf-8",
     )
-    r = load_sites(p)
-    assert list(r.data["site_id"]) == ["1", "8"]
+    r = load_sites(p, lang="en", allow_unknown_kinds=True)
+    assert list(r.data["site_id"]) == ["1", "7", "8"]
+    assert r.data["kind"].tolist() == ["station", "spaceship", "integrated"]
     rej = r.rejects.set_index("row")
     assert rej.loc[3, "reason"] == "missing latitude"
     assert rej.loc[4, "reason"] == "non-numeric longitude" and rej.loc[4, "value"] == "abc"
     assert rej.loc[5, "reason"] == "latitude and longitude are swapped"
     assert rej.loc[6, "reason"] == "coordinate out of range"
     assert rej.loc[7, "reason"].startswith("duplicate id (first used on row 2)")
-    assert rej.loc[8, "reason"] == "unknown site kind" and "--kind" in rej.loc[8, "fix"]
     assert (r.rejects["file"] == str(p)).all() and r.rejects["fix"].str.len().min() > 10
+    assert (r.rejects["category"] == "error").all()
     out = write_csv(r.rejects, tmp_path / "rejects.csv")
-    assert len(pd.read_csv(out)) == 6
+    assert len(pd.read_csv(out)) == 5
+    zh = load_sites(p, allow_unknown_kinds=True).rejects.set_index("row")
+    assert zh.loc[3, "reason"] == "缺少纬度" and zh.loc[5, "reason"] == "经纬度填反了"
+    assert "--fix-swapped" in zh.loc[5, "fix"]
     # fixing swapped rows on request
-    r2 = load_sites(p, fix_swapped=True)
+    r2 = load_sites(p, fix_swapped=True, allow_unknown_kinds=True)
     assert "4" in set(r2.data["site_id"])
     assert r2.data.set_index("site_id").loc["4", "lon"] == 114.30
 
@@ -96,8 +100,10 @@ def test_population_and_boundary_rejects(tmp_path):
         encoding="utf-8",
     )
     area = shapely.box(114.0, 30.0, 115.0, 31.0)
-    r = load_communities(p, boundary=area)
+    r = load_communities(p, boundary=area, lang="en")
     assert list(r.data["community_id"]) == ["1"]
+    cats = dict(zip(r.rejects["row"], r.rejects["category"], strict=True))
+    assert cats == {3: "error", 4: "error", 5: "error", 6: "out_of_area"}
     reasons = dict(zip(r.rejects["row"], r.rejects["reason"], strict=True))
     assert reasons[3].startswith("population must be")
     assert reasons[4] == "missing population"
@@ -153,7 +159,7 @@ def test_empty_and_undecodable_files(tmp_path):
         load_sites(b, encoding="ascii")
     n = tmp_path / "nocoords.csv"
     n.write_text("name,where\na,here\n", encoding="utf-8")
-    with pytest.raises(InputError, match="no lon or lat column.*--lon-col"):
+    with pytest.raises(InputError, match="no lon or lat column.*--col lon=HEADER"):
         load_sites(n)
 
 

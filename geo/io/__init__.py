@@ -15,24 +15,44 @@ import pandas as pd
 
 from .. import crs as _crs
 from .._errors import InputError
-from ._columns import BUILTIN_KINDS, HEADER_ALIASES, KIND_ALIASES, match_headers
-from ._points import REJECT_COLUMNS, LoadResult, read_points
+from ._columns import BUILTIN_KINDS, HEADER_ALIASES, KIND_ALIASES, KIND_RULES, match_headers
+from ._messages import REJECT_COLUMNS, describe_rejects, reject_frame, reject_row
+from ._points import (
+    FIELDS,
+    MAX_POPULATION,
+    Field,
+    LoadResult,
+    NoUsableRowsError,
+    UnknownKindError,
+    boundary_geometry,
+    read_points,
+)
 from ._read import detect_encoding, read_table
 from ._write import atomic_path, safe_frame, safe_text, write_csv, write_json
 
 __all__ = [
     "BUILTIN_KINDS",
+    "FIELDS",
     "HEADER_ALIASES",
     "KIND_ALIASES",
+    "KIND_RULES",
+    "MAX_POPULATION",
     "REJECT_COLUMNS",
+    "Field",
     "LoadResult",
+    "NoUsableRowsError",
+    "UnknownKindError",
     "atomic_path",
+    "boundary_geometry",
+    "describe_rejects",
     "detect_encoding",
     "load_boundaries",
     "load_communities",
     "load_sites",
     "match_headers",
     "read_table",
+    "reject_frame",
+    "reject_row",
     "safe_frame",
     "safe_text",
     "write_csv",
@@ -49,8 +69,11 @@ def load_sites(
     default_kind: str = "station",
     encoding: str | None = None,
     sheet: str | int | None = None,
+    layer: str | int | None = None,
     boundary: object = None,
     fix_swapped: bool = False,
+    allow_unknown_kinds: bool = False,
+    lang: str = "zh",
 ) -> LoadResult:
     """Load service sites (爱心驿站, 会站家, 工人文化宫, 融合共建 points, ...).
 
@@ -68,17 +91,30 @@ def load_sites(
     kinds
         User-defined kinds, as a list of names or a ``{label: kind}`` mapping. Built-in kinds:
         ``station`` (爱心驿站), ``integrated`` (会·站·家), ``cultural_palace`` (工人文化宫),
-        ``partner`` (融合共建 candidate).
+        ``partner`` (融合共建 candidate). Official labels (户外劳动者爱心驿站, 职工之家, 职工文化宫,
+        融合共建点, ...) are built in (``KIND_ALIASES``), and labels containing 驿站, 会站家,
+        文化宫, 共建 ... follow ``KIND_RULES``. Every mapping used is in
+        ``LoadResult.kind_mapping``.
     default_kind
         Kind for rows whose kind cell is empty, or for files without a kind column.
     encoding
         Text encoding of a CSV; detected when omitted (UTF-8, then GB18030/GBK).
     sheet
-        Excel worksheet name or index (default: the first).
+        Excel worksheet name or index (default: the first). Title rows above the header are
+        skipped; a single 经纬度/坐标 column is split; full-width digits and
+        degree-minute-second text are read.
+    layer
+        GeoPackage layer (required when the file has several).
     boundary
-        Optional study area (GeoDataFrame, geometry or file); rows outside it are rejected.
+        Optional study area (GeoDataFrame, geometry or file); rows outside it are reported as
+        out of area (``category == "out_of_area"`` in ``rejects``), apart from errors.
     fix_swapped
         Swap latitude/longitude where they are evidently swapped, instead of rejecting.
+    allow_unknown_kinds
+        Keep labels that map to no kind as kinds of their own. Without it an unknown label
+        raises :class:`UnknownKindError` (the CLI exits 2), listing each label and its count.
+    lang
+        Language of reject reasons and fixes: ``zh`` (default) or ``en``.
 
     Returns
     -------
@@ -94,8 +130,11 @@ def load_sites(
         default_kind=default_kind,
         encoding=encoding,
         sheet=sheet,
+        layer=layer,
         boundary=boundary,
         fix_swapped=fix_swapped,
+        allow_unknown_kinds=allow_unknown_kinds,
+        lang=lang,
     )
 
 
@@ -106,13 +145,18 @@ def load_communities(
     columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    layer: str | int | None = None,
     boundary: object = None,
     fix_swapped: bool = False,
+    max_population: float = MAX_POPULATION,
+    lang: str = "zh",
 ) -> LoadResult:
     """Load communities (社区) as points or polygons, with an optional population.
 
     Parameters are as for :func:`load_sites`. Without a population column every community
     weighs 1. Polygons are kept; their coverage is measured from a point on their surface.
+    A population above ``max_population`` (default :data:`MAX_POPULATION`, one million per
+    community; ``--max-population`` on the command line) is rejected as a typo.
     """
     return read_points(
         path,
@@ -121,8 +165,11 @@ def load_communities(
         columns=columns,
         encoding=encoding,
         sheet=sheet,
+        layer=layer,
         boundary=boundary,
         fix_swapped=fix_swapped,
+        max_population=max_population,
+        lang=lang,
     )
 
 
@@ -169,7 +216,7 @@ def load_boundaries(
             "the boundaries have no name column",
             file=path,
             value=list(map(str, gdf.columns)),
-            fix="pass name_column= (--name-col) naming the column of county names",
+            fix="pass name_column= naming the column of county names",
         )
     gdf["county"] = gdf[name_col].astype(str).str.strip()
     code_col = next((c for c in ("adcode", "code", "区划代码", "id") if c in gdf.columns), None)

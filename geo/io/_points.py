@@ -1,12 +1,18 @@
-"""Turn a site or community table into a validated WGS84 GeoDataFrame plus a rejects table."""
+"""Turn a site or community table into a validated WGS84 GeoDataFrame plus a rejects table.
+
+The non-coordinate fields are a table, :data:`FIELDS`: each has one validator. Adding a
+validated field (``capacity`` for sites, ``employees`` for workplaces) is one entry there plus
+its header aliases in :data:`geo.io._columns.HEADER_ALIASES`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -15,14 +21,25 @@ import pyproj
 import shapely
 
 from .. import crs as _crs
-from .._errors import InputError
-from ._columns import kind_lookup, match_headers, norm_header
+from .._errors import CRSError, InputError
+from ._columns import PAIR_ALIASES, kind_lookup, kind_of, match_headers, norm_header
+from ._messages import REJECT_COLUMNS, reject_frame, reject_row
 from ._read import read_table
+from ._values import clean_text, id_key, parse_coords, parse_number, split_pair
 
 logger = logging.getLogger(__name__)
 
 Role = Literal["site", "community"]
-REJECT_COLUMNS = ["file", "row", "id", "name", "column", "value", "reason", "fix"]
+
+#: Largest plausible population of one community (社区); bigger values are rejected as typos
+#: (a city district has ~1 million people). Override with ``max_population=`` or
+#: ``--max-population``.
+MAX_POPULATION = 1_000_000.0
+#: Largest plausible capacity of one site (people served at once) and workforce of one place.
+MAX_CAPACITY = 100_000.0
+MAX_EMPLOYEES = 1_000_000.0
+
+__all__ = ["FIELDS", "MAX_POPULATION", "REJECT_COLUMNS", "Field", "LoadResult", "read_points"]
 
 
 @dataclass(frozen=True)
@@ -34,16 +51,22 @@ class LoadResult:
     data
         The usable rows as a GeoDataFrame in WGS84 (EPSG:4326), with standard columns
         (``site_id``/``community_id``, ``name``, ``kind`` or ``population``, ``county``,
-        ``address``, ``lon``, ``lat``, ``row``) followed by the file's other columns.
+        ``address``, ``lon``, ``lat``, ``row``; ``lon_gcj02``/``lat_gcj02`` or
+        ``lon_bd09``/``lat_bd09`` when the input was in that system) followed by the file's
+        other columns, unchanged.
     rejects
-        One row per unusable input row: ``file``, ``row``, ``id``, ``name``, ``column``,
-        ``value``, ``reason``, ``fix``.
+        One row per unusable input row (:data:`REJECT_COLUMNS`): ``category`` tells errors from
+        ``duplicate`` rows and rows ``out_of_area``.
     encoding
         The text encoding used for CSV files (None otherwise).
     source
         The file read.
     columns
         Which of the file's headers were used for each standard field.
+    kind_mapping
+        For sites: every label met, ``{label: {"kind", "count", "how"}}``.
+    input_crs
+        The coordinate system of the input (``wgs84``, ``gcj02``, ``bd09`` or an EPSG string).
     """
 
     data: gpd.GeoDataFrame
@@ -51,40 +74,417 @@ class LoadResult:
     encoding: str | None
     source: Path
     columns: dict[str, str] = field(default_factory=dict)
+    kind_mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    input_crs: str = "wgs84"
 
     def __len__(self) -> int:
         return len(self.data)
 
 
-class _Rejects:
-    def __init__(self, file: Path) -> None:
-        self.file = str(file)
-        self.rows: list[dict] = []
-        self.bad: set[int] = set()
+class UnknownKindError(InputError):
+    """Site-kind labels that no alias, rule or ``--kind`` maps to a kind."""
 
-    def add(self, idx, row, rid, name, column, value, reason, fix) -> None:
-        self.rows.append(
-            dict(
-                file=self.file,
-                row=int(row),
-                id=rid,
-                name=name,
+
+# --- the field table ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """What validators need: the lookup tables and limits of this load."""
+
+    role: Role
+    lang: str
+    table: dict[str, str]
+    default_kind: str
+    maxima: dict[str, float]
+    allow_unknown_kinds: bool
+    mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+Issue = tuple[int, str, dict[str, Any]]  # (row index, message code, parameters incl. value)
+Validator = Callable[[np.ndarray, "_Ctx"], tuple[np.ndarray, list[Issue]]]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One validated input field: its name, the roles that read it, its validator, and the
+    value used when the file has no such column (None: leave the column out)."""
+
+    name: str
+    roles: tuple[str, ...]
+    validate: Validator
+    default: Callable[[_Ctx], Any] | None = None
+
+
+def _text_field(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
+    return raw, []
+
+
+def _count_field(name: str, flag: str, *, required: bool) -> Validator:
+    """A validator for a count (people, places): a number >= 0 and <= the field's maximum."""
+
+    def validate(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
+        vals = np.array([parse_number(v) for v in raw], dtype=float)
+        cap = ctx.maxima.get(name, np.inf)
+        issues: list[Issue] = []
+        for i in np.flatnonzero(~(np.isfinite(vals) & (vals >= 0) & (vals <= cap))):
+            if raw[i] == "":
+                if required:
+                    issues.append((int(i), "missing_number", {"field": name, "value": ""}))
+                continue
+            code = "too_large" if np.isfinite(vals[i]) and vals[i] > cap else "bad_number"
+            issues.append(
+                (int(i), code, {"field": name, "value": raw[i], "max": cap, "flag": flag})
+            )
+        return vals, issues
+
+    return validate
+
+
+def _kind_field(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
+    kinds = np.empty(len(raw), dtype=object)
+    for label, count in Counter(raw).items():
+        if label == "":
+            kind, how = ctx.default_kind, "default"
+        else:
+            kind, how = kind_of(label, ctx.table)
+        if kind is None and ctx.allow_unknown_kinds:
+            kind, how = label, "unknown:kept"
+        ctx.mapping[label or "(空)"] = {"kind": kind, "count": int(count), "how": how}
+        kinds[raw == label] = kind
+    return kinds, []
+
+
+#: Every validated non-coordinate field, in output order.
+FIELDS: tuple[Field, ...] = (
+    Field("kind", ("site",), _kind_field, default=lambda c: c.default_kind),
+    Field(
+        "population",
+        ("community",),
+        _count_field("population", "--max-population", required=True),
+        default=lambda c: 1.0,
+    ),
+    Field("capacity", ("site",), _count_field("capacity", "max_capacity=", required=False)),
+    Field("employees", ("community",), _count_field("employees", "max_employees=", required=False)),
+    Field("county", ("site", "community"), _text_field, default=lambda c: ""),
+    Field("address", ("site", "community"), _text_field, default=lambda c: ""),
+)
+
+
+# --- rows and rejects --------------------------------------------------------------------------
+
+
+class _Rows:
+    """The rows of one file: ids, names, spreadsheet row numbers, and the rejects so far."""
+
+    def __init__(self, path: Path, rows: np.ndarray, ids: np.ndarray, names: np.ndarray, lang):
+        self.path, self.rows, self.ids, self.names, self.lang = path, rows, ids, names, lang
+        self.records: list[dict[str, Any]] = []
+        self.bad = np.zeros(len(rows), bool)
+
+    def reject(self, i: int, column: str, code: str, **params: Any) -> None:
+        if self.bad[i]:
+            return
+        value = params.pop("value", "")
+        self.records.append(
+            reject_row(
+                file=self.path,
+                row=int(self.rows[i]),
+                rid=self.ids[i],
+                name=self.names[i],
                 column=column,
                 value=value,
-                reason=reason,
-                fix=fix,
+                code=code,
+                lang=self.lang,
+                **params,
             )
         )
-        self.bad.add(idx)
+        self.bad[i] = True
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=REJECT_COLUMNS)
+        return reject_frame(self.records).sort_values("row", kind="stable").reset_index(drop=True)
 
 
-def _text(series: pd.Series | None, n: int) -> np.ndarray:
-    if series is None:
-        return np.full(n, "", dtype=object)
-    return series.astype(str).str.strip().replace({"nan": "", "None": ""}).to_numpy(dtype=object)
+def _texts(df: pd.DataFrame, header: str | None) -> np.ndarray:
+    if header is None:
+        return np.full(len(df), "", dtype=object)
+    return np.array([clean_text(v) for v in df[header].to_numpy()], dtype=object)
+
+
+# --- coordinates -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Coords:
+    x: np.ndarray
+    y: np.ndarray
+    raw_x: np.ndarray
+    raw_y: np.ndarray
+    lon_col: str
+    lat_col: str
+    crs: object
+    geoms: np.ndarray | None = None  # kept for community polygons
+
+
+def _vector_coords(df: gpd.GeoDataFrame, role: Role, crs: object, path: Path) -> _Coords:
+    src = crs
+    if src is None:
+        src = df.crs if df.crs is not None else "wgs84"
+        if df.crs is None:
+            logger.warning("%s has no CRS; assuming WGS84 longitude/latitude", path.name)
+    geoms = df.geometry.to_numpy()
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    pts = np.where(empty, None, geoms)
+    is_point = shapely.get_type_id(pts) == 0
+    rep = np.where(is_point | empty, pts, shapely.point_on_surface(pts))
+    x = np.where(empty, np.nan, shapely.get_x(rep))
+    y = np.where(empty, np.nan, shapely.get_y(rep))
+    keep = None if role == "site" or is_point.all() else geoms
+    raw_x = np.where(empty, "", x.astype(str))
+    raw_y = np.where(empty, "", y.astype(str))
+    return _Coords(x, y, raw_x, raw_y, "geometry", "geometry", src, keep)
+
+
+def _table_coords(df: pd.DataFrame, cols: dict[str, str], crs: object, path: Path) -> _Coords:
+    if "lon" in cols and "lat" in cols:
+        lon_col, lat_col = cols["lon"], cols["lat"]
+        raw_x, raw_y = _texts(df, lon_col), _texts(df, lat_col)
+    else:
+        pair = cols.get("pair") or next(
+            (c for c in df.columns if norm_header(c) in {norm_header(a) for a in PAIR_ALIASES}),
+            None,
+        )
+        if pair is None:
+            missing = [f for f in ("lon", "lat") if f not in cols]
+            raise InputError(
+                f"no {' or '.join(missing)} column found",
+                file=path,
+                value=list(map(str, df.columns)),
+                fix="name the columns lon/lat (or 经度/纬度, or one 经纬度 column), or choose "
+                "them with --col lon=HEADER --col lat=HEADER",
+            )
+        halves = [split_pair(v) for v in _texts(df, pair)]
+        raw_x = np.array([h[0] for h in halves], dtype=object)
+        raw_y = np.array([h[1] for h in halves], dtype=object)
+        lon_col = lat_col = pair
+        cols["pair"] = pair
+    src = "wgs84" if crs is None else crs
+    return _Coords(parse_coords(raw_x), parse_coords(raw_y), raw_x, raw_y, lon_col, lat_col, src)
+
+
+def _check_crs_fits(c: _Coords, parsed: object, path: Path) -> None:
+    """Stop when a projected CRS is declared for values that are evidently degrees."""
+    if not isinstance(parsed, pyproj.CRS) or parsed.is_geographic:
+        return
+    ok = np.isfinite(c.x) & np.isfinite(c.y)
+    if ok.sum() and (np.abs(c.x[ok]) <= 180).all() and (np.abs(c.y[ok]) <= 90).all():
+        lon, lat = float(np.median(c.x[ok])), float(np.median(c.y[ok]))
+        raise CRSError(
+            f"the coordinates look like longitude/latitude degrees, not the projected metres "
+            f"of {parsed.to_string()}",
+            file=path,
+            value=f"{lon:.6f}, {lat:.6f}",
+            fix="drop --crs (WGS84 degrees), or give the system the degrees are in, e.g. "
+            "--crs gcj02 for Amap, --crs bd09 for Baidu; if the file declares this CRS, "
+            "override it with --crs",
+        )
+
+
+def _validate_coords(c: _Coords, rows: _Rows, geographic: bool, fix_swapped: bool) -> None:
+    for i in range(len(c.x)):
+        for val, raw, col, label in (
+            (c.x[i], c.raw_x[i], c.lon_col, "longitude"),
+            (c.y[i], c.raw_y[i], c.lat_col, "latitude"),
+        ):
+            if raw == "":
+                rows.reject(i, col, "missing_coord", value=raw, label=label)
+                break
+            if not np.isfinite(val):
+                rows.reject(i, col, "bad_coord", value=raw, label=label)
+                break
+    if not geographic:
+        return
+    x, y = c.x, c.y
+    ok = np.isfinite(x) & np.isfinite(y)
+    china_share = _crs.in_china(x[ok], y[ok]).mean() if ok.any() else 0.0
+    out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
+    swapped = ok & _crs.in_china(y, x) & ~_crs.in_china(x, y)
+    swapped &= out_of_range | (china_share >= 0.5) | (china_share == 0)
+    col = f"{c.lon_col}/{c.lat_col}" if c.lon_col != c.lat_col else c.lon_col
+    for i in np.flatnonzero(swapped | out_of_range):
+        value = f"{c.raw_x[i]}, {c.raw_y[i]}"
+        if swapped[i] and fix_swapped:
+            logger.warning(
+                "%s row %d: latitude/longitude swapped; fixed", rows.path.name, rows.rows[i]
+            )
+            x[i], y[i] = y[i], x[i]
+        else:
+            rows.reject(i, col, "swapped" if swapped[i] else "out_of_range", value=value)
+
+
+def _to_wgs84(c: _Coords, rows: _Rows, parsed: object) -> tuple[np.ndarray, np.ndarray]:
+    good = ~rows.bad
+    lon = np.full(len(c.x), np.nan)
+    lat = np.full(len(c.x), np.nan)
+    if good.any():
+        lon[good], lat[good] = _crs.to_wgs84(c.x[good], c.y[good], parsed)
+    col = f"{c.lon_col}/{c.lat_col}" if c.lon_col != c.lat_col else c.lon_col
+    for i in np.flatnonzero(good & ~(np.isfinite(lon) & np.isfinite(lat))):
+        rows.reject(i, col, "cannot_convert", value=f"{c.raw_x[i]}, {c.raw_y[i]}", crs=c.crs)
+    return lon, lat
+
+
+# --- duplicates, kinds, boundary ---------------------------------------------------------------
+
+
+def _row_keys(df: pd.DataFrame) -> list[tuple]:
+    cells = df.drop(columns="geometry", errors="ignore").astype(str).to_numpy().tolist()
+    if "geometry" in df:
+        wkb = shapely.to_wkb(df.geometry.to_numpy())
+        return [(*r, w) for r, w in zip(cells, wkb, strict=True)]
+    return [tuple(r) for r in cells]
+
+
+def _duplicates(df: pd.DataFrame, rows: _Rows, id_col: str) -> None:
+    """Exact duplicate rows, then ids that differ only in case, width or invisible characters."""
+    first_row: dict[tuple, int] = {}
+    for i, key in enumerate(_row_keys(df)):
+        if key in first_row:
+            rows.reject(i, "*", "duplicate_row", value="", first=first_row[key])
+        else:
+            first_row[key] = int(rows.rows[i])
+    seen: dict[str, int] = {}
+    for i, rid in enumerate(rows.ids):
+        k = id_key(rid)
+        if k in seen and not rows.bad[i]:
+            rows.reject(i, id_col, "duplicate_id", value=rid, first=seen[k])
+        seen.setdefault(k, int(rows.rows[i]))
+
+
+def _stop_on_unknown_kinds(ctx: _Ctx, path: Path, header: str | None) -> None:
+    unknown = {k: v["count"] for k, v in ctx.mapping.items() if v["kind"] is None}
+    if not unknown:
+        return
+    listing = "; ".join(f"{label} ({n} 行/rows)" for label, n in unknown.items())
+    flags = " ".join(f"--kind '{label}=station'" for label in unknown)
+    raise UnknownKindError(
+        f"unknown site kind label(s): {listing} / 未知的站点类型",
+        file=path,
+        column=header,
+        fix=f"say which kind each label is, e.g. {flags} (kinds: station, integrated, "
+        "cultural_palace, partner, or your own), or pass --allow-unknown-kinds to keep them "
+        "as kinds of their own",
+    )
+
+
+def _boundary_rejects(gdf: gpd.GeoDataFrame, boundary: object, rows: _Rows, c: _Coords) -> None:
+    area = _boundary_geometry(boundary)
+    inside = shapely.intersects(area, gdf.geometry.to_numpy())
+    col = f"{c.lon_col}/{c.lat_col}" if c.lon_col != c.lat_col else c.lon_col
+    for i in np.flatnonzero(~rows.bad & ~inside):
+        value = f"{gdf['lon'].iloc[i]:.6f}, {gdf['lat'].iloc[i]:.6f}"
+        rows.reject(i, col, "outside_boundary", value=value)
+
+
+def _warn_replacement(df: pd.DataFrame, rows: np.ndarray, path: Path) -> None:
+    text = df.drop(columns="geometry", errors="ignore").astype(str)
+    hit = text.apply(lambda col: col.str.contains("\ufffd", regex=False)).any(axis=1).to_numpy()
+    if hit.any():
+        logger.warning(
+            "%s: rows %s hold undecodable characters (shown as �); the names there are "
+            "garbled. Pass the right --encoding or save the file as CSV UTF-8",
+            path.name,
+            ", ".join(map(str, rows[hit][:20])) + (" ..." if hit.sum() > 20 else ""),
+        )
+
+
+# --- the loader --------------------------------------------------------------------------------
+
+
+def _explode_multipoints(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per point of a MultiPoint feature (ids get ``-1``, ``-2`` ... suffixes later)."""
+    if "geometry" not in df or not (df.geom_type == "MultiPoint").any():
+        return df
+    rows = df.attrs.get("rows")
+    df = df.assign(_row=rows, _part=0)
+    df.attrs = {}
+    multi = df.geom_type == "MultiPoint"
+    ex = df[multi].explode(index_parts=False)
+    ex["_part"] = ex.groupby(level=0).cumcount() + 1
+    out = pd.concat([df[~multi], ex]).sort_index(kind="stable").reset_index(drop=True)
+    logger.warning("%d MultiPoint feature(s) split into one row per point", int(multi.sum()))
+    rows_, parts = out.pop("_row").tolist(), out.pop("_part").tolist()
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=df.crs)
+    out.attrs = {"rows": rows_, "parts": parts}
+    return out
+
+
+def _ids_names(df: pd.DataFrame, cols: dict, rows: np.ndarray, role: Role, parts=None):
+    n = len(df)
+    ids = _texts(df, cols.get("id"))
+    prefix = "S" if role == "site" else "C"
+    no_id = ids == ""
+    ids[no_id] = [f"{prefix}{r}" for r in rows[no_id]]
+    if parts is not None:
+        ids = np.array([f"{i}-{p}" if p else i for i, p in zip(ids, parts, strict=True)], object)
+    names = _texts(df, cols.get("name"))
+    return ids, np.where(names == "", ids, names) if n else names.astype(object)
+
+
+def _fields(df, cols, ctx: _Ctx, rows: _Rows) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for f in FIELDS:
+        if ctx.role not in f.roles:
+            continue
+        if f.name not in cols:
+            if f.default is not None:
+                out[f.name] = np.full(len(df), f.default(ctx), dtype=object)
+            continue
+        values, issues = f.validate(_texts(df, cols[f.name]), ctx)
+        for i, code, params in issues:
+            rows.reject(i, cols[f.name], code, **params)
+        out[f.name] = values
+    if "population" in out:
+        out["population"] = out["population"].astype(float)
+    return out
+
+
+def _user_system(parsed: object) -> str:
+    return parsed if isinstance(parsed, str) else parsed.to_string()
+
+
+def _assemble(df, cols, fields, ids, names, c: _Coords, lon, lat, role, parsed, rows):
+    id_col = "site_id" if role == "site" else "community_id"
+    out = pd.DataFrame({id_col: ids, "name": names, **fields})
+    out["lon"], out["lat"] = lon, lat
+    out["row"] = rows.rows
+    if parsed != "wgs84":
+        out["src_x"], out["src_y"] = c.x, c.y
+    if parsed in ("gcj02", "bd09"):
+        out[f"lon_{parsed}"], out[f"lat_{parsed}"] = np.round(c.x, 6), np.round(c.y, 6)
+    used = set(cols.values()) | {"geometry"}
+    for col in df.columns:
+        if col not in used and col not in out.columns:
+            out[col] = df[col].to_numpy()
+    if c.geoms is not None:
+        g = c.geoms.copy()
+        if parsed != "wgs84":
+            g = _crs.transform_geometry(g, lambda a, b: _crs.to_wgs84(a, b, parsed))
+        geometry = np.where(~rows.bad, g, None)
+    else:
+        geometry = shapely.points(lon, lat)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+
+
+def _check_columns(df: pd.DataFrame, columns: Mapping[str, str] | None, path: Path) -> None:
+    for field_name, header in (columns or {}).items():
+        if header not in df.columns:
+            raise InputError(
+                f"the column named for {field_name!r} is not in the file",
+                file=path,
+                value=header,
+                fix=f"use --col {field_name}=HEADER with one of: {', '.join(map(str, df.columns))}",
+            )
 
 
 def read_points(
@@ -97,254 +497,74 @@ def read_points(
     default_kind: str = "station",
     encoding: str | None = None,
     sheet: str | int | None = None,
+    layer: str | int | None = None,
     boundary: object = None,
     fix_swapped: bool = False,
+    allow_unknown_kinds: bool = False,
+    max_population: float = MAX_POPULATION,
+    lang: str = "zh",
 ) -> LoadResult:
     """Load sites or communities from CSV, Excel, GeoJSON, GeoPackage or Shapefile.
 
     See :func:`geo.load_sites` and :func:`geo.load_communities` for the parameters.
     """
     path = Path(path)
-    df, enc, is_vector = read_table(path, encoding=encoding, sheet=sheet)
-    n = len(df)
+    df, enc, is_vector = read_table(path, encoding=encoding, sheet=sheet, layer=layer)
+    df = _explode_multipoints(df) if is_vector else df
+    row_no = np.asarray(df.attrs.pop("rows", None) or np.arange(len(df)) + 2)
+    parts = df.attrs.pop("parts", None)
+    _check_columns(df, columns, path)
     cols = match_headers(df.columns, columns)
-    for field_name, header in (columns or {}).items():
-        if header not in df.columns:
-            raise InputError(
-                f"the column named for {field_name!r} is not in the file",
-                file=path,
-                value=header,
-                fix=f"use one of: {', '.join(map(str, df.columns))}",
-            )
-    rows = np.arange(n) + (1 if is_vector else 2)  # spreadsheet row numbers (header = 1)
-    rej = _Rejects(path)
-    prefix = "S" if role == "site" else "C"
-    id_col = "site_id" if role == "site" else "community_id"
-
-    ids = _text(df[cols["id"]] if "id" in cols else None, n)
-    no_id = ids == ""
-    ids[no_id] = [f"{prefix}{r}" for r in rows[no_id]]
-    names = _text(df[cols["name"]] if "name" in cols else None, n)
-    names = np.where(names == "", ids, names)
-
-    def bad(i: int, column: str, value: object, reason: str, fix: str) -> None:
-        rej.add(i, rows[i], ids[i], names[i], column, value, reason, fix)
-
-    # --- coordinates --------------------------------------------------------------------------
-    geoms = None
-    src_crs = crs
+    _warn_replacement(df, row_no, path)
+    ids, names = _ids_names(df, cols, row_no, role, parts)
+    rows = _Rows(path, row_no, ids, names, lang)
+    ctx = _Ctx(role, lang, kind_lookup(kinds), default_kind,
+               {"population": max_population, "capacity": MAX_CAPACITY,
+                "employees": MAX_EMPLOYEES}, allow_unknown_kinds)  # fmt: skip
     if is_vector and "geometry" in df and df.geometry.notna().any():
-        gdf = df
-        if src_crs is None:
-            src_crs = gdf.crs if gdf.crs is not None else "wgs84"
-            if gdf.crs is None:
-                logger.warning("%s has no CRS; assuming WGS84 longitude/latitude", path.name)
-        geoms = gdf.geometry.to_numpy()
-        empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        pts = np.where(empty, None, geoms)
-        is_point = shapely.get_type_id(pts) == 0
-        rep = np.where(is_point | empty, pts, shapely.point_on_surface(pts))
-        x = np.where(empty, np.nan, shapely.get_x(rep))
-        y = np.where(empty, np.nan, shapely.get_y(rep))
-        if role == "site" or is_point.all():
-            geoms = None  # rebuilt from converted x/y below
-        raw_x = np.where(empty, "", x.astype(str))
-        raw_y = np.where(empty, "", y.astype(str))
-        lon_col, lat_col = "geometry", "geometry"
+        c = _vector_coords(df, role, crs, path)
     else:
-        if "lon" not in cols or "lat" not in cols:
-            missing = [f for f in ("lon", "lat") if f not in cols]
-            raise InputError(
-                f"no {' or '.join(missing)} column found",
-                file=path,
-                value=list(map(str, df.columns)),
-                fix="name the columns lon/lat (or 经度/纬度), or pass columns={'lon': ..., "
-                "'lat': ...} (--lon-col/--lat-col)",
-            )
-        lon_col, lat_col = cols["lon"], cols["lat"]
-        raw_x, raw_y = _text(df[lon_col], n), _text(df[lat_col], n)
-        x = pd.to_numeric(pd.Series(raw_x), errors="coerce").to_numpy(float, copy=True)
-        y = pd.to_numeric(pd.Series(raw_y), errors="coerce").to_numpy(float, copy=True)
-        src_crs = "wgs84" if src_crs is None else src_crs
-    parsed = _crs.parse_crs(src_crs)
-    geographic = not isinstance(parsed, pyproj.CRS) or parsed.is_geographic
-
-    for i in range(n):
-        for val, raw, colname, label in (
-            (x[i], raw_x[i], lon_col, "longitude"),
-            (y[i], raw_y[i], lat_col, "latitude"),
-        ):
-            if raw == "":
-                bad(
-                    i,
-                    colname,
-                    raw,
-                    f"missing {label}",
-                    "fill in the coordinate or remove the row",
-                )
-                break
-            if not np.isfinite(val):
-                bad(
-                    i,
-                    colname,
-                    raw,
-                    f"non-numeric {label}",
-                    "use decimal degrees such as 114.305 (not degrees-minutes text)",
-                )
-                break
-
-    if geographic:
-        ok = np.isfinite(x) & np.isfinite(y)
-        china_share = _crs.in_china(x[ok], y[ok]).mean() if ok.any() else 0.0
-        out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
-        swapped = ok & _crs.in_china(y, x) & ~_crs.in_china(x, y)
-        swapped &= out_of_range | (china_share >= 0.5) | (china_share == 0)
-        for i in np.flatnonzero(swapped | out_of_range):
-            if swapped[i] and fix_swapped:
-                logger.warning("%s row %d: latitude/longitude swapped; fixed", path.name, rows[i])
-                x[i], y[i] = y[i], x[i]
-            elif swapped[i]:
-                bad(
-                    i,
-                    f"{lon_col}/{lat_col}",
-                    f"{raw_x[i]}, {raw_y[i]}",
-                    "latitude and longitude are swapped",
-                    "swap the two columns, or pass fix_swapped=True (--fix-swapped)",
-                )
-            else:
-                bad(
-                    i,
-                    f"{lon_col}/{lat_col}",
-                    f"{raw_x[i]}, {raw_y[i]}",
-                    "coordinate out of range",
-                    "longitude must be within -180..180 and latitude within -90..90; "
-                    "if these are projected metres, pass crs='EPSG:<code>' (--crs)",
-                )
-
-    good = np.array([i not in rej.bad for i in range(n)])
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    if good.any():
-        lon[good], lat[good] = _crs.to_wgs84(x[good], y[good], parsed)
-        bad_tr = good & ~(np.isfinite(lon) & np.isfinite(lat))
-        for i in np.flatnonzero(bad_tr):
-            bad(
-                i,
-                f"{lon_col}/{lat_col}",
-                f"{raw_x[i]}, {raw_y[i]}",
-                f"cannot convert from {src_crs}",
-                "check the crs argument (--crs) matches the coordinates",
-            )
-
-    # --- ids, kinds, population --------------------------------------------------------------
-    seen: dict[str, int] = {}
-    for i in range(n):
-        if ids[i] in seen:
-            bad(
-                i,
-                cols.get("id", "id"),
-                ids[i],
-                f"duplicate id (first used on row {seen[ids[i]]})",
-                "give every row its own id",
-            )
-        else:
-            seen[ids[i]] = int(rows[i])
-
-    out = pd.DataFrame({id_col: ids, "name": names})
-    if role == "site":
-        table = kind_lookup(kinds)
-        raw_kind = _text(df[cols["kind"]] if "kind" in cols else None, n)
-        kind = np.empty(n, dtype=object)
-        for i, label in enumerate(raw_kind):
-            if label == "":
-                kind[i] = default_kind
-            elif norm_header(label) in table:
-                kind[i] = table[norm_header(label)]
-            else:
-                kind[i] = None
-                known = sorted(set(table.values()))
-                bad(
-                    i,
-                    cols["kind"],
-                    label,
-                    "unknown site kind",
-                    f"use one of {', '.join(known)}, or declare it with "
-                    f"kinds={{'{label}': 'my_kind'}} (--kind '{label}=my_kind')",
-                )
-        out["kind"] = kind
-    else:
-        if "population" in cols:
-            raw_pop = _text(df[cols["population"]], n)
-            pop = pd.to_numeric(pd.Series(raw_pop).str.replace(",", ""), errors="coerce")
-            pop = pop.to_numpy(float)
-            for i in range(n):
-                if raw_pop[i] == "":
-                    bad(
-                        i,
-                        cols["population"],
-                        "",
-                        "missing population",
-                        "fill in the population (0 if none)",
-                    )
-                elif not np.isfinite(pop[i]) or pop[i] < 0:
-                    bad(
-                        i,
-                        cols["population"],
-                        raw_pop[i],
-                        "population must be a number of people, zero or more",
-                        "correct the value",
-                    )
-        else:
-            logger.info("%s: no population column; every community weighs 1", path.name)
-            pop = np.ones(n)
-        out["population"] = pop
-    out["county"] = _text(df[cols["county"]] if "county" in cols else None, n)
-    out["address"] = _text(df[cols["address"]] if "address" in cols else None, n)
-    out["lon"], out["lat"] = lon, lat
-    out["row"] = rows
-    if parsed != "wgs84":
-        out["src_x"], out["src_y"] = x, y
-    used = set(cols.values()) | {"geometry"}
-    for c in df.columns:
-        if c not in used and c not in out.columns:
-            out[c] = df[c].to_numpy()
-
-    if geoms is not None:
-        g = geoms.copy()
-        if parsed != "wgs84":
-            g = _crs.transform_geometry(g, lambda a, b: _crs.to_wgs84(a, b, parsed))
-        geometry = np.where(good, g, None)
-    else:
-        geometry = shapely.points(lon, lat)
-    gdf = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
-
+        c = _table_coords(df, cols, crs, path)
+    parsed = _crs.parse_crs(c.crs)
+    _check_crs_fits(c, parsed, path)
+    fields = _fields(df, cols, ctx, rows)
+    _stop_on_unknown_kinds(ctx, path, cols.get("kind"))
+    _validate_coords(c, rows, not isinstance(parsed, pyproj.CRS) or parsed.is_geographic,
+                     fix_swapped)  # fmt: skip
+    _duplicates(df, rows, cols.get("id", "id"))
+    lon, lat = _to_wgs84(c, rows, parsed)
+    gdf = _assemble(df, cols, fields, ids, names, c, lon, lat, role, parsed, rows)
     if boundary is not None:
-        area = _boundary_geometry(boundary)
-        inside = shapely.intersects(area, gdf.geometry.to_numpy())
-        for i in np.flatnonzero(good & ~inside):
-            if i in rej.bad:
-                continue
-            bad(
-                i,
-                f"{lon_col}/{lat_col}",
-                f"{lon[i]:.6f}, {lat[i]:.6f}",
-                "outside the study boundary",
-                "check the coordinates and their crs (--crs), or widen the boundary",
-            )
+        _boundary_rejects(gdf, boundary, rows, c)
+    return _result(gdf, rows, path, enc, cols, ctx, parsed)
 
-    keep = np.array([i not in rej.bad for i in range(n)])
-    data = gdf.loc[keep].reset_index(drop=True)
-    rejects = rej.frame().sort_values("row", kind="stable").reset_index(drop=True)
+
+def _result(gdf, rows: _Rows, path, enc, cols, ctx: _Ctx, parsed) -> LoadResult:
+    data = gdf.loc[~rows.bad].reset_index(drop=True)
+    rejects = rows.frame()
     if len(rejects):
-        logger.warning("%s: %d of %d rows rejected (see rejects)", path.name, len(rejects), n)
+        from ._messages import describe_rejects
+
+        logger.warning("%s: %d of %d rows not used: %s", path.name, len(rejects), len(gdf),
+                       describe_rejects(rejects, ctx.lang))  # fmt: skip
+    result = LoadResult(data, rejects, enc, path, cols, ctx.mapping, _user_system(parsed))
     if not len(data):
-        raise InputError(
+        raise NoUsableRowsError(
             f"no usable rows ({len(rejects)} rejected; first reason: "
             f"{rejects['reason'].iloc[0] if len(rejects) else 'n/a'})",
             file=path,
-            fix="see the rejects table for each row's reason",
+            fix="see the rejects table (rejects.csv) for each row's reason",
+            result=result,
         )
-    return LoadResult(data=data, rejects=rejects, encoding=enc, source=path, columns=cols)
+    return result
+
+
+class NoUsableRowsError(InputError):
+    """Every row was rejected; ``.result`` still holds the rejects so they can be written."""
+
+    def __init__(self, problem: str, *, result: LoadResult, **kw: Any) -> None:
+        self.result = result
+        super().__init__(problem, **kw)
 
 
 def _boundary_geometry(boundary: object):
@@ -356,3 +576,6 @@ def _boundary_geometry(boundary: object):
             boundary = boundary.to_crs(4326)
         return shapely.union_all(np.asarray(boundary.geometry))
     return boundary
+
+
+boundary_geometry = _boundary_geometry
