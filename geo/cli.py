@@ -65,7 +65,7 @@ def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
     )
     p.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
     p.add_argument("--boundary", type=Path, default=None, help="study-area polygon file")
-    p.add_argument("--encoding", default=None, help="CSV encoding (detected when omitted)")
+    _planner_inputs(p)
     p.add_argument(
         "--kind",
         action="append",
@@ -93,6 +93,41 @@ def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
         "--keep-islands",
         action="store_true",
         help="keep tiny street fragments (dropped by default)",
+    )
+
+
+def _planner_inputs(p: argparse.ArgumentParser, *, county: bool = True) -> None:
+    """Options for reading planners' files, shared by coverage, gaps, map and audit."""
+    from .io import MAX_POPULATION
+
+    if county:
+        p.add_argument(
+            "--boundaries", default=None, help="county polygons; with --county, the study area"
+        )
+        p.add_argument("--county", nargs="+", default=None, metavar="NAME|CODE",
+                       help="restrict to these counties of --boundaries")  # fmt: skip
+        p.add_argument("--boundary-crs", default=None, help="the boundaries' CRS, e.g. gcj02")
+    p.add_argument(
+        "--encoding", default=None, help="CSV encoding (UTF-8, GB18030 or Big5 detected)"
+    )
+    p.add_argument("--sheet", default=None, metavar="NAME|INDEX", help="Excel worksheet (first)")
+    p.add_argument("--layer", default=None, help="GeoPackage layer (needed when several)")
+    p.add_argument(
+        "--allow-unknown-kinds",
+        action="store_true",
+        help="keep site-kind labels no alias maps as kinds of their own (default: stop, exit 2)",
+    )
+    p.add_argument(
+        "--max-population",
+        type=float,
+        default=MAX_POPULATION,
+        help=f"largest plausible population of one community ({MAX_POPULATION:,.0f})",
+    )
+    p.add_argument(
+        "--output-crs",
+        default=None,
+        choices=["wgs84", "gcj02", "bd09"],
+        help="also write coordinates in this system (default: the input's, when GCJ-02/BD-09)",
     )
 
 
@@ -205,7 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--speed-kmh", type=float, default=None, help="walking speed (4.0)")
     au.add_argument("--crs", default=None, help="coordinates of the input files")
     au.add_argument("--network-crs", default=None)
-    au.add_argument("--encoding", default=None)
+    _planner_inputs(au, county=False)
+    au.add_argument(
+        "--col",
+        action="append",
+        metavar="FIELD=HEADER",
+        help="choose a column, e.g. lon=GCJ经度 (fields: id name kind lon lat population "
+        "county address)",
+    )
+    au.add_argument("--minutes", type=float, default=15.0, help="walk time in minutes (15)")
+    au.add_argument(
+        "--levels", type=float, nargs="+", default=None, metavar="MIN",
+        help="walk-time levels in minutes (5 10 15)",
+    )  # fmt: skip
+    au.add_argument(
+        "--new-sites", type=int, default=None, metavar="K",
+        help="propose K gap sites per county (MCLP) instead of covering everything (LSCP)",
+    )  # fmt: skip
     au.add_argument("--kind", action="append", metavar="LABEL=KIND")
     au.add_argument("--fix-swapped", action="store_true")
     au.add_argument("--max-snap-m", type=float, default=500.0)

@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 logger = logging.getLogger("geo")
 
 
@@ -39,34 +41,80 @@ def _config(a: argparse.Namespace, **over):
     return Config(**kw)
 
 
+def _area(a: argparse.Namespace):
+    """The study area: ``--boundary FILE``, or ``--county NAME`` of ``--boundaries FILE``.
+
+    Returns (boundary GeoDataFrame or None, all boundaries for naming counties or None).
+    """
+    if getattr(a, "county", None) and not getattr(a, "boundaries", None):
+        raise SystemExit("error: --county needs --boundaries FILE (county polygons)")
+    allb = None
+    if getattr(a, "boundaries", None):
+        from .audit._boundaries import read_boundaries, select_counties
+
+        allb = read_boundaries(a.boundaries, crs=getattr(a, "boundary_crs", None))
+        if getattr(a, "county", None):
+            return select_counties(allb, a.county), allb
+    if a.boundary:
+        from .io import load_boundaries
+
+        return load_boundaries(a.boundary), allb
+    return None, allb
+
+
+def _load_kw(a: argparse.Namespace) -> dict:
+    return {
+        "crs": a.crs,
+        "encoding": a.encoding,
+        "fix_swapped": a.fix_swapped,
+        "sheet": getattr(a, "sheet", None),
+        "layer": getattr(a, "layer", None),
+        "lang": getattr(a, "lang", "zh"),
+    }
+
+
+def _loaded(fn, path, out: Path | None, **kw):
+    """Run a loader; when every row is rejected, still write rejects.csv before stopping."""
+    from .io import NoUsableRowsError, write_csv
+
+    try:
+        return fn(path, **kw)
+    except NoUsableRowsError as exc:
+        if out is not None:
+            write_csv(exc.result.rejects, Path(out) / "rejects.csv")
+            exc.fix = f"{exc.fix}: {Path(out) / 'rejects.csv'}"
+            exc.args = (exc._format(),)
+        raise
+
+
+def print_kind_mapping(mapping: dict, lang: str = "zh") -> None:
+    """Every site-kind label met and the kind it was counted as."""
+    from .io import kind_mapping_line
+
+    if mapping:
+        print(kind_mapping_line(mapping, lang))
+
+
 def _load(a: argparse.Namespace, cfg):
     from .io import load_communities, load_sites, rejects_frame
     from .network import build_network
 
-    boundary = None
-    if a.boundary:
-        from .io import load_boundaries
-
-        boundary = load_boundaries(a.boundary)
+    boundary, allb = _area(a)
+    a._boundaries_all = allb
     cols = _kv(a.col, "--col")
-    sites = load_sites(
-        a.sites,
-        crs=a.crs,
-        columns=cols or None,
-        kinds=_kv(a.kind, "--kind"),
-        encoding=a.encoding,
-        boundary=boundary,
-        fix_swapped=a.fix_swapped,
-    )
+    out = getattr(a, "out", None)
+    out = out if out is not None and Path(out).suffix.lower() != ".html" else None
+    kw = _load_kw(a)
+    sites = _loaded(
+        load_sites, a.sites, out, columns=cols or None, kinds=_kv(a.kind, "--kind"),
+        boundary=boundary, allow_unknown_kinds=a.allow_unknown_kinds, **kw,
+    )  # fmt: skip
     ccols = {k: v for k, v in cols.items() if k != "kind"}
-    comms = load_communities(
-        a.communities,
-        crs=a.crs,
-        columns=ccols or None,
-        encoding=a.encoding,
-        boundary=boundary,
-        fix_swapped=a.fix_swapped,
-    )
+    comms = _loaded(
+        load_communities, a.communities, out, columns=ccols or None, boundary=boundary,
+        max_population=a.max_population, **kw,
+    )  # fmt: skip
+    print_kind_mapping(sites.kind_mapping, kw["lang"])
     net = build_network(
         a.network,
         config=cfg,
@@ -78,7 +126,22 @@ def _load(a: argparse.Namespace, cfg):
     return net, sites, comms, rejects_frame(sites, comms), boundary
 
 
-def _print_summary(s: dict, out: Path | None = None) -> None:
+def _output_crs(a: argparse.Namespace, loaded) -> str | None:
+    from .crs import output_system
+
+    return output_system(getattr(a, "output_crs", None), loaded.input_crs)
+
+
+def _median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
+    """The median walk of uncovered communities, or why there is none."""
+    if uncovered == 0:
+        return "无" if lang == "zh" else "none"
+    if m is None or not np.isfinite(m):
+        return "不可达" if lang == "zh" else "unreachable"
+    return f"{m:,.0f} m"
+
+
+def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
     pct = 100 * s.get("population_covered_share", 0)
     print(
         f"communities: {s['communities']}  population: {s['population']:,.0f}  sites: {s['sites']}"
@@ -89,10 +152,11 @@ def _print_summary(s: dict, out: Path | None = None) -> None:
             f"communities, {v['population_covered']:>12,.0f} people "
             f"({100 * v['population_share']:.1f}%)"
         )
+    n_unc = s["communities"] - s["communities_covered"]
+    med = _median_text(s.get("uncovered_median_walk_m"), n_unc, lang)
     print(
         f"main level {s['main_level']}: {pct:.1f}% of the population covered; "
-        f"{s['communities'] - s['communities_covered']} communities uncovered "
-        f"(median walk {s.get('uncovered_median_walk_m') or 0:,.0f} m)"
+        f"{n_unc} communities uncovered (median walk {med})"
     )
     if s.get("communities_off_network") or s.get("sites_off_network"):
         print(
@@ -100,7 +164,7 @@ def _print_summary(s: dict, out: Path | None = None) -> None:
             f"{s['sites_off_network']} sites (more than {s['max_snap_m']:.0f} m from a street)"
         )
     if s.get("rejected_rows"):
-        print(f"rejected rows: {s['rejected_rows']} (see rejects.csv)")
+        print(f"rejected rows: {s['rejected_rows']}: {s.get('rejects_line', '')}")
     if out:
         print(f"outputs: {out}")
 
@@ -242,9 +306,32 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
         map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
         write_map=not a.no_map,
+        output_crs=_output_crs(a, sites),
+        extra_summary=_load_summary(a, sites, rejects),
     )
-    _print_summary({**res.summary, "rejected_rows": len(rejects)}, out)
+    _print_summary({**res.summary, **_console_rejects(a, rejects)}, out, a.lang)
     return 0
+
+
+def _load_summary(a: argparse.Namespace, sites, rejects) -> dict:
+    """What the loaders decided, for summary.json."""
+    return {
+        "kind_mapping": sites.kind_mapping,
+        "input_crs": sites.input_crs,
+        "county": list(a.county) if getattr(a, "county", None) else None,
+        "rejects_by_category_at_load": (
+            rejects["category"].value_counts().to_dict() if len(rejects) else {}
+        ),
+    }
+
+
+def _console_rejects(a: argparse.Namespace, rejects) -> dict:
+    from .io import describe_rejects
+
+    return {
+        "rejected_rows": len(rejects),
+        "rejects_line": describe_rejects(rejects, a.lang) if len(rejects) else "",
+    }
 
 
 def cmd_map(a: argparse.Namespace) -> int:
@@ -289,15 +376,10 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     net, sites, comms, rejects, boundary = _load(a, cfg)
     cands = None
     if a.candidates:
-        cands = load_sites(
-            a.candidates,
-            crs=a.crs,
-            default_kind="partner",
-            kinds=_kv(a.kind, "--kind"),
-            encoding=a.encoding,
-            boundary=boundary,
-            fix_swapped=a.fix_swapped,
-        )
+        cands = _loaded(
+            load_sites, a.candidates, a.out, default_kind="partner", kinds=_kv(a.kind, "--kind"),
+            boundary=boundary, allow_unknown_kinds=a.allow_unknown_kinds, **_load_kw(a),
+        )  # fmt: skip
         rejects = rejects_frame(sites, comms, cands)
     elif a.candidates_only:
         raise SystemExit("error: --candidates-only needs --candidates FILE")
@@ -322,6 +404,9 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         spacing_m=a.grid_spacing_m,
         boundary=area,
         time_limit=a.time_limit,
+        boundaries=a._boundaries_all if a._boundaries_all is not None else boundary,
+        output_crs=_output_crs(a, sites),
+        lang=a.lang,
     )
     out = Path(a.out)
     write_coverage_outputs(
@@ -337,6 +422,8 @@ def cmd_gaps(a: argparse.Namespace) -> int:
             "candidates": a.candidates,
         },
         map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
+        output_crs=_output_crs(a, sites),
+        extra_summary=_load_summary(a, sites, rejects),
     )
     s = prop.summary
     print(
@@ -347,6 +434,8 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     )
     for m in s.get("messages", []):
         print(f"note: {m}")
+    for _, r in prop.sites.iterrows():
+        print(f"  {r['proposal_id']} {r['location_desc']}: +{r['newly_covered_population']:,.0f}")
     print(f"outputs: {out}")
     return 0
 
@@ -357,7 +446,11 @@ def cmd_audit(a: argparse.Namespace) -> int:
 
     if not a.county and not a.all_counties:
         raise SystemExit("error: name counties with --county NAME|CODE ..., or pass --all-counties")
+    from .config import DEFAULT_THRESHOLDS_MIN
+
     cfg = Config(
+        minutes=a.minutes,
+        thresholds_min=tuple(a.levels) if a.levels else DEFAULT_THRESHOLDS_MIN,
         walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH,
         max_snap_m=a.max_snap_m,
         use_cache=not a.no_cache,
@@ -382,10 +475,13 @@ def cmd_audit(a: argparse.Namespace) -> int:
         coverage_target=a.coverage_target,
         write_maps=not a.no_map,
         load_kw={
-            "encoding": a.encoding,
-            "fix_swapped": a.fix_swapped,
+            **{k: v for k, v in _load_kw(a).items() if k != "crs"},
             "kinds": _kv(a.kind, "--kind") or None,
+            "columns": _kv(a.col, "--col") or None,
+            "allow_unknown_kinds": a.allow_unknown_kinds,
+            "max_population": a.max_population,
         },
+        new_sites=a.new_sites,
         build_kw={"crs": a.network_crs},
     )
     s = res.summary

@@ -20,11 +20,14 @@ from numpy.typing import ArrayLike, NDArray
 from ._errors import CRSError
 
 __all__ = [
+    "SYSTEM_COLUMNS",
+    "add_system_columns",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "in_china",
+    "output_system",
     "parse_crs",
     "to_wgs84",
     "transform_geometry",
@@ -235,3 +238,47 @@ def utm_crs(lon: ArrayLike, lat: ArrayLike) -> pyproj.CRS:
     mlon, mlat = float(np.median(lon_a[ok])), float(np.median(lat_a[ok]))
     zone = int(np.clip(np.floor((mlon + 180.0) / 6.0) + 1, 1, 60))
     return pyproj.CRS.from_epsg((32600 if mlat >= 0 else 32700) + zone)
+
+
+#: Names of the coordinate columns added for a planner's own system.
+SYSTEM_COLUMNS: dict[str, tuple[str, str]] = {
+    "gcj02": ("lon_gcj02", "lat_gcj02"),
+    "bd09": ("lon_bd09", "lat_bd09"),
+}
+#: Decimals of every output coordinate (1e-6 degree is about 0.1 m).
+COORD_DECIMALS = 6
+
+
+def output_system(output_crs: object = None, input_crs: object = None) -> str | None:
+    """The planner's own system for output tables: ``gcj02``, ``bd09`` or None (WGS84 only).
+
+    ``output_crs`` (``--output-crs``) wins; otherwise the input's system when it was GCJ-02 or
+    BD-09.
+    """
+    for c in (output_crs, input_crs):
+        if c is None or c == "":
+            continue
+        parsed = parse_crs(c)
+        return parsed if parsed in SYSTEM_COLUMNS else None
+    return None
+
+
+def add_system_columns(df, system: str | None, lon: str = "lon", lat: str = "lat"):
+    """Add ``lon_<system>``/``lat_<system>`` beside WGS84 ``lon``/``lat`` (6 decimals), in place,
+    right after ``lat``; ``system`` ``gcj02`` or ``bd09`` (anything else adds nothing)."""
+    import pandas as pd
+
+    if system not in SYSTEM_COLUMNS or lon not in df or lat not in df:
+        return df
+    x = pd.to_numeric(df[lon], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(df[lat], errors="coerce").to_numpy(float)
+    fwd = wgs84_to_gcj02 if system == "gcj02" else wgs84_to_bd09
+    ox, oy = fwd(x, y) if len(x) else (x, y)
+    cx, cy = SYSTEM_COLUMNS[system]
+    for c in (cx, cy):
+        if c in df:
+            del df[c]
+    at = list(df.columns).index(lat) + 1
+    df.insert(at, cx, np.round(ox, COORD_DECIMALS))
+    df.insert(at + 1, cy, np.round(oy, COORD_DECIMALS))
+    return df

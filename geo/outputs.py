@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+from . import crs as _crs
 from .coverage import CoverageResult
 from .io import REJECT_COLUMNS, atomic_path, write_csv, write_json
 
@@ -22,7 +24,7 @@ COMMUNITY_COLUMNS = [
 ]  # fmt: skip
 
 
-def community_table(res: CoverageResult) -> pd.DataFrame:
+def community_table(res: CoverageResult, output_crs: str | None = None) -> pd.DataFrame:
     """The per-community table, contract columns first, then every level's flag."""
     c = res.communities.copy()
     if "lon" not in c or c["lon"].isna().all():
@@ -34,34 +36,50 @@ def community_table(res: CoverageResult) -> pd.DataFrame:
     for k in ("snap_distance_m", "walk_distance_m"):
         out[k] = out[k].round(1)
     out["walk_time_min"] = out["walk_time_min"].round(2)
-    return out
+    out["lon"], out["lat"] = out["lon"].astype(float).round(6), out["lat"].astype(float).round(6)
+    return _crs.add_system_columns(out, output_crs)
 
 
-def off_network_rejects(res: CoverageResult, sites_file: object = "") -> pd.DataFrame:
-    """Sites that cannot serve anyone because no street is within ``max_snap_m``."""
-    s = res.sites[res.sites["off_network"].to_numpy(bool)]
-    if not len(s):
-        return pd.DataFrame(columns=REJECT_COLUMNS)
-    d = s["snap_distance_m"]
-    return pd.DataFrame(
-        {
-            "file": str(sites_file),
-            "row": s["row"] if "row" in s else "",
-            "id": s["site_id"] if "site_id" in s else s.index.astype(str),
-            "name": s["name"] if "name" in s else "",
-            "column": "lon/lat",
-            "value": [f"{x:.0f} m" if pd.notna(x) else "no geometry" for x in d],
-            "reason": f"more than {res.config.max_snap_m:.0f} m from any street (serves no one)",
-            "fix": "check the coordinates and their crs (--crs), use a network that covers this "
-            "area, or raise --max-snap-m",
-        }
-    )[REJECT_COLUMNS]
+def off_network_rejects(
+    res: CoverageResult, sites_file: object = "", communities_file: object = "", lang: str = "zh"
+) -> pd.DataFrame:
+    """Sites that serve no one because no street is within ``max_snap_m``, and sites or
+    communities so far from every street (> ``FAR_OUTSIDE_M``) that they lie outside the
+    network's area altogether (sea, another region)."""
+    from .io import FAR_OUTSIDE_M, reject_frame, reject_row
+
+    recs = []
+    for frame, file, id_col, only_far in (
+        (res.sites, sites_file, "site_id", False),
+        (res.communities, communities_file, "community_id", True),
+    ):
+        d = frame["snap_distance_m"].to_numpy(float) if "snap_distance_m" in frame else []
+        for i in np.flatnonzero(frame["off_network"].to_numpy(bool)):
+            far = not np.isfinite(d[i]) or d[i] > FAR_OUTSIDE_M
+            if only_far and not far:
+                continue
+            r = frame.iloc[i]
+            recs.append(
+                reject_row(
+                    file=file,
+                    row=r.get("row", ""),
+                    rid=r.get(id_col, ""),
+                    name=r.get("name", ""),
+                    column="lon/lat",
+                    value=f"{d[i]:.0f} m" if np.isfinite(d[i]) else "no geometry",
+                    code="far_outside" if far and np.isfinite(d[i]) else "off_network",
+                    lang=lang,
+                    max_snap_m=res.config.max_snap_m,
+                    km=d[i] / 1000 if np.isfinite(d[i]) else 0.0,
+                )
+            )
+    return reject_frame(recs)
 
 
-def site_table(res: CoverageResult) -> pd.DataFrame:
-    s = pd.DataFrame(res.sites.drop(columns="geometry"))
+def site_table(res: CoverageResult, output_crs: str | None = None) -> pd.DataFrame:
+    s = pd.DataFrame(res.sites.drop(columns=["geometry", "src_x", "src_y"], errors="ignore"))
     s["snap_distance_m"] = s["snap_distance_m"].round(1)
-    return s
+    return _crs.add_system_columns(s, output_crs)
 
 
 def write_coverage_outputs(
@@ -74,6 +92,7 @@ def write_coverage_outputs(
     write_map: bool = True,
     extra_summary: dict[str, Any] | None = None,
     proposal=None,
+    output_crs: str | None = None,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
     ``summary.json`` and ``map.html`` under ``out`` (each atomically).
@@ -81,19 +100,26 @@ def write_coverage_outputs(
     With a ``proposal`` (from :func:`geo.optimize.propose_sites`) also
     ``proposed_sites.csv``, ``marginal_gain.csv``, ``marginal_gain.png`` and
     ``candidates.csv``, and the proposals go on the map and into ``summary.json``.
+    ``output_crs`` (``gcj02``/``bd09``) adds ``lon_gcj02``/``lat_gcj02`` (or ``_bd09``) beside
+    WGS84 in every table with coordinates.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rejects = pd.concat(
         [
             rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
-            off_network_rejects(res, (inputs or {}).get("sites", "")),
+            off_network_rejects(
+                res,
+                (inputs or {}).get("sites", ""),
+                (inputs or {}).get("communities", ""),
+                (map_kwargs or {}).get("lang", "zh"),
+            ),
         ],
         ignore_index=True,
     )
     paths = {
-        "communities": write_csv(community_table(res), out / "communities.csv"),
-        "sites": write_csv(site_table(res), out / "sites.csv"),
+        "communities": write_csv(community_table(res, output_crs), out / "communities.csv"),
+        "sites": write_csv(site_table(res, output_crs), out / "sites.csv"),
         "rejects": write_csv(rejects, out / "rejects.csv"),
     }
     from .maps import MAX_SITE_ISOCHRONES
@@ -107,6 +133,10 @@ def write_coverage_outputs(
     summary["rejected_rows"] = len(rejects)
     if len(rejects):
         summary["rejects_by_reason"] = rejects["reason"].value_counts().to_dict()
+        summary["rejects_by_category"] = (
+            rejects["category"].fillna("error").value_counts().to_dict()
+        )
+    summary["output_crs"] = output_crs or "wgs84"
     summary["config"] = {
         k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(res.config).items()
     }
@@ -115,10 +145,13 @@ def write_coverage_outputs(
     if extra_summary:
         summary.update(extra_summary)
     if proposal is not None:
-        paths["proposed_sites"] = write_csv(proposal_table(proposal), out / "proposed_sites.csv")
+        paths["proposed_sites"] = write_csv(
+            proposal_table(proposal, output_crs), out / "proposed_sites.csv"
+        )
         paths["marginal_gain"] = write_csv(proposal.curve, out / "marginal_gain.csv")
+        cands = pd.DataFrame(proposal.candidates.drop(columns="geometry"))
         paths["candidates"] = write_csv(
-            pd.DataFrame(proposal.candidates.drop(columns="geometry")), out / "candidates.csv"
+            _crs.add_system_columns(cands, output_crs), out / "candidates.csv"
         )
         if len(proposal.curve):
             lang = (map_kwargs or {}).get("lang", "zh")
@@ -157,23 +190,38 @@ def write_coverage_outputs(
 
 PROPOSAL_COLUMNS = [
     "rank",
+    "proposal_id",
+    "name",
+    "location_desc",
+    "county",
     "candidate_id",
     "source",
-    "name",
     "lon",
     "lat",
+    "lon_gcj02",
+    "lat_gcj02",
+    "lon_bd09",
+    "lat_bd09",
+    "nearest_candidate_id",
+    "nearest_candidate_name",
+    "nearest_candidate_m",
     "newly_covered_population",
     "newly_covered_communities",
     "covered_population_after",
+    "newly_reached_population",
     "weighted_distance_saved",
+    "mean_walk_m_after",
     "purpose",
     "suggested_kind",
+    "amap_url",
+    "baidu_url",
 ]
 
 
-def proposal_table(prop) -> pd.DataFrame:
-    cols = [c for c in PROPOSAL_COLUMNS if c in prop.sites.columns]
-    return pd.DataFrame(prop.sites[cols])
+def proposal_table(prop, output_crs: str | None = None) -> pd.DataFrame:
+    sites = _crs.add_system_columns(pd.DataFrame(prop.sites), output_crs)
+    cols = [c for c in PROPOSAL_COLUMNS if c in sites.columns]
+    return pd.DataFrame(sites[cols])
 
 
 _CJK_FILES = (

@@ -109,6 +109,7 @@ def run_audit(
     write_maps: bool = True,
     load_kw: dict | None = None,
     build_kw: dict | None = None,
+    new_sites: int | None = None,
 ) -> AuditResult:
     """Audit counties against the plan's targets.
 
@@ -131,7 +132,7 @@ def run_audit(
     """
     from ..io import load_communities, load_sites, rejects_frame
 
-    cfg = (config or Config()).replace(minutes=15.0, thresholds_min=(5.0, 10.0, 15.0))
+    cfg = config or Config().replace(minutes=15.0, thresholds_min=(5.0, 10.0, 15.0))
     if config is not None and config.max_distance_m is not None:
         cfg = cfg.replace(max_distance_m=None)
     out = Path(out)
@@ -139,11 +140,18 @@ def run_audit(
     bnd = read_boundaries(boundaries, crs=boundary_crs)
     chosen = select_counties(bnd, counties)
     lk = load_kw or {}
-    s = load_sites(sites, crs=crs, **lk)
+    site_only = ("kinds", "default_kind", "allow_unknown_kinds")
+    s = load_sites(sites, crs=crs, **{k: v for k, v in lk.items() if k != "max_population"})
+    ccols = {k: v for k, v in (lk.get("columns") or {}).items() if k != "kind"} or None
     c = load_communities(
-        communities, crs=crs, **{k: v for k, v in lk.items() if k not in ("kinds", "default_kind")}
-    )
+        communities, crs=crs,
+        **{k: v for k, v in lk.items() if k not in site_only and k != "columns"}, columns=ccols,
+    )  # fmt: skip
     rejects = rejects_frame(s, c)
+    from ..io import kind_mapping_line
+
+    if s.kind_mapping:
+        print(kind_mapping_line(s.kind_mapping, lang))
     sd, cd = s.data.copy(), c.data.copy()
     sd["county"] = assign_county(sd, bnd)
     cd["county"] = assign_county(cd, bnd)
@@ -160,8 +168,8 @@ def run_audit(
     rejects = pd.concat(
         [
             rejects,
-            _outside_rejects(sd, sites, "site_id"),
-            _outside_rejects(cd, communities, "community_id"),
+            _outside_rejects(sd, sites, "site_id", lang),
+            _outside_rejects(cd, communities, "community_id", lang),
         ],
         ignore_index=True,
     )
@@ -213,6 +221,7 @@ def run_audit(
                 integrated_target=integrated_target,
                 coverage_target=coverage_target,
                 write_map=write_maps,
+                new_sites=new_sites,
             )
         )
     rows += _run(tasks, workers, scheduler, cfg.verbose)
@@ -228,6 +237,7 @@ def run_audit(
         "coverage_target": coverage_target,
         "rejected_rows": len(rejects),
         "communities_outside_counties": len(c_out),
+        "kind_mapping": s.kind_mapping,
     }
     report = write_reports(out, rows, chosen, rejects, outside, meta, lang)
     from ._report import summary_frame
@@ -263,22 +273,21 @@ def _run(
         return [f.result() for f in _progress(as_completed(futs), len(futs), verbose)]
 
 
-def _outside_rejects(data: gpd.GeoDataFrame, path, id_col: str) -> pd.DataFrame:
-    """Rows that no county boundary contains: reported, never silently dropped."""
-    from ..io import REJECT_COLUMNS
+def _outside_rejects(data: gpd.GeoDataFrame, path, id_col: str, lang: str = "zh") -> pd.DataFrame:
+    """Rows that no county boundary contains: reported as out of area, never silently dropped."""
+    from ..io import reject_frame, reject_row
 
     o = data[data["county"] == ""]
-    return pd.DataFrame(
-        {
-            "file": str(path),
-            "row": o["row"],
-            "id": o[id_col],
-            "name": o["name"],
-            "column": "lon/lat",
-            "value": [f"{x:.6f}, {y:.6f}" for x, y in zip(o["lon"], o["lat"], strict=True)],
-            "reason": "outside every county boundary",
-            "fix": "check the coordinates and their crs (--crs), or add the missing county to "
-            "the boundaries file",
-        },
-        columns=REJECT_COLUMNS,
+    return reject_frame(
+        reject_row(
+            file=path,
+            row=r["row"],
+            rid=r[id_col],
+            name=r["name"],
+            column="lon/lat",
+            value=f"{r['lon']:.6f}, {r['lat']:.6f}",
+            code="outside_counties",
+            lang=lang,
+        )
+        for _, r in o.iterrows()
     )

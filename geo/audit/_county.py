@@ -41,6 +41,7 @@ class CountyTask:
     coverage_target: float | None = None
     time_limit: float = 60.0
     write_map: bool = True
+    new_sites: int | None = None  # MCLP with this many sites instead of LSCP
 
 
 def slug(county: str, code: str) -> str:
@@ -116,7 +117,12 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     prop = None
     if row["uncovered_communities"]:
         prop = propose_sites(
-            res, model="lscp", target_share=task.coverage_target, time_limit=task.time_limit
+            res,
+            model="mclp" if task.new_sites else "lscp",
+            k=task.new_sites,
+            target_share=None if task.new_sites else task.coverage_target,
+            time_limit=task.time_limit,
+            lang=task.lang,
         )
         row["proposed_sites"] = len(prop.sites)
         row["population_covered_after"] = prop.summary["covered_population_after"]

@@ -16,7 +16,14 @@ import pandas as pd
 from .. import crs as _crs
 from .._errors import InputError
 from ._columns import BUILTIN_KINDS, HEADER_ALIASES, KIND_ALIASES, KIND_RULES, match_headers
-from ._messages import REJECT_COLUMNS, describe_rejects, reject_frame, reject_row
+from ._messages import (
+    FAR_OUTSIDE_M,
+    REJECT_COLUMNS,
+    describe_rejects,
+    kind_mapping_line,
+    reject_frame,
+    reject_row,
+)
 from ._points import (
     FIELDS,
     MAX_POPULATION,
@@ -32,6 +39,7 @@ from ._write import atomic_path, safe_frame, safe_text, write_csv, write_json
 
 __all__ = [
     "BUILTIN_KINDS",
+    "FAR_OUTSIDE_M",
     "FIELDS",
     "HEADER_ALIASES",
     "KIND_ALIASES",
@@ -46,6 +54,7 @@ __all__ = [
     "boundary_geometry",
     "describe_rejects",
     "detect_encoding",
+    "kind_mapping_line",
     "load_boundaries",
     "load_communities",
     "load_sites",

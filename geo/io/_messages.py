@@ -20,6 +20,10 @@ REJECT_COLUMNS = [
 
 ERROR, DUPLICATE, OUT_OF_AREA = "error", "duplicate", "out_of_area"
 
+#: Sites or communities farther than this from every street are "far outside the network's
+#: area" (sea, another province or continent), not merely off the network.
+FAR_OUTSIDE_M = 20_000.0
+
 #: code -> (category, zh reason, zh fix, en reason, en fix); ``{name}`` placeholders are filled
 #: from the reject's parameters.
 MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
@@ -41,10 +45,6 @@ MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
                      "duplicate id (first used on row {first})", "give every row its own id"),
     "duplicate_row": (DUPLICATE, "与第 {first} 行完全相同的重复行", "删除重复行",
                       "exact duplicate of row {first}", "remove the duplicate row"),
-    "unknown_kind": (ERROR, "未知的站点类型", "用 --kind '{label}=station'(或 integrated、cultural_palace、partner)说明它属于哪类",
-                     "unknown site kind",
-                     "map it with --kind '{label}=station' (or integrated, cultural_palace, "
-                     "partner)"),
     "missing_number": (ERROR, "缺少{field_zh}", "填写{field_zh}(没有则填 0)",
                        "missing {field}", "fill in the {field} (0 if none)"),
     "bad_number": (ERROR, "{field_zh}应为不小于 0 的数", "改正该值",
@@ -56,11 +56,21 @@ MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
                          "outside the study boundary",
                          "nothing to do if it belongs to a neighbouring county; otherwise "
                          "check the coordinates and --crs"),
+    "outside_counties": (OUT_OF_AREA, "不在任何区县边界内", "检查坐标及 --crs，或在边界文件中补上所缺区县",
+                         "outside every county boundary",
+                         "check the coordinates and --crs, or add the missing county to the "
+                         "boundaries file"),
+    "off_network": (ERROR, "距最近道路超过 {max_snap_m:.0f} 米(服务不到任何人)",
+                    "检查坐标及 --crs，换用覆盖该处的路网，或调大 --max-snap-m",
+                    "more than {max_snap_m:.0f} m from any street (serves no one)",
+                    "check the coordinates and --crs, use a network that covers this area, or "
+                    "raise --max-snap-m"),
+    "far_outside": (OUT_OF_AREA, "远在路网范围之外(约 {km:,.0f} 公里)", "检查坐标(是否在海上或其他地区)及 --crs，或换用覆盖该处的路网",
+                    "far outside the network's area (about {km:,.0f} km away)",
+                    "check the coordinates (sea, another region?) and --crs, or use a network "
+                    "that covers this place"),
     "no_geometry": (ERROR, "没有几何图形", "补全该要素的几何", "no geometry",
                     "add the feature's geometry"),
-    "replacement_chars": (ERROR, "文本含无法解码的字符(�)", "用 --encoding 指定正确编码，或另存为 UTF-8 CSV",
-                          "text holds undecodable characters (�)",
-                          "pass the right --encoding, or save the file as CSV UTF-8"),
 }  # fmt: skip
 
 _FIELD_ZH = {"population": "人口", "capacity": "容量", "employees": "职工人数"}
@@ -122,3 +132,12 @@ def describe_rejects(rejects: pd.DataFrame, lang: str = "zh") -> str:
         f"{n[ERROR]} error row(s), {n[DUPLICATE]} duplicate(s), {n[OUT_OF_AREA]} outside the "
         "area (see rejects.csv)"
     )
+
+
+def kind_mapping_line(mapping: Mapping[str, Mapping[str, Any]], lang: str = "zh") -> str:
+    """Every site-kind label met and the kind it was counted as, in one line."""
+    if not mapping:
+        return ""
+    head = "站点类型对应：" if lang == "zh" else "site kind labels:"
+    items = [f"{lab}→{m['kind']} ({m['count']}, {m['how']})" for lab, m in mapping.items()]
+    return head + " " + "; ".join(items)

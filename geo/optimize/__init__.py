@@ -28,6 +28,7 @@ from ..coverage._engine import (
 )
 from . import _core
 from ._candidates import GRID_SPACING_M, candidate_snap, generate_candidates
+from ._describe import describe_proposals, pmedian_figures
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,9 @@ def propose_sites(
     time_limit: float = 60.0,
     curve: bool = True,
     exact_curve_max: int = 30,
+    boundaries: gpd.GeoDataFrame | None = None,
+    output_crs: str | None = None,
+    lang: str = "zh",
 ) -> Proposal:
     """Propose new sites that close the gap left by the existing ones.
 
@@ -188,6 +192,9 @@ def propose_sites(
         summary says how many new sites the count needs beyond those coverage needs.
     existing_kinds
         p-median: which existing kinds count as already serving (default all).
+    boundaries, output_crs, lang
+        For the proposals' descriptions (:func:`geo.optimize._describe.describe_proposals`):
+        county polygons, the planner's coordinate system (``gcj02``/``bd09``) and language.
     """
     cfg = res.config
     cand = generate_candidates(
@@ -267,6 +274,12 @@ def propose_sites(
             )
     sites = _proposal_table(res, cand, a, w, covered, sol, model)
     sites["purpose"] = ["coverage"] * n_cov + ["count"] * (len(sites) - n_cov)
+    if model == "pmedian":
+        sites = pmedian_figures(sites, sol.selected, cost, w, e)
+    sites = describe_proposals(
+        sites, res.network, candidates=candidates, boundaries=boundaries,
+        output_crs=output_crs, lang=lang,
+    )  # fmt: skip
     if min_kind_count is not None:
         short = count_target(res, min_kind_count, n_cov)["shortfall"]
         sites["suggested_kind"] = [
