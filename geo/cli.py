@@ -171,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--lang", choices=["zh", "en"], default="zh")
     c.add_argument("--no-map", action="store_true", help="skip map.html")
+    c.add_argument(
+        "--no-isochrones",
+        action="store_true",
+        help="skip the walking-area polygons (isochrones.geojson and the map's layers)",
+    )
     c.add_argument("--out", required=True, type=Path, help="output folder")
     c.set_defaults(func=cmd_coverage)
 

@@ -306,6 +306,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
         map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
         write_map=not a.no_map,
+        isochrones=not a.no_isochrones,
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
     )

@@ -90,6 +90,7 @@ def write_coverage_outputs(
     inputs: dict[str, Any] | None = None,
     map_kwargs: dict[str, Any] | None = None,
     write_map: bool = True,
+    isochrones: bool = True,
     extra_summary: dict[str, Any] | None = None,
     proposal=None,
     output_crs: str | None = None,
@@ -124,7 +125,12 @@ def write_coverage_outputs(
     }
     from .maps import MAX_SITE_ISOCHRONES
 
-    iso = res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
+    # isochrones are built only when an output uses them (isochrones.geojson, the maps)
+    iso = (
+        res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
+        if isochrones
+        else res.isochrones(minutes=[])
+    )
     if len(iso):
         with atomic_path(out / "isochrones.geojson") as tmp:
             gpd.GeoDataFrame(iso).to_file(tmp, driver="GeoJSON")
@@ -179,7 +185,13 @@ def write_coverage_outputs(
             proposals=None if proposal is None else proposal.sites,
             boundaries=kw.get("boundaries"),
             # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
-            isochrones=None if "site_id" in iso else iso[iso["level"] == res.config.main_level],
+            isochrones=(
+                iso
+                if not isochrones
+                else None
+                if "site_id" in iso
+                else iso[iso["level"] == res.config.main_level]
+            ),
             tiles=not offline,
         )
         paths["map_png"] = out / "map.png"

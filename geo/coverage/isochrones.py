@@ -139,7 +139,7 @@ def isochrones(
     kind = sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(len(sites), "")
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     frames = []
-    if method == "grid" and len(sites):
+    if method == "grid" and len(sites) and levels:
         return _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites)
     for level, limit in levels:
         if not len(sites):
