@@ -107,7 +107,8 @@ def _load(a: argparse.Namespace, cfg):
     kw = _load_kw(a)
     sites = _loaded(
         load_sites, a.sites, out, columns=cols or None, kinds=_kv(a.kind, "--kind"),
-        boundary=boundary, allow_unknown_kinds=a.allow_unknown_kinds, **kw,
+        boundary=_grown(boundary, cfg.clip_buffer_m), allow_unknown_kinds=a.allow_unknown_kinds,
+        **kw,
     )  # fmt: skip
     ccols = {k: v for k, v in cols.items() if k != "kind"}
     comms = _loaded(
@@ -115,6 +116,9 @@ def _load(a: argparse.Namespace, cfg):
         max_population=a.max_population, **kw,
     )  # fmt: skip
     print_kind_mapping(sites.kind_mapping, kw["lang"])
+    if allb is not None:
+        _fill_county(comms.data, allb)
+        _fill_county(sites.data, allb)
     net = build_network(
         a.network,
         config=cfg,
@@ -124,6 +128,28 @@ def _load(a: argparse.Namespace, cfg):
         keep_islands=a.keep_islands,
     )
     return net, sites, comms, rejects_frame(sites, comms), boundary
+
+
+def _grown(boundary, metres: float):
+    """The boundary grown by ``metres``: sites that far outside still serve people inside."""
+    if boundary is None:
+        return None
+    from . import crs as _crs
+
+    c = boundary.to_crs(4326).union_all().centroid
+    utm = _crs.utm_crs(c.x, c.y)
+    return boundary.to_crs(utm).buffer(metres).to_crs(4326)
+
+
+def _fill_county(data, boundaries) -> None:
+    """Name the county of rows whose own county cell is empty, from the boundaries."""
+    from .audit._boundaries import assign_county
+
+    if not len(data):
+        return
+    empty = data["county"].astype(str).isin(["", "nan", "None"]).to_numpy()
+    if empty.any():
+        data.loc[empty, "county"] = np.asarray(assign_county(data, boundaries), object)[empty]
 
 
 def _output_crs(a: argparse.Namespace, loaded) -> str | None:

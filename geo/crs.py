@@ -282,3 +282,42 @@ def add_system_columns(df, system: str | None, lon: str = "lon", lat: str = "lat
     df.insert(at, cx, np.round(ox, COORD_DECIMALS))
     df.insert(at + 1, cy, np.round(oy, COORD_DECIMALS))
     return df
+
+
+#: EPSG codes of CGCS2000 3-degree Gauss-Krüger projections: "CM" variants (false easting
+#: 500 km, no zone prefix) for central meridians 75..135 E, and zone-prefixed variants 25..45.
+_GK3_CM_FIRST, _GK3_ZONE_FIRST = 4534, 4513
+
+
+def gauss_kruger_epsg(lon: float | None = None, easting: float | None = None) -> int | None:
+    """The CGCS2000 3-degree Gauss-Krüger EPSG code for a longitude (``CM`` variant, e.g.
+    EPSG:4547 for 112.5-115.5 E, Wuhan), or for a zone-prefixed easting such as 38 512 000 m
+    (zone 38 -> EPSG:4526). None outside China's zones."""
+    if easting is not None and easting >= 1e7:
+        zone = int(easting // 1e6)
+        return _GK3_ZONE_FIRST + zone - 25 if 25 <= zone <= 45 else None
+    if lon is None or not np.isfinite(lon):
+        return None
+    cm = int(round(lon / 3.0) * 3)
+    return _GK3_CM_FIRST + (cm - 75) // 3 if 75 <= cm <= 135 else None
+
+
+def projected_hint(x: ArrayLike, y: ArrayLike, near_lon: float | None = None) -> str | None:
+    """When coordinates cannot be degrees (no CRS declared), a one-line suggestion of the
+    CGCS2000 Gauss-Krüger EPSG code to pass; None when they look like longitude/latitude."""
+    xa, ya = _as_arrays(x, y)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    if not ok.any() or ((np.abs(xa[ok]) <= 180).all() and (np.abs(ya[ok]) <= 90).all()):
+        return None
+    ex = float(np.median(xa[ok]))
+    code = gauss_kruger_epsg(easting=ex) if ex >= 1e7 else gauss_kruger_epsg(near_lon)
+    if code:
+        return (
+            f"the coordinates look projected (metres, e.g. x={ex:,.0f}); if they are CGCS2000 "
+            f"3-degree Gauss-Krüger, pass --network-crs EPSG:{code}"
+        )
+    return (
+        f"the coordinates look projected (metres, e.g. x={ex:,.0f}), not degrees: if they are "
+        "CGCS2000 3-degree Gauss-Krüger around 114°E (Wuhan), pass --network-crs EPSG:4547; for "
+        "central meridian CM use EPSG:4534 + (CM - 75) / 3 (e.g. 111°E: EPSG:4546)"
+    )

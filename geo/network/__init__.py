@@ -70,9 +70,9 @@ def source_kind(source: object) -> str:
 def _area_of(boundary: object):
     if boundary is None:
         return None
-    from ..io._points import _boundary_geometry
+    from ..io import boundary_geometry
 
-    return _boundary_geometry(boundary)
+    return boundary_geometry(boundary)
 
 
 def build_network(

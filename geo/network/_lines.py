@@ -126,6 +126,10 @@ def read_lines(
     elif parsed is not None:
         gdf = gdf.set_crs(parsed, allow_override=True)
     if gdf.crs is None:
+        b = gdf.total_bounds
+        hint = _crs.projected_hint(b[[0, 2]], b[[1, 3]])
+        if hint:
+            raise NetworkError(f"{path}: no .prj and {hint}")
         logger.warning("%s has no .prj; assuming WGS84 longitude/latitude", path.name)
         gdf = gdf.set_crs(4326)
     gdf = gdf.to_crs(4326)

@@ -28,7 +28,7 @@ from ..coverage._engine import (
 )
 from . import _core
 from ._candidates import GRID_SPACING_M, candidate_snap, generate_candidates
-from ._describe import describe_proposals, pmedian_figures
+from ._describe import KIND_NAMES, describe_proposals, pmedian_figures
 
 logger = logging.getLogger(__name__)
 
@@ -276,9 +276,11 @@ def propose_sites(
     sites["purpose"] = ["coverage"] * n_cov + ["count"] * (len(sites) - n_cov)
     if model == "pmedian":
         sites = pmedian_figures(sites, sol.selected, cost, w, e)
+    palace = model == "pmedian" and list(existing_kinds or []) == ["cultural_palace"]
     sites = describe_proposals(
-        sites, res.network, candidates=candidates, boundaries=boundaries,
-        output_crs=output_crs, lang=lang,
+        sites, res.network, candidates=candidates, boundaries=boundaries, output_crs=output_crs,
+        lang=lang, kind_label=KIND_NAMES["zh" if lang == "zh" else "en"]["cultural_palace"]
+        if palace else None,
     )  # fmt: skip
     if min_kind_count is not None:
         short = count_target(res, min_kind_count, n_cov)["shortfall"]

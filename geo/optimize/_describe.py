@@ -219,26 +219,40 @@ def describe_proposals(
     out["nearest_candidate_m"] = dist
     out["name"] = _names(out, lang, kind_label)
     _crs.add_system_columns(out, output_crs)
-    glon, glat = _crs.wgs84_to_gcj02(lon, lat) if n else (np.zeros(0), np.zeros(0))
+    glon, glat = _crs.wgs84_to_gcj02(out["lon"], out["lat"]) if n else (np.zeros(0), np.zeros(0))
+    glon, glat = np.round(glon, _crs.COORD_DECIMALS), np.round(glat, _crs.COORD_DECIMALS)
     links = [map_links(a, b, nm) for a, b, nm in zip(glon, glat, out["name"], strict=True)]
     out["amap_url"] = [a for a, _ in links]
     out["baidu_url"] = [b for _, b in links]
     return out
 
 
+#: What a proposed site of each kind is called in its name.
+KIND_NAMES = {
+    "zh": {"station": "爱心驿站", "integrated": "会站家", "cultural_palace": "工人文化宫",
+           "partner": "融合共建点", "": "新建站点"},
+    "en": {"station": "rest station", "integrated": "integrated site",
+           "cultural_palace": "cultural palace", "partner": "partner point", "": "new site"},
+}  # fmt: skip
+
+
 def _names(out: gpd.GeoDataFrame, lang: str, kind_label: str | None) -> list[str]:
-    """A file candidate keeps its own name; a generated one is named by id and street."""
-    label = kind_label or ("新建站点" if lang == "zh" else "new site")
+    """A file candidate keeps its own name; a generated one is named by id, street and kind,
+    e.g. ``P01 光谷六路新建站点`` or ``P01 光谷六路工人文化宫(建议)``."""
+    words = KIND_NAMES["zh" if lang == "zh" else "en"]
+    n = len(out)
+    kinds = out["suggested_kind"].astype(str).to_numpy() if "suggested_kind" in out else None
+    old = out["name"].astype(str).to_numpy() if "name" in out else np.full(n, "")
+    src = out["source"].astype(str).to_numpy() if "source" in out else np.full(n, "")
     names = []
-    old = out["name"].astype(str).to_numpy() if "name" in out else np.full(len(out), "")
-    src = out["source"].astype(str).to_numpy() if "source" in out else np.full(len(out), "")
-    for pid, nm, s, desc in zip(out["proposal_id"], old, src, out["location_desc"], strict=True):
-        if s == "file" and nm not in ("", "nan"):
-            names.append(f"{pid} {nm}")
+    for i, (pid, desc) in enumerate(zip(out["proposal_id"], out["location_desc"], strict=True)):
+        if src[i] == "file" and old[i] not in ("", "nan"):
+            names.append(f"{pid} {old[i]}")
             continue
-        street = desc.split("交叉口")[0].split("旁")[0] if lang == "zh" else ""
+        label = kind_label or words.get(kinds[i] if kinds is not None else "", words[""])
+        street = desc.split("与")[0].split("交叉口")[0].split("旁")[0] if lang == "zh" else ""
         at = street if street and not street.startswith("附近无") else ""
-        names.append(f"{pid} {at}{label}" if lang == "zh" else f"{pid} {label} {at}".strip())
+        names.append(f"{pid} {at}{label}(建议)" if lang == "zh" else f"{pid} {label} (proposed)")
     return names
 
 
@@ -258,7 +272,7 @@ def pmedian_figures(sites: gpd.GeoDataFrame, selected, cost, w, e) -> gpd.GeoDat
         new = np.minimum(cur, cost[j])
         had = np.isfinite(cur) & ok
         reached.append(float(w[~np.isfinite(cur) & np.isfinite(new) & ok].sum()))
-        saved.append(max(0.0, float((w * (cur - new))[had].sum())))
+        saved.append(max(0.0, float((w[had] * (cur[had] - new[had])).sum())))
         cur = new
         fin = np.isfinite(cur) & ok
         mean_after.append(float((w * cur)[fin].sum() / w[fin].sum()) if w[fin].sum() else np.nan)

@@ -1,0 +1,212 @@
+"""Issue 10 on real Wuhan data (Optics Valley OSM, OSM district boundaries): an Amap (GCJ-02)
+workbook with title rows and official labels, a GBK community CSV with bad rows and rows in the
+neighbouring district. Proposals pasted back into Amap land within 1 m; proposals carry ids,
+names, street-name locations, county, nearest candidate and links; the API and the CLI give the
+same figures; the console never prints a 0 m median for nothing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DISTRICTS, REAL_NETWORKS, need_shared
+
+import geo
+from geo import crs
+from geo.cli import main
+from geo.commands import _median_text
+from geo.config import Config
+from geo.network import build_network, haversine_m
+from geo.optimize import propose_sites
+
+COUNTY = "江夏区"
+CONTRACT = [
+    "proposal_id", "name", "location_desc", "county", "nearest_candidate_id",
+    "nearest_candidate_name", "nearest_candidate_m", "amap_url", "lon_gcj02", "lat_gcj02",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    """The issue's inputs, built from real network nodes so that they sit on streets."""
+    osm = need_shared(REAL_NETWORKS["optics_valley"])
+    need_shared(DISTRICTS)
+    d = tmp_path_factory.mktemp("walk")
+    net = build_network(osm, config=Config(cache_dir=d / "cache"))
+    rng = np.random.default_rng(7)
+    box = (net.lon > 114.50) & (net.lon < 114.537) & (net.lat > 30.477) & (net.lat < 30.492)
+    pick = rng.choice(np.flatnonzero(box), 60, replace=False)
+    glon, glat = crs.wgs84_to_gcj02(net.lon[pick] + 3e-4, net.lat[pick] + 2e-4)
+    labels = ["户外劳动者爱心驿站"] * 6 + ["职工驿站", "会·站·家", "职工之家", "户外劳动者服务站点"]
+    rows = [["东湖高新区户外劳动者服务站点台账", "", "", "", "", ""],
+            ["站点编号", "站点名称", "站点类型", "经度", "纬度", "街道"]]  # fmt: skip
+    rows += [[f"S{i + 1:02d}", f"光谷站点{i + 1}", labels[i], f"{glon[i]:.6f}", f"{glat[i]:.6f}",
+              "关东街道"] for i in range(10)]  # fmt: skip
+    rows += [["S99", "坏坐标站", "爱心驿站", "abc", "30.48", "关东街道"], rows[2]]
+    sites = d / "驿站_高德.xlsx"
+    pd.DataFrame(rows).to_excel(sites, index=False, header=False)
+    cands = d / "融合共建.csv"
+    cands.write_text(
+        "编号,名称,类型,经度,纬度\n"
+        + "".join(
+            f"K{i},共建点{i},融合共建点,{glon[i]:.6f},{glat[i]:.6f}\n" for i in range(50, 60)
+        ),
+        encoding="utf-8",
+    )
+    lines = ["社区名称,人口,经度,纬度,街道"]
+    lines += [f"光谷社区{i + 1},{3000 + 100 * i},{glon[10 + i]:.6f},{glat[10 + i]:.6f},关东街道"
+              for i in range(40)]  # fmt: skip
+    lines += ["缺人口社区,,114.52,30.48,关东街道", "巨大社区,1e15,114.52,30.48,关东街道"]
+    comms = d / "社区.csv"
+    comms.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    return {"osm": osm, "sites": sites, "comms": comms, "cands": cands, "dir": d}
+
+
+def _args(w, *extra):
+    return [
+        "--network", str(w["osm"]), "--sites", str(w["sites"]), "--communities", str(w["comms"]),
+        "--crs", "gcj02", "--boundaries", str(DISTRICTS), "--county", COUNTY,
+        "--cache-dir", str(w["dir"] / "cache"), *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gaps_out(walk):
+    out = walk["dir"] / "gaps"
+    rc = main(["gaps", *_args(walk, "--candidates", str(walk["cands"]), "--new-sites", "2",
+                              "--no-map", "--out", str(out))])  # fmt: skip
+    assert rc == 0
+    return out
+
+
+def test_proposals_paste_back_in_gcj02_within_1m(gaps_out, tmp_path):
+    p = pd.read_csv(gaps_out / "proposed_sites.csv", encoding="utf-8-sig")
+    assert len(p) >= 1
+    back = tmp_path / "pasted.csv"
+    p[["proposal_id", "lon_gcj02", "lat_gcj02"]].rename(
+        columns={"proposal_id": "id", "lon_gcj02": "经度", "lat_gcj02": "纬度"}
+    ).to_csv(back, index=False)
+    r = geo.load_sites(back, crs="gcj02")
+    d = haversine_m(r.data["lon"], r.data["lat"], p["lon"], p["lat"])
+    assert (d < 1.0).all(), d
+    # and the communities come out in the system they went in
+    c = pd.read_csv(gaps_out / "communities.csv", encoding="utf-8-sig")
+    src = pd.read_csv(gaps_out.parent / "社区.csv", encoding="gbk")
+    m = c.merge(src, left_on="name", right_on="社区名称")
+    assert len(m) == len(c) > 0
+    assert np.allclose(m["lon_gcj02"], m["经度"], atol=2e-6)
+    assert np.allclose(m["lat_gcj02"], m["纬度"], atol=2e-6)
+
+
+def test_proposed_sites_contract(gaps_out):
+    p = pd.read_csv(gaps_out / "proposed_sites.csv", encoding="utf-8-sig")
+    assert all(c in p.columns for c in CONTRACT), set(CONTRACT) - set(p.columns)
+    assert p["proposal_id"].tolist() == [f"P{i + 1:02d}" for i in range(len(p))]
+    assert p["name"].str.startswith(tuple(p["proposal_id"])).all()
+    # street names from the OSM network, e.g. 光谷六路与高新二路交叉口北约50米
+    assert p["location_desc"].str.contains("路").all()
+    assert p["location_desc"].str.contains("交叉口|旁").all()
+    assert (p["county"] == COUNTY).all()
+    assert p["nearest_candidate_id"].str.startswith("K").all()
+    assert (p["nearest_candidate_m"] >= 0).all()
+    for url, lon, lat in zip(p["amap_url"], p["lon_gcj02"], p["lat_gcj02"], strict=True):
+        assert url.startswith("https://uri.amap.com/marker?position=")
+        assert f"{lon:.6f},{lat:.6f}" in url
+    assert p["baidu_url"].str.contains("coord_type=bd09ll").all()
+    assert (p["newly_covered_population"] >= 0).all()
+    s = json.loads((gaps_out / "summary.json").read_text(encoding="utf-8"))
+    assert s["kind_mapping"]["户外劳动者爱心驿站"]["kind"] == "station"
+    assert s["output_crs"] == "gcj02"
+
+
+def test_rejects_separate_errors_duplicates_and_out_of_area(gaps_out):
+    r = pd.read_csv(gaps_out / "rejects.csv", encoding="utf-8-sig")
+    cats = r["category"].value_counts().to_dict()
+    assert cats.get("duplicate") == 1 and cats.get("out_of_area", 0) > 0
+    errors = r[r["category"] == "error"]
+    assert set(errors["code"]) >= {"bad_coord", "missing_number", "too_large"}
+    # Chinese reasons; fixes name only real flags
+    assert errors["reason"].str.contains("[\u4e00-\u9fff]").all()
+    from geo.cli import build_parser
+
+    flags = {o for a in build_parser()._subparsers._group_actions[0].choices["gaps"]._actions
+             for o in a.option_strings}  # fmt: skip
+    used = set(r["fix"].str.findall(r"--[a-z][a-z-]+").sum())
+    assert used <= flags, used - flags
+
+
+def test_api_and_cli_give_the_same_figures(walk):
+    out = walk["dir"] / "cov"
+    assert main(["coverage", *_args(walk, "--no-map", "--out", str(out))]) == 0
+    cli = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # the README's Python API
+    b = geo.load_boundaries(DISTRICTS)
+    b = b[b["county"] == "Jiangxia District"]  # the same polygon (the CLI reads locname)
+    cfg = Config(cache_dir=walk["dir"] / "cache")
+    sites = geo.load_sites(walk["sites"], crs="gcj02")
+    comms = geo.load_communities(walk["comms"], crs="gcj02", boundary=b)
+    net = geo.build_network(walk["osm"], config=cfg, boundary=b)
+    res = geo.compute_coverage(net, sites.data, comms.data, config=cfg)
+    api = res.summary
+    for k in ("communities", "population", "population_covered_share", "communities_covered"):
+        assert api[k] == cli[k], k
+    assert (comms.rejects["category"] == "out_of_area").sum() > 0
+    assert api["communities_off_network"] == 0
+
+
+def test_palace_proposal_states_positive_gain_with_unit(walk):
+    cfg = Config(cache_dir=walk["dir"] / "cache")
+    sites = geo.load_sites(walk["sites"], crs="gcj02")
+    comms = geo.load_communities(walk["comms"], crs="gcj02")
+    net = geo.build_network(walk["osm"], config=cfg)
+    res = geo.compute_coverage(net, sites.data, comms.data, config=cfg)
+    p = propose_sites(res, k=1, model="pmedian", existing_kinds=["cultural_palace"], curve=False)
+    row = p.sites.iloc[0]
+    assert row["weighted_distance_saved"] >= 0
+    assert row["newly_reached_population"] > 0 and 0 < row["mean_walk_m_after"] < 5000
+    assert "工人文化宫" in row["name"] and row["proposal_id"] == "P01"
+
+
+def test_console_median_says_none_or_unreachable():
+    assert _median_text(None, 0) == "无" and _median_text(None, 0, "en") == "none"
+    assert _median_text(None, 3) == "不可达" and _median_text(None, 3, "en") == "unreachable"
+    assert _median_text(1234.4, 3) == "1,234 m"
+
+
+def test_unknown_label_exits_2_naming_it(walk, tmp_path, capsys):
+    bad = tmp_path / "s.csv"
+    bad.write_text("name,kind,lon,lat\na,法律援助站,114.52,30.48\n", encoding="utf-8")
+    args = _args(walk, "--no-map", "--out", str(tmp_path / "o"))
+    args[args.index("--sites") + 1] = str(bad)
+    assert main(["coverage", *args]) == 2
+    err = capsys.readouterr().err
+    assert "法律援助站" in err and "--kind '法律援助站=station'" in err
+    assert "Traceback" not in err
+
+
+def test_every_row_rejected_still_writes_rejects_csv(walk, tmp_path, capsys):
+    bad = tmp_path / "c.csv"
+    bad.write_text("name,population,lon,lat\na,1,abc,30\nb,2,,30\n", encoding="utf-8")
+    args = _args(walk, "--no-map", "--out", str(tmp_path / "o"))
+    args[args.index("--communities") + 1] = str(bad)
+    assert main(["coverage", *args]) == 2
+    r = pd.read_csv(tmp_path / "o" / "rejects.csv", encoding="utf-8-sig")
+    assert r["row"].tolist() == [2, 3]
+    assert "rejects.csv" in capsys.readouterr().err
+
+
+def test_projected_roads_without_prj_suggest_gauss_kruger(tmp_path, capsys):
+    import geopandas as gpd
+
+    roads = gpd.read_file(need_shared(REAL_NETWORKS["roads_central"])).head(300).to_crs(4547)
+    shp = tmp_path / "roads.shp"
+    roads.to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    rc = main(["network", "--source", str(shp), "--out", str(tmp_path / "n.graphml"),
+               "--no-cache"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "look projected" in err and "--network-crs EPSG:4547" in err
+    assert "Traceback" not in err
+    assert crs.gauss_kruger_epsg(114.3) == 4547 and crs.gauss_kruger_epsg(easting=38.5e6) == 4526
