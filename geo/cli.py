@@ -94,6 +94,37 @@ def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
         action="store_true",
         help="keep tiny street fragments (dropped by default)",
     )
+    _demand_views(p)
+
+
+def _demand_views(p: argparse.ArgumentParser) -> None:
+    """Options of the demand views (issue 15): workplaces, partial coverage, capacity decay."""
+    g = p.add_argument_group("demand views")
+    g.add_argument(
+        "--workplaces",
+        type=Path,
+        default=None,
+        help="workplaces with employees (企业/园区/市场/物流园; same formats as --communities)",
+    )
+    g.add_argument(
+        "--community-coverage",
+        choices=["point", "area"],
+        default="point",
+        help="point (default): one point per community; area: covered share of each polygon's "
+        "people (buildings or a 50 m grid), covered when >= 50%%",
+    )
+    g.add_argument(
+        "--buildings",
+        type=Path,
+        default=None,
+        help="building footprints for --community-coverage area",
+    )
+    g.add_argument(
+        "--decay",
+        choices=["gaussian", "step"],
+        default="gaussian",
+        help="E2SFCA distance decay when sites have a capacity column (gaussian, sigma = limit/2)",
+    )
 
 
 def _planner_inputs(p: argparse.ArgumentParser, *, county: bool = True) -> None:
@@ -220,6 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="spacing of generated candidates (200 m)",
     )
     g.add_argument("--time-limit", type=float, default=60.0, help="solver seconds (60)")
+    g.add_argument(
+        "--demand",
+        default="residents",
+        help="what new sites should cover: residents, workplaces, streets, or a comma-separated "
+        "mix optimised as a weighted sum of covered shares (residents)",
+    )
+    g.add_argument(
+        "--weights", default=None, help="one weight per --demand layer, e.g. 1,1,0.5 (all 1)"
+    )
+    g.add_argument(
+        "--street-weights",
+        default=None,
+        metavar="CLASS=W,...",
+        help="street-class weights for --demand streets, e.g. primary=3,secondary=2 (others 1)",
+    )
     g.add_argument("--lang", choices=["zh", "en"], default="zh")
     g.add_argument("--no-map", action="store_true")
     g.add_argument("--out", required=True, type=Path, help="output folder")

@@ -167,6 +167,45 @@ def _median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
     return f"{m:,.0f} m"
 
 
+def _views(a: argparse.Namespace, res, boundary, rejects):
+    """The demand views of issue 15 (streets, workplaces, capacity, partial coverage)."""
+    from .coverage.views import demand_views
+
+    wp = bld = None
+    if a.workplaces:
+        from .io import load_workplaces
+
+        w = load_workplaces(
+            a.workplaces,
+            crs=a.crs,
+            encoding=a.encoding,
+            boundary=boundary,
+            fix_swapped=a.fix_swapped,
+        )
+        wp = w.data
+        import pandas as pd
+
+        rejects = pd.concat([rejects, w.rejects], ignore_index=True) if len(w.rejects) else rejects
+    if a.buildings:
+        import geopandas as gpd
+
+        bld = gpd.read_file(a.buildings)
+        bld = bld.set_crs(4326) if bld.crs is None else bld
+    res, views = demand_views(
+        res,
+        workplaces=wp,
+        community_coverage=a.community_coverage,
+        buildings=bld,
+        decay=a.decay,
+    )
+    return res, views, rejects
+
+
+def _print_views(views, main_level: str, lang: str = "zh") -> None:
+    for line in views.lines(lang, main_level):
+        print(line)
+
+
 def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
     pct = 100 * s.get("population_covered_share", 0)
     print(
@@ -322,8 +361,9 @@ def cmd_coverage(a: argparse.Namespace) -> int:
     from .outputs import write_coverage_outputs
 
     cfg = _config(a)
-    net, sites, comms, rejects, _ = _load(a, cfg)
+    net, sites, comms, rejects, boundary = _load(a, cfg)
     res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    res, views, rejects = _views(a, res, boundary, rejects)
     out = Path(a.out)
     write_coverage_outputs(
         res,
@@ -335,8 +375,10 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         isochrones=not a.no_isochrones,
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
+        views=views,
     )
     _print_summary({**res.summary, **_console_rejects(a, rejects)}, out, a.lang)
+    _print_views(views, cfg.main_level, a.lang)
     return 0
 
 
@@ -366,8 +408,9 @@ def cmd_map(a: argparse.Namespace) -> int:
     from .maps import make_map, save_map
 
     cfg = _config(a)
-    net, sites, comms, _, boundary = _load(a, cfg)
+    net, sites, comms, rejects, boundary = _load(a, cfg)
     res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    res, views, _ = _views(a, res, boundary, rejects)
     offline = a.offline
     basemap = a.basemap or ("none" if offline else "osm")
     m = make_map(
@@ -377,6 +420,7 @@ def cmd_map(a: argparse.Namespace) -> int:
         offline=offline,
         boundaries=boundary,
         tianditu_key=a.tianditu_key,
+        views=views,
     )
     t0 = time.perf_counter()
     info = save_map(m, a.out, offline=offline)
@@ -411,6 +455,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     elif a.candidates_only:
         raise SystemExit("error: --candidates-only needs --candidates FILE")
     res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    res, views, rejects = _views(a, res, boundary, rejects)
     target = None
     if a.min_kind_count:
         kind, _, n = a.min_kind_count.partition("=")
@@ -420,21 +465,27 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         import shapely
 
         area = shapely.union_all(boundary.geometry.values)
-    prop = propose_sites(
-        res,
-        k=a.new_sites,
-        model=a.model,
-        candidates=cands.data if cands else None,
-        candidates_only=a.candidates_only,
-        target_share=a.target_share,
-        min_kind_count=target,
-        spacing_m=a.grid_spacing_m,
-        boundary=area,
-        time_limit=a.time_limit,
-        boundaries=a._boundaries_all if a._boundaries_all is not None else boundary,
-        output_crs=_output_crs(a, sites),
-        lang=a.lang,
-    )
+    from .optimize._demand import parse_demand
+
+    demand = parse_demand(a.demand, a.weights)
+    if list(demand) != ["residents"]:  # issue 15: streets / workplaces / a weighted mix
+        prop = _mixed_gaps(a, res, views, demand, cands, area)
+    else:
+        prop = propose_sites(
+            res,
+            k=a.new_sites,
+            model=a.model,
+            candidates=cands.data if cands else None,
+            candidates_only=a.candidates_only,
+            target_share=a.target_share,
+            min_kind_count=target,
+            spacing_m=a.grid_spacing_m,
+            boundary=area,
+            time_limit=a.time_limit,
+            boundaries=a._boundaries_all if a._boundaries_all is not None else boundary,
+            output_crs=_output_crs(a, sites),
+            lang=a.lang,
+        )
     out = Path(a.out)
     write_coverage_outputs(
         res,
@@ -451,8 +502,13 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
+        views=views,
     )
     s = prop.summary
+    if "weights" in s:
+        _print_mixed(s)
+        print(f"outputs: {out}")
+        return 0
     print(
         f"{s['model']}: {s['new_sites']} new site(s), status {s['status']} "
         f"(gap {100 * (s['gap'] or 0):.2f}%), {s['solve_seconds']:.2f} s; covered population "
@@ -465,6 +521,49 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         print(f"  {r['proposal_id']} {r['location_desc']}: +{r['newly_covered_population']:,.0f}")
     print(f"outputs: {out}")
     return 0
+
+
+def _mixed_gaps(a, res, views, demand, cands, area):
+    from ._errors import InputError
+    from .coverage.streets import parse_street_weights
+    from .optimize._demand import propose_mixed
+
+    if a.model != "mclp" or a.new_sites is None:
+        raise InputError(
+            "--demand with streets or workplaces chooses a fixed number of sites",
+            column="--demand",
+            value=a.demand,
+            fix="pass --new-sites K (the model is mclp)",
+        )
+    return propose_mixed(
+        res,
+        k=a.new_sites,
+        demand=demand,
+        workplaces=views.workplaces,
+        street_weights=parse_street_weights(a.street_weights),
+        candidates=cands.data if cands else None,
+        candidates_only=a.candidates_only,
+        spacing_m=a.grid_spacing_m,
+        boundary=area,
+        time_limit=a.time_limit,
+    )
+
+
+def _print_mixed(s: dict) -> None:
+    w = ", ".join(f"{k}={v:g}" for k, v in s["weights"].items())
+    print(
+        f"mclp on {'+'.join(s['demand'])} (weights {w}): {s['new_sites']} new site(s), status "
+        f"{s['status']}, {s['solve_seconds']:.2f} s"
+    )
+    if s.get("street_weights"):
+        print("street weights: " + ", ".join(f"{k}={v:g}" for k, v in s["street_weights"].items()))
+    for layer in s["demand"]:
+        print(
+            f"  {layer}: {100 * s[f'{layer}_share_before']:.1f}% -> "
+            f"{100 * s[f'{layer}_share_after']:.1f}% covered"
+        )
+    for m in s.get("messages", []):
+        print(f"note: {m}")
 
 
 def cmd_audit(a: argparse.Namespace) -> int:

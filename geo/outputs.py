@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 COMMUNITY_COLUMNS = [
     "community_id", "name", "population", "county", "lon", "lat", "nearest_site_id",
     "nearest_site_name", "nearest_site_kind", "snap_distance_m", "walk_distance_m",
-    "walk_time_min", "covered", "off_network", "sites_within_reach",
+    "walk_time_min", "covered", "off_network", "sites_within_reach", "e2sfca", "e2sfca_index",
+    "underserved",
 ]  # fmt: skip
 
 
@@ -94,6 +95,7 @@ def write_coverage_outputs(
     extra_summary: dict[str, Any] | None = None,
     proposal=None,
     output_crs: str | None = None,
+    views=None,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
     ``summary.json`` and ``map.html`` under ``out`` (each atomically).
@@ -123,6 +125,8 @@ def write_coverage_outputs(
         "sites": write_csv(site_table(res, output_crs), out / "sites.csv"),
         "rejects": write_csv(rejects, out / "rejects.csv"),
     }
+    if views is not None:  # streets.csv, uncovered_streets.geojson, workplaces.csv
+        paths.update(views.write(out))
     from .maps import MAX_SITE_ISOCHRONES
 
     # isochrones are built only when an output uses them (isochrones.geojson, the maps)
@@ -172,7 +176,7 @@ def write_coverage_outputs(
         offline = kw.pop("offline", True)
         if proposal is not None:
             kw["proposals"] = proposal.sites
-        m = make_map(res, isochrones=iso, offline=offline, **kw)
+        m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
         info = save_map(m, out / "map.html", offline=offline)
         paths["map"] = out / "map.html"
         summary["map"] = {"file": "map.html", "size_bytes": info["size_bytes"], "offline": offline}
@@ -227,6 +231,10 @@ PROPOSAL_COLUMNS = [
     "suggested_kind",
     "amap_url",
     "baidu_url",
+    "newly_covered_employees",
+    "newly_covered_workplaces",
+    "newly_covered_street_km",
+    "objective_gain",
 ]
 
 

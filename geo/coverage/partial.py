@@ -241,9 +241,9 @@ def apply_area_coverage(res: CoverageResult, part: PartialCoverage) -> CoverageR
     c = res.communities.copy()
     for level in res.config.levels:
         share = part.communities[f"covered_share_{level}"].to_numpy()
-        c[f"covered_share_{level}"] = share
+        c[f"covered_share_{level}"] = np.round(share, 6)
         c[f"covered_{level}"] = share >= COVERED_SHARE_RULE - 1e-12
-    c["covered_share"] = part.communities["covered_share"].to_numpy()
+    c["covered_share"] = c[f"covered_share_{res.config.main_level}"]
     c["covered"] = c[f"covered_{res.config.main_level}"]
     summary = summarise(c, res.sites, res.config, res.network)
     summary.update(part.summary)
@@ -257,4 +257,4 @@ def apply_area_coverage(res: CoverageResult, part: PartialCoverage) -> CoverageR
         )
     summary["population_covered_point_method"] = res.summary.get("population_covered")
     keep = {k: v for k, v in res.summary.items() if k not in summary}
-    return dataclasses.replace(res, communities=c, summary={**keep, **summary}, _cache={})
+    return dataclasses.replace(res, communities=c, summary={**keep, **summary}, _cache=res._cache)

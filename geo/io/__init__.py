@@ -35,6 +35,7 @@ from ._points import (
     read_points,
 )
 from ._read import detect_encoding, read_table
+from ._workplaces import load_workplaces
 from ._write import atomic_path, safe_frame, safe_text, write_csv, write_json
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "load_boundaries",
     "load_communities",
     "load_sites",
+    "load_workplaces",
     "match_headers",
     "read_table",
     "reject_frame",

@@ -127,6 +127,7 @@ def make_map(
     summary_lines: list[str] | None = None,
     tianditu_key: str | None = None,
     max_street_edges: int = 60_000,
+    views: Any = None,
 ) -> folium.Map:
     """Build the interactive map of a coverage run.
 
@@ -151,6 +152,8 @@ def make_map(
         County boundaries (WGS84) with a ``county`` column.
     title, subtitle, summary_lines
         Page title and extra lines for the summary box (plain text; escaped).
+    views
+        Demand views (:func:`geo.coverage.views.demand_views`): adds their layers and lines.
     """
     import os
 
@@ -231,6 +234,11 @@ def make_map(
         _add_sites(m, res, gcj, lang)
     if proposals is not None and len(proposals):
         _add_proposals(m, proposals, gcj, lang)
+    if views is not None:
+        from ._demand import add_demand_layers
+
+        add_demand_layers(m, res, views, gcj=gcj, lang=lang)
+        summary_lines = [*(summary_lines or []), *views.lines(lang, res.config.main_level)]
     folium.LayerControl(collapsed=False).add_to(m)
     _add_panels(m, res, lang, title, subtitle, summary_lines)
     sw = _shift(shapely.points([bounds[:2]]), gcj)[0]

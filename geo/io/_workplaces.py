@@ -1,0 +1,111 @@
+"""Workplaces as a second demand layer: enterprises, industrial parks, markets, logistics hubs.
+
+Loaded and validated exactly like communities (Chinese headers, GCJ-02/BD-09, rejects), with the
+number of employees (``employees``, 职工人数, 从业人员, ...) in place of the population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .._errors import InputError
+from ._columns import match_headers, norm_header
+from ._points import LoadResult, read_points
+from ._read import read_table
+
+#: Headers recognised as a workplace's number of employees, in order of preference.
+EMPLOYEE_HEADERS = ("employees", "employee", "workers", "职工人数", "职工数", "员工人数",
+                    "员工数", "从业人员", "从业人数", "从业人员数", "就业人数", "在岗职工",
+                    "在岗职工数", "人数")  # fmt: skip
+
+#: Extra headers recognised as a workplace's name.
+NAME_HEADERS = (
+    "单位名称",
+    "企业名称",
+    "单位",
+    "企业",
+    "园区名称",
+    "市场名称",
+    "workplace",
+    "company",
+)
+
+
+def load_workplaces(
+    path: str | Path,
+    *,
+    crs: object = None,
+    columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    boundary: object = None,
+    fix_swapped: bool = False,
+) -> LoadResult:
+    """Load workplaces (企业, 园区, 市场, 物流园) with their number of employees.
+
+    Parameters are as for :func:`geo.io.load_communities`; ``columns`` may name the employees
+    column as ``{"employees": "HEADER"}``. The data has ``workplace_id``, ``name``,
+    ``employees``, ``county``, ``address``, ``lon``, ``lat``, ``row`` and the file's other
+    columns.
+    """
+    path = Path(path)
+    cols = dict(columns or {})
+    emp = cols.pop("employees", None) or cols.pop("population", None)
+    if emp is None:
+        df, _, _ = read_table(path, encoding=encoding, sheet=sheet)
+        by_norm = {norm_header(c): str(c) for c in df.columns if str(c) != "geometry"}
+        emp = next(
+            (by_norm[norm_header(h)] for h in EMPLOYEE_HEADERS if norm_header(h) in by_norm), None
+        )
+        if emp is None:
+            raise InputError(
+                "no employees column found in the workplaces file",
+                file=path,
+                value=list(by_norm.values()),
+                fix="name the column employees (or 职工人数/从业人员), or choose it with "
+                "--col employees=HEADER",
+            )
+    cols["population"] = emp
+    if "name" not in cols:
+        df, _, _ = read_table(path, encoding=encoding, sheet=sheet)
+        if not match_headers(df.columns, cols).get("name"):
+            by_norm = {norm_header(c): str(c) for c in df.columns if str(c) != "geometry"}
+            name = next(
+                (by_norm[norm_header(h)] for h in NAME_HEADERS if norm_header(h) in by_norm), None
+            )
+            if name is not None:
+                cols["name"] = name
+    res = read_points(
+        path,
+        "community",
+        crs=crs,
+        columns=cols,
+        encoding=encoding,
+        sheet=sheet,
+        boundary=boundary,
+        fix_swapped=fix_swapped,
+    )
+    data = res.data.rename(columns={"community_id": "workplace_id", "population": "employees"})
+    # generated ids say W (workplace), not C (community)
+    auto = data["workplace_id"] == "C" + data["row"].astype(str)
+    data.loc[auto, "workplace_id"] = "W" + data.loc[auto, "row"].astype(str)
+    data["name"] = data["name"].where(
+        ~(auto & (data["name"] == "C" + data["row"].astype(str))), data["workplace_id"]
+    )
+    rej = res.rejects.copy()
+    if len(rej):
+        gen = rej["id"].astype(str) == "C" + rej["row"].astype(str)
+        rej.loc[gen, "id"] = "W" + rej.loc[gen, "row"].astype(str)
+        rej["name"] = rej["name"].where(
+            ~gen | (rej["name"].astype(str) != "C" + rej["row"].astype(str)), rej["id"]
+        )
+        rej["reason"] = rej["reason"].astype(str).str.replace("population", "employees")
+        rej["fix"] = rej["fix"].astype(str).str.replace("population", "number of employees")
+    return LoadResult(
+        data=data,
+        rejects=rej,
+        encoding=res.encoding,
+        source=res.source,
+        columns={**res.columns, "employees": emp},
+    )

@@ -1,0 +1,151 @@
+"""The demand views through the CLI: contract files, columns and summary keys (issue 15)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REAL_NETWORKS, need_shared
+from test_partial import _squares
+from test_streets import _points
+
+from geo import crs as C
+from geo.cli import main
+from geo.config import Config
+from geo.network import build_network
+
+KINDS = ["爱心驿站", "会·站·家一体化", "工人文化宫", "爱心驿站", "爱心驿站", "会站家", "爱心驿站",
+         "爱心驿站", "融合共建", "爱心驿站"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    osm = need_shared(REAL_NETWORKS["optics_valley"])
+    d = tmp_path_factory.mktemp("demand")
+    net = build_network(osm, config=Config(use_cache=False))
+    rng = np.random.default_rng(2)
+    lon, lat = _points(net, rng, 10)
+    glon, glat = C.wgs84_to_gcj02(lon, lat)
+    pd.DataFrame(
+        {"编号": [f"S{i}" for i in range(10)], "名称": [f"站点{i}" for i in range(10)], "类型": KINDS,
+         "经度": np.round(glon, 6), "纬度": np.round(glat, 6), "容量": rng.integers(4, 60, 10)}
+    ).to_csv(d / "sites.csv", index=False, encoding="utf-8-sig")  # fmt: skip
+    sq = _squares(net, rng, 20)
+    sq["name"] = [f"社区{i}" for i in range(20)]
+    sq.to_file(d / "communities.geojson", driver="GeoJSON")  # WGS84 polygons
+    lon, lat = _points(net, rng, 30)
+    glon, glat = C.wgs84_to_gcj02(lon, lat)
+    wp = pd.DataFrame(
+        {"单位名称": [f"企业{i}" for i in range(30)], "职工人数": rng.integers(20, 2000, 30).astype(str),
+         "经度": np.round(glon, 6), "纬度": np.round(glat, 6)}
+    )  # fmt: skip
+    wp.loc[3, "职工人数"] = "很多"
+    wp.to_csv(d / "workplaces.csv", index=False, encoding="gbk")
+    return {"osm": osm, "dir": d}
+
+
+def _run(inputs, cmd, out, *extra):
+    sites = inputs["dir"] / "sites_wgs.csv"
+    if not sites.exists():  # the sites file is GCJ-02; communities are WGS84 polygons
+        s = pd.read_csv(inputs["dir"] / "sites.csv", encoding="utf-8-sig")
+        lon, lat = C.to_wgs84(s["经度"].to_numpy(), s["纬度"].to_numpy(), "gcj02")
+        s["经度"], s["纬度"] = np.round(lon, 7), np.round(lat, 7)
+        s.to_csv(sites, index=False, encoding="utf-8-sig")
+    argv = [cmd, "--network", str(inputs["osm"]), "--sites", str(sites), "--communities",
+            str(inputs["dir"] / "communities.geojson"), "--no-map", "--no-cache", "--out", str(out),
+            *extra]  # fmt: skip
+    assert main(argv) == 0
+
+
+@pytest.mark.realdata
+def test_coverage_writes_every_demand_view(inputs, tmp_path, capsys):
+    out = tmp_path / "cov"
+    wp_gcj = str(inputs["dir"] / "workplaces.csv")
+    # workplaces are GCJ-02 in a GBK CSV: --crs applies to every input file, so convert
+    # the sites file first (done in _run) and give the workplaces with their own CRS
+    w = pd.read_csv(wp_gcj, encoding="gbk", dtype=str)
+    lon, lat = C.to_wgs84(
+        w["经度"].astype(float).to_numpy(), w["纬度"].astype(float).to_numpy(), "gcj02"
+    )
+    w["经度"], w["纬度"] = np.round(lon, 7), np.round(lat, 7)
+    w.to_csv(tmp_path / "wp.csv", index=False, encoding="gbk")
+    _run(
+        inputs,
+        "coverage",
+        out,
+        "--workplaces",
+        str(tmp_path / "wp.csv"),
+        "--community-coverage",
+        "area",
+    )
+    printed = capsys.readouterr().out
+    assert "道路覆盖" in printed and "职工覆盖" in printed and "E2SFCA" in printed
+    st = pd.read_csv(out / "streets.csv")
+    assert list(st.columns[:5]) == [
+        "edge_id",
+        "name",
+        "highway",
+        "length_m",
+        "walk_time_min_to_station",
+    ]
+    for lv in ("5min", "10min", "15min"):
+        assert f"covered_{lv}" in st
+    s = json.loads((out / "summary.json").read_text())
+    for lv in ("5min", "10min", "15min"):
+        km = (st["length_m"] * st[f"covered_{lv}"]).sum() / 1000
+        assert s[f"street_km_covered_{lv}"] == pytest.approx(km, rel=2e-3)
+        assert s[f"street_km_covered_share_{lv}"] == pytest.approx(km / s["street_km"], abs=2e-3)
+    cm = pd.read_csv(out / "communities.csv")
+    assert {"e2sfca", "covered_share", "underserved"} <= set(cm.columns)
+    assert np.array_equal(cm["covered"].to_numpy(), cm["covered_share"].to_numpy() >= 0.5)
+    assert s["covered_share_rule"] == 0.5
+    wp = pd.read_csv(out / "workplaces.csv")
+    assert len(wp) == 29 and wp["name"].str.startswith("企业").all()
+    rej = pd.read_csv(out / "rejects.csv")
+    assert (rej["value"] == "很多").sum() == 1 and "employees" in rej["reason"].iloc[-1]
+    assert s["workplaces"]["employees"] == pytest.approx(wp["employees"].sum())
+    sites = pd.read_csv(out / "sites.csv")
+    assert {"capacity", "supply_demand_ratio", "overloaded"} <= set(sites.columns)
+    assert s["e2sfca"]["decay"] == "gaussian"
+
+
+@pytest.mark.realdata
+def test_point_method_stays_default(inputs, tmp_path):
+    out = tmp_path / "pt"
+    _run(inputs, "coverage", out)
+    cm = pd.read_csv(out / "communities.csv")
+    assert "covered_share" not in cm and "e2sfca" in cm
+
+
+@pytest.mark.realdata
+def test_gaps_demand_streets_and_mix(inputs, tmp_path, capsys):
+    out = tmp_path / "g1"
+    _run(inputs, "gaps", out, "--demand", "streets", "--new-sites", "3",
+         "--street-weights", "primary=3,secondary=2")  # fmt: skip
+    s = json.loads((out / "summary.json").read_text())["proposal"]
+    assert s["weights"] == {"streets": 1.0} and s["street_weights"] == {
+        "primary": 3.0,
+        "secondary": 2.0,
+    }
+    assert s["streets_share_after"] > s["streets_share_before"]
+    p = pd.read_csv(out / "proposed_sites.csv")
+    assert len(p) == 3 and (p["newly_covered_street_km"] > 0).all()
+    out2 = tmp_path / "g2"
+    capsys.readouterr()
+    _run(
+        inputs,
+        "gaps",
+        out2,
+        "--demand",
+        "residents,streets",
+        "--weights",
+        "1,0.5",
+        "--new-sites",
+        "2",
+    )
+    assert "weights residents=1, streets=0.5" in capsys.readouterr().out
+    assert main(["gaps", "--network", str(inputs["osm"]), "--sites", str(inputs["dir"] / "sites.csv"),
+                 "--communities", str(inputs["dir"] / "communities.geojson"), "--demand", "people",
+                 "--new-sites", "1", "--out", str(tmp_path / "bad")]) == 2  # fmt: skip
