@@ -104,7 +104,7 @@ def test_coverage_writes_every_demand_view(inputs, tmp_path, capsys):
     wp = pd.read_csv(out / "workplaces.csv")
     assert len(wp) == 29 and wp["name"].str.startswith("企业").all()
     rej = pd.read_csv(out / "rejects.csv")
-    assert (rej["value"] == "很多").sum() == 1 and "employees" in rej["reason"].iloc[-1]
+    assert (rej["value"] == "很多").sum() == 1 and "职工人数" in rej["reason"].iloc[-1]
     assert s["workplaces"]["employees"] == pytest.approx(wp["employees"].sum())
     sites = pd.read_csv(out / "sites.csv")
     assert {"capacity", "supply_demand_ratio", "overloaded"} <= set(sites.columns)

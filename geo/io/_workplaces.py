@@ -100,8 +100,13 @@ def load_workplaces(
         rej["name"] = rej["name"].where(
             ~gen | (rej["name"].astype(str) != "C" + rej["row"].astype(str)), rej["id"]
         )
-        rej["reason"] = rej["reason"].astype(str).str.replace("population", "employees")
-        rej["fix"] = rej["fix"].astype(str).str.replace("population", "number of employees")
+        for col in ("reason", "fix"):
+            rej[col] = (
+                rej[col]
+                .astype(str)
+                .str.replace("population", "employees")
+                .str.replace("人口", "职工人数")
+            )
     return LoadResult(
         data=data,
         rejects=rej,
