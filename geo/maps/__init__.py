@@ -22,6 +22,7 @@ from branca.element import Element
 
 from .. import crs as _crs
 from ..io import atomic_path
+from . import _scenario
 from ._labels import kind_colour, label
 from ._offline import inline_assets
 
@@ -128,6 +129,8 @@ def make_map(
     tianditu_key: str | None = None,
     max_street_edges: int = 60_000,
     views: Any = None,
+    scenario: bool | None = False,
+    input_crs: object = None,
 ) -> folium.Map:
     """Build the interactive map of a coverage run.
 
@@ -154,6 +157,12 @@ def make_map(
         Page title and extra lines for the summary box (plain text; escaped).
     views
         Demand views (:func:`geo.coverage.views.demand_views`): adds their layers and lines.
+    scenario
+        What-if editor in the page (see :mod:`geo.maps._scenario`): True on, False off, None
+        on when the map stays within the size budget (else the page says how to turn it on).
+    input_crs
+        The coordinate system of the input files (``wgs84``, ``gcj02``, ``bd09``), used for
+        the scenario's CSV export.
     """
     import os
 
@@ -227,11 +236,13 @@ def make_map(
     else:
         iso = isochrones
     _add_isochrones(m, iso, gcj, lang, res.config.main_level)
-    _add_communities(m, res, gcj, lang)
-    if big:
-        _add_sites_layer(m, res, gcj, lang)
-    else:
-        _add_sites(m, res, gcj, lang)
+    live = scenario is not False and _scenario.wants(m, res, scenario)
+    if not live:  # with scenario mode the page draws communities and sites itself
+        _add_communities(m, res, gcj, lang)
+        if big:
+            _add_sites_layer(m, res, gcj, lang)
+        else:
+            _add_sites(m, res, gcj, lang)
     if proposals is not None and len(proposals):
         _add_proposals(m, proposals, gcj, lang)
     if views is not None:
@@ -241,6 +252,8 @@ def make_map(
         summary_lines = [*(summary_lines or []), *views.lines(lang, res.config.main_level)]
     folium.LayerControl(collapsed=False).add_to(m)
     _add_panels(m, res, lang, title, subtitle, summary_lines)
+    if scenario is not False:
+        _scenario.add_scenario(m, res, on=live, lang=lang, gcj=gcj, input_crs=input_crs)
     sw = _shift(shapely.points([bounds[:2]]), gcj)[0]
     ne = _shift(shapely.points([bounds[2:]]), gcj)[0]
     m.fit_bounds([[sw.y, sw.x], [ne.y, ne.x]])

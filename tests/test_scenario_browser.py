@@ -1,0 +1,117 @@
+"""Scenario mode in headless Chromium gives the Python engine's answers on a real network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REAL_NETWORKS, need_shared
+from scenario_util import apply, compare_with_python, near_streets, page_sites, scripted_edits
+from test_maps_browser import _driver
+
+from geo.config import Config
+from geo.coverage import compute_coverage
+from geo.io import load_sites
+from geo.maps import make_map, save_map
+from geo.network import build_network
+
+pytestmark = [pytest.mark.browser, pytest.mark.realdata]
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def real_map(tmp_path_factory):
+    src = need_shared(REAL_NETWORKS["optics_valley"])
+    out = tmp_path_factory.mktemp("scn")
+    cfg = Config(cache_dir=out / "cache")
+    net = build_network(src, config=cfg)
+    rng = np.random.default_rng(14)
+    comms = near_streets(net, 400, rng)
+    comms["community_id"] = [f"C{i}" for i in range(len(comms))]
+    comms["name"] = [XSS] + [f"社区{i}" for i in range(1, len(comms))]
+    comms["population"] = rng.integers(200, 5000, len(comms)).astype(float)
+    sites = near_streets(net, 8, rng)
+    sites["site_id"] = [f"S{i}" for i in range(len(sites))]
+    sites["name"] = [XSS] + [f"驿站{i}" for i in range(1, len(sites))]
+    sites["kind"] = ["station", "integrated"] * 4
+    res = compute_coverage(net, sites, comms, config=cfg)
+    m = make_map(res, basemap="none", offline=True, scenario=True, title="光谷 · 方案推演")
+    path = out / "map.html"
+    save_map(m, path)
+    return path, net, comms, cfg
+
+
+def test_page_has_no_data_as_code(real_map):
+    page = real_map[0].read_text(encoding="utf-8")
+    assert XSS not in page
+    assert "sc-scenario-data" in page and "window.servicecircle" not in page.split("<script>")[0]
+
+
+def test_browser_equals_python_over_scripted_edits(real_map, artifacts, tmp_path):
+    path, net, comms, cfg = real_map
+    d = _driver()
+    try:
+        d.get(path.as_uri())
+        d.implicitly_wait(2)
+        assert d.execute_script("return !!window.servicecircle")
+        first = compare_with_python(d, net, comms, cfg)
+        assert first["compared"] > 50  # the test has teeth: many distances within the limit
+        ids = [s["id"] for s in page_sites(d)]
+        ops = scripted_edits(np.random.default_rng(7), net, 24, ids)
+        kinds = {o[0] for o in ops}
+        assert {"addSite", "moveSite", "closeSite", "reopenSite"} <= kinds
+        errs = []
+        for op in ops:
+            apply(d, op)
+            errs.append(compare_with_python(d, net, comms, cfg)["max_err_m"])
+        assert len(errs) >= 20 and max(errs) <= 1.0
+        # undo walks back: after undoing everything the page is at the baseline again
+        for _ in ops:
+            d.execute_script("window.servicecircle.undo()")
+        again = compare_with_python(d, net, comms, cfg)
+        assert again["covered"] == first["covered"]
+        s = d.execute_script("return window.servicecircle.summary()")
+        assert s["text"].startswith("+0 处 → 覆盖率")
+        assert d.execute_script("return window.__alerts") == []
+    finally:
+        d.quit()
+
+
+def test_summary_text_and_export_round_trip(real_map, artifacts, tmp_path):
+    path, net, comms, cfg = real_map
+    d = _driver()
+    try:
+        d.get(path.as_uri())
+        d.implicitly_wait(2)
+        lon, lat = float(net.lon.mean()), float(net.lat.mean())
+        for k in range(3):
+            d.execute_script(
+                "window.servicecircle.addSite(arguments[0], arguments[1], 'integrated')",
+                lon + 0.004 * k,
+                lat - 0.002 * k,
+            )
+        s = d.execute_script("return window.servicecircle.summary()")
+        base = s["baseline"]["levels"]["15min"]["population_share"]
+        now = s["now"]["levels"]["15min"]["population_share"]
+        assert s["text"] == (
+            f"+3 处 → 覆盖率 {100 * base:.1f}% → {100 * now:.1f}% "
+            f"({'+' if now >= base else ''}{100 * (now - base):.1f})"
+        )
+        text = d.execute_script("return window.servicecircle.exportCsv()")
+        f = tmp_path / "scenario.csv"
+        f.write_text(text, encoding="utf-8")
+        back = load_sites(f)
+        assert len(back.rejects) == 0
+        open_ = [x for x in page_sites(d) if x["open"]]
+        assert back.data["kind"].tolist() == [x["kind"] for x in open_]
+        assert back.data["name"].tolist() == [x["name"] for x in open_]  # the hostile name too
+        assert np.allclose(back.data["lon"], [x["lon"] for x in open_], atol=1e-6)
+        # the panel lists the edits, the hostile name stayed text
+        items = d.execute_script(
+            "return Array.from(document.querySelectorAll('.sc-scn li')).map(e => e.textContent)"
+        )
+        assert len(items) == 3 and all("新增" in x for x in items)
+        d.save_screenshot(str(artifacts / "scenario_panel.png"))
+        assert d.execute_script("return window.__alerts") == []
+    finally:
+        d.quit()
