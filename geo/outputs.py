@@ -33,7 +33,10 @@ def community_table(res: CoverageResult, output_crs: str | None = None) -> pd.Da
         c["lon"], c["lat"] = pts.x, pts.y
     cols = [k for k in COMMUNITY_COLUMNS if k in c.columns]
     levels = [k for k in c.columns if k.startswith("covered_")]
-    out = pd.DataFrame(c[cols + levels])
+    internal = {"row", "src_x", "src_y", "geometry", "lon_gcj02", "lat_gcj02", "lon_bd09",
+                "lat_bd09"}  # fmt: skip
+    passthrough = [k for k in c.columns if k not in {*cols, *levels, *internal}]
+    out = pd.DataFrame(c[cols + levels + passthrough])
     for k in ("snap_distance_m", "walk_distance_m"):
         out[k] = out[k].round(1)
     out["walk_time_min"] = out["walk_time_min"].round(2)

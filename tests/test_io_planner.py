@@ -210,3 +210,30 @@ def test_projected_roads_without_prj_suggest_gauss_kruger(tmp_path, capsys):
     assert rc == 2 and "look projected" in err and "--network-crs EPSG:4547" in err
     assert "Traceback" not in err
     assert crs.gauss_kruger_epsg(114.3) == 4547 and crs.gauss_kruger_epsg(easting=38.5e6) == 4526
+
+
+def test_unused_input_columns_pass_through(gaps_out):
+    c = pd.read_csv(gaps_out / "communities.csv", encoding="utf-8-sig")
+    s = pd.read_csv(gaps_out / "sites.csv", encoding="utf-8-sig")
+    assert (c["街道"] == "关东街道").all() and (s["街道"] == "关东街道").all()
+    assert {"lon_gcj02", "lat_gcj02"} <= set(c.columns) & set(s.columns)
+
+
+def test_points_far_outside_the_network_are_not_called_off_network(walk, tmp_path):
+    from geo.outputs import off_network_rejects
+
+    cfg = Config(cache_dir=walk["dir"] / "cache")
+    net = geo.build_network(walk["osm"], config=cfg)
+    p = tmp_path / "s.csv"
+    # one real site, one in the East China Sea, one in Helsinki
+    p.write_text(
+        f"id,name,lon,lat\nok,a,{net.lon[0]},{net.lat[0]}\nsea,b,124.0,29.0\nfi,c,24.94,60.17\n",
+        encoding="utf-8",
+    )
+    sites = geo.load_sites(p)
+    comms = geo.load_communities(walk["comms"], crs="gcj02")
+    res = geo.compute_coverage(net, sites.data, comms.data, config=cfg)
+    rej = off_network_rejects(res, p).set_index("id")
+    assert rej.loc["sea", "code"] == "far_outside" and rej.loc["fi", "code"] == "far_outside"
+    assert rej.loc["sea", "category"] == "out_of_area"
+    assert "远在路网范围之外" in rej.loc["fi", "reason"]

@@ -199,8 +199,8 @@ def compute_coverage(
     out.insert(1, "name", _column(communities, "name", out["community_id"]).astype(str))
     pop = _column(communities, "population", np.ones(n_c)).astype(float)
     out.insert(2, "population", pop)
-    for extra in ("county", "address", "lon", "lat"):
-        if extra in communities.columns:
+    for extra in communities.columns:  # the file's own columns (街道, 备注 ...) pass through
+        if extra not in out.columns and extra != communities.geometry.name:
             out[extra] = communities[extra].to_numpy()
     out["snap_distance_m"] = c_snap.leg
     out["walk_distance_m"] = np.where(np.isfinite(dist), dist, np.nan)
