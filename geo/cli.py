@@ -330,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     au.add_argument("--workers", type=int, default=None, help="local processes (CPU count)")
     au.add_argument("--force", action="store_true", help="re-run finished counties")
+    _demand_views(au)
     au.add_argument(
         "--fail-on-target",
         action="store_true",

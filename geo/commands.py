@@ -201,6 +201,17 @@ def _views(a: argparse.Namespace, res, boundary, rejects):
     return res, views, rejects
 
 
+def _demand_kw(a: argparse.Namespace) -> dict:
+    """demand_views options from the command line (the audit runs them per county)."""
+    kw: dict = {"community_coverage": a.community_coverage, "decay": a.decay}
+    if a.buildings:
+        import geopandas as gpd
+
+        bld = gpd.read_file(a.buildings)
+        kw["buildings"] = bld.set_crs(4326) if bld.crs is None else bld
+    return kw
+
+
 def _print_views(views, main_level: str, lang: str = "zh") -> None:
     for line in views.lines(lang, main_level):
         print(line)
@@ -609,6 +620,8 @@ def cmd_audit(a: argparse.Namespace) -> int:
         },
         new_sites=a.new_sites,
         build_kw={"crs": a.network_crs},
+        workplaces=a.workplaces,
+        demand=_demand_kw(a),
     )
     s = res.summary
     cols = [

@@ -54,10 +54,36 @@ def make(out: Path, n_sites: int = 120, n_comms: int = 900, seed: int = 42) -> d
             "纬度": lat[n_sites:].round(6),
         }
     )
+    # issue 15: site capacity (seats; a palace holds far more than a roadside station) and
+    # workplaces with employees, from a separate random stream so the sites and communities
+    # above stay as they were
+    rng2 = np.random.default_rng(seed + 1)
+    cap_range = {"station": (4, 13), "integrated": (20, 61), "cultural_palace": (300, 801),
+                 "partner": (10, 31)}  # fmt: skip
+    sites["容量"] = [int(rng2.integers(*cap_range[k])) for k in kinds]
+    n_work = max(n_comms // 3, 1)
+    wpick = rng2.choice(net.n_nodes, n_work, replace=False)
+    wj = rng2.normal(0, 0.0012, (n_work, 2))
+    wkind = rng2.choice(["企业", "产业园", "市场", "物流园"], n_work, p=[0.6, 0.1, 0.2, 0.1])
+    work = pd.DataFrame(
+        {
+            "编号": [f"W{i:04d}" for i in range(n_work)],
+            "单位名称": [f"示例{k}{i}" for i, k in enumerate(wkind)],
+            "类别": wkind,
+            "职工人数": rng2.integers(30, 3000, n_work),
+            "经度": (net.lon[wpick] + wj[:, 0]).round(6),
+            "纬度": (net.lat[wpick] + wj[:, 1]).round(6),
+        }
+    )
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"sites": out / "sites.csv", "communities": out / "communities.csv"}
+    paths = {
+        "sites": out / "sites.csv",
+        "communities": out / "communities.csv",
+        "workplaces": out / "workplaces.csv",
+    }
     sites.to_csv(paths["sites"], index=False, encoding="utf-8-sig")
     comms.to_csv(paths["communities"], index=False, encoding="utf-8-sig")
+    work.to_csv(paths["workplaces"], index=False, encoding="utf-8-sig")
     return paths
 
 

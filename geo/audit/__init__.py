@@ -110,6 +110,8 @@ def run_audit(
     load_kw: dict | None = None,
     build_kw: dict | None = None,
     new_sites: int | None = None,
+    workplaces: str | Path | None = None,
+    demand: dict | None = None,
 ) -> AuditResult:
     """Audit counties against the plan's targets.
 
@@ -129,6 +131,9 @@ def run_audit(
         ``tcp://host:port`` of a Dask scheduler (or ``$DASK_SCHEDULER_ADDRESS``).
     force
         Re-run counties that already have results in ``out``.
+    workplaces, demand
+        Workplaces file (employees) and options of :func:`geo.coverage.views.demand_views`
+        (``community_coverage``, ``decay``, ``buildings``): the demand views of issue 15.
     """
     from ..io import load_communities, load_sites, rejects_frame
 
@@ -148,6 +153,19 @@ def run_audit(
         **{k: v for k, v in lk.items() if k not in site_only and k != "columns"}, columns=ccols,
     )  # fmt: skip
     rejects = rejects_frame(s, c)
+    wd = None
+    if workplaces is not None:
+        from ..io import load_workplaces
+
+        w = load_workplaces(
+            workplaces,
+            crs=crs,
+            encoding=lk.get("encoding"),
+            fix_swapped=lk.get("fix_swapped", False),
+        )
+        wd = w.data.copy()
+        wd["county"] = assign_county(wd, bnd)
+        rejects = pd.concat([rejects, w.rejects], ignore_index=True)
     from ..io import kind_mapping_line
 
     if s.kind_mapping:
@@ -222,6 +240,10 @@ def run_audit(
                 coverage_target=coverage_target,
                 write_map=write_maps,
                 new_sites=new_sites,
+                workplaces=None
+                if wd is None
+                else wd[wd["county"] == r.county].reset_index(drop=True),
+                demand=demand,
             )
         )
     rows += _run(tasks, workers, scheduler, cfg.verbose)

@@ -42,6 +42,8 @@ class CountyTask:
     time_limit: float = 60.0
     write_map: bool = True
     new_sites: int | None = None  # MCLP with this many sites instead of LSCP
+    workplaces: gpd.GeoDataFrame | None = None  # workplaces inside the county (issue 15)
+    demand: dict[str, Any] | None = None  # demand_views options (community_coverage, decay)
 
 
 def slug(county: str, code: str) -> str:
@@ -88,6 +90,9 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             "no communities inside this county; check the communities file and the boundary"
         )
     res = compute_coverage(net, task.sites, task.communities, config=cfg)
+    from ..coverage.views import county_row, demand_views
+
+    res, views = demand_views(res, workplaces=task.workplaces, **(task.demand or {}))
     inside = (
         task.sites["county"].to_numpy() == task.county if len(task.sites) else np.zeros(0, bool)
     )
@@ -112,6 +117,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         )
     row["uncovered_communities"] = int((~c["covered"]).sum())
     row["off_network_communities"] = int(c["off_network"].sum())
+    row.update(county_row(views, res))  # streets, workplaces, capacity, area (issue 15)
 
     # gap sites: reach the coverage target (default: every coverable community)
     prop = None
@@ -185,6 +191,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     s = pd.DataFrame(res.sites.drop(columns="geometry"))
     s["in_county"] = inside
     write_csv(s, folder / "sites.csv")
+    views.write(folder)  # streets.csv, uncovered_main_roads.csv, workplaces.csv
     iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
     if len(iso):
         from ..coverage.isochrones import built_up_share
@@ -215,6 +222,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             title=f"{task.county} · "
             + ("15分钟职工服务圈" if task.lang == "zh" else "15-minute service circle"),
             summary_lines=lines,
+            views=views,
         )
         save_map(m, folder / "map.html")
         row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))

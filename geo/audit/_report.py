@@ -56,6 +56,9 @@ ZH_HEADERS = {
     "减少的加权距离", "file": "文件", "row": "行号", "column": "列", "value": "值",
     "reason": "原因", "fix": "修改建议", "id": "编号", "kind": "类型",
 }  # fmt: skip
+from ..coverage.views import DEMAND_ZH  # noqa: E402  (issue 15 columns)
+
+ZH_HEADERS.update({k: v for k, v in DEMAND_ZH.items() if k not in ZH_HEADERS})
 SHEETS = {
     "summary": ("汇总", "Summary"),
     "uncovered": ("未覆盖社区", "Uncovered"),
@@ -63,6 +66,8 @@ SHEETS = {
     "palace_proposal": ("文化宫建议", "Palace proposals"),
     "marginal_gain": ("边际收益", "Marginal gain"),
     "communities": ("社区", "Communities"),
+    "uncovered_main_roads": ("未覆盖主干道", "Uncovered main roads"),
+    "workplaces": ("工作地", "Workplaces"),
     "rejects": ("问题数据", "Rejects"),
 }
 
@@ -121,7 +126,8 @@ def write_reports(
     write_csv(summary, out / "summary.csv")
     names = [slug(r["county"], r.get("code", "")) for r in rows]
     tables = {"summary": summary}
-    for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities"):
+    for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities",
+                "uncovered_main_roads", "workplaces"):  # fmt: skip
         tables[key] = _gather(out, key, names)
         if len(tables[key]):
             write_csv(tables[key], out / f"{key}.csv")

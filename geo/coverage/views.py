@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from .access import AccessResult, Decay, e2sfca
 from .partial import GRID_SPACING_M, PartialCoverage, apply_area_coverage, partial_coverage
@@ -141,6 +143,9 @@ class DemandViews:
                 with atomic_path(out / "uncovered_streets.geojson") as tmp:
                     gpd.GeoDataFrame(unc).to_file(tmp, driver="GeoJSON")
                 paths["uncovered_streets"] = out / "uncovered_streets.geojson"
+            paths["uncovered_main_roads"] = write_csv(
+                uncovered_main_roads(self), out / "uncovered_main_roads.csv"
+            )
         if self.workplaces is not None:
             paths["workplaces"] = write_csv(
                 workplace_table(self.workplaces), out / "workplaces.csv"
@@ -243,3 +248,65 @@ def demand_views(
         res, communities=comms, sites=sites, summary=summary, _cache=res._cache
     )
     return out, views
+
+
+#: Chinese headers of the demand-view columns (summary rows and tables).
+DEMAND_ZH = {
+    "street_km": "道路总长(公里)", "main_road_km": "主干道总长(公里)",
+    "street_km_covered_5min": "5分钟覆盖道路(公里)", "street_km_covered_10min": "10分钟覆盖道路(公里)",
+    "street_km_covered_15min": "15分钟覆盖道路(公里)",
+    "street_km_covered_share_5min": "5分钟道路覆盖率", "street_km_covered_share_10min": "10分钟道路覆盖率",
+    "street_km_covered_share_15min": "15分钟道路覆盖率",
+    "main_road_km_uncovered_15min": "15分钟未覆盖主干道(公里)",
+    "workplaces": "工作地数", "employees": "职工人数",
+    "employees_covered_15min": "15分钟覆盖职工", "employees_covered_15min_share": "15分钟职工覆盖率",
+    "overloaded_sites": "超负荷站点", "underserved_communities": "服务不足社区",
+    "underserved_population": "服务不足人口", "population_covered_in_part": "按面积覆盖人口",
+    "e2sfca": "E2SFCA可达性", "e2sfca_index": "可达性指数", "underserved": "服务不足",
+    "covered_share": "覆盖人口比例", "capacity": "容量", "supply_demand_ratio": "供需比",
+    "overloaded": "超负荷", "edge_id": "路段编号", "highway": "道路等级", "main_road": "主干道",
+    "length_m": "长度(米)", "start_m": "起点(米)", "end_m": "终点(米)",
+    "walk_time_min_to_station": "到最近驿站步行时间(分钟)", "workplace_id": "工作地编号",
+    "newly_covered_street_km": "新增覆盖道路(公里)", "newly_covered_employees": "新增覆盖职工",
+}  # fmt: skip
+
+
+def county_row(views: DemandViews, res: CoverageResult) -> dict[str, Any]:
+    """The demand-view columns of an audit's county row (flat, JSON-ready)."""
+    lv = res.config.main_level
+    row: dict[str, Any] = {}
+    if views.streets is not None:
+        s = views.streets.summary
+        row["street_km"] = s["street_km"]
+        row["main_road_km"] = s["main_road_km"]
+        for level in res.config.levels:
+            row[f"street_km_covered_{level}"] = s[f"street_km_covered_{level}"]
+            row[f"street_km_covered_share_{level}"] = s[f"street_km_covered_share_{level}"]
+        row[f"main_road_km_uncovered_{lv}"] = s[f"main_road_km_uncovered_{lv}"]
+    if views.workplaces is not None:
+        w = views.workplaces.summary
+        row["workplaces"] = w["communities"]
+        row["employees"] = w["population"]
+        row[f"employees_covered_{lv}"] = w["levels"][lv]["population_covered"]
+        row[f"employees_covered_{lv}_share"] = w["levels"][lv]["population_share"]
+    if views.access is not None:
+        a = views.access.summary
+        row["overloaded_sites"] = a["overloaded_sites"]
+        row["underserved_communities"] = a["underserved_communities"]
+        row["underserved_population"] = a["underserved_population"]
+    if views.partial is not None:
+        row["population_covered_in_part"] = views.partial.summary["population_covered_in_part"]
+    return row
+
+
+def uncovered_main_roads(views: DemandViews) -> pd.DataFrame:
+    """The uncovered main-road stretches as a table (with each stretch's midpoint)."""
+    if views.streets is None:
+        return pd.DataFrame()
+    u = views.streets.uncovered
+    u = u[u["main_road"].to_numpy(bool)]
+    mid = shapely.line_interpolate_point(u.geometry.to_numpy(), 0.5, normalized=True)
+    out = pd.DataFrame(u.drop(columns=["geometry", "main_road"]))
+    out["lon"] = np.round(shapely.get_x(mid), 6)
+    out["lat"] = np.round(shapely.get_y(mid), 6)
+    return out.sort_values("length_m", ascending=False).reset_index(drop=True)
