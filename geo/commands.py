@@ -594,7 +594,18 @@ def cmd_audit(a: argparse.Namespace) -> int:
         verbose=not a.quiet,
         **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
     )
-    res = run_audit(
+    from .io import NoUsableRowsError, write_csv
+
+    try:
+        res = _run_audit(a, cfg, run_audit)
+    except NoUsableRowsError as exc:  # every row rejected: still write the rejects table
+        write_csv(exc.result.rejects, Path(a.out) / "rejects.csv")
+        raise
+    return _audit_report(a, res, cfg.main_level)
+
+
+def _run_audit(a: argparse.Namespace, cfg, run_audit):
+    return run_audit(
         network=a.network,
         sites=a.sites,
         communities=a.communities,
@@ -623,6 +634,9 @@ def cmd_audit(a: argparse.Namespace) -> int:
         workplaces=a.workplaces,
         demand=_demand_kw(a),
     )
+
+
+def _audit_report(a: argparse.Namespace, res, level: str = "15min") -> int:
     s = res.summary
     cols = [
         "county",
@@ -632,10 +646,11 @@ def cmd_audit(a: argparse.Namespace) -> int:
         "integrated_shortfall",
         "has_cultural_palace",
         "communities",
-        "communities_covered_15min",
-        "population_covered_15min_share",
+        f"communities_covered_{level}",
+        f"population_covered_{level}_share",
         "proposed_sites",
     ]
+    cols = [c for c in cols if c in s.columns]
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -237,3 +237,22 @@ def test_points_far_outside_the_network_are_not_called_off_network(walk, tmp_pat
     assert rej.loc["sea", "code"] == "far_outside" and rej.loc["fi", "code"] == "far_outside"
     assert rej.loc["sea", "category"] == "out_of_area"
     assert "远在路网范围之外" in rej.loc["fi", "reason"]
+
+
+def test_audit_takes_minutes_levels_new_sites_col_and_sheet(walk, tmp_path):
+    out = tmp_path / "audit"
+    rc = main([
+        "audit", "--network", str(walk["osm"]), "--sites", str(walk["sites"]),
+        "--communities", str(walk["comms"]), "--crs", "gcj02", "--boundaries", str(DISTRICTS),
+        "--county", COUNTY, "--minutes", "10", "--levels", "5", "10", "--new-sites", "1",
+        "--col", "lon=经度", "--col", "lat=纬度", "--sheet", "0", "--workers", "1", "--no-map",
+        "--cache-dir", str(walk["dir"] / "cache"), "--out", str(out),
+    ])  # fmt: skip
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["kind_mapping"]["户外劳动者爱心驿站"]["kind"] == "station"
+    (county,) = list((out / "counties").iterdir())
+    c = pd.read_csv(county / "communities.csv", encoding="utf-8-sig")
+    assert {"covered_5min", "covered_10min"} <= set(c.columns) and "covered_15min" not in c
+    p = pd.read_csv(county / "proposed_sites.csv", encoding="utf-8-sig")
+    assert len(p) == 1 and p["proposal_id"].tolist() == ["P01"]

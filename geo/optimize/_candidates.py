@@ -59,81 +59,86 @@ def generate_candidates(
         WGS84 points with ``candidate_id`` (the file's id for user candidates, else empty),
         ``source`` (file/generated/community), ``name``, ``kind``, ``lon``, ``lat``.
     """
-    net, cfg = res.network, res.config
     frames = []
     if user is not None and len(user):
-        u = user.to_crs(4326)
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "candidate_id": u["site_id"].astype(str)
-                    if "site_id" in u
-                    else u.index.astype(str),
-                    "source": "file",
-                    "name": u.get("name", pd.Series("", index=u.index)).astype(str),
-                    "kind": u["kind"].astype(str) if "kind" in u else "partner",
-                },
-                geometry=u.geometry.to_numpy(),
-                crs=4326,
-            )
-        )
+        frames.append(_user_frame(user))
     if not user_only:
-        unc = ~res.communities["covered"].to_numpy() & ~res.communities["off_network"].to_numpy()
-        cs = res.community_snap.take(np.flatnonzero(unc))
-        if len(cs):
-            # nodes that some uncovered community can walk to within the limit
-            field = nearest_sites(net, cs, limit=cfg.limit_m)
-            nodes = np.flatnonzero(np.isfinite(field.dist))
-            xy = net.xy[nodes]
-            cell = np.floor(xy / spacing_m).astype(np.int64)
-            centre = (cell + 0.5) * spacing_m
-            d = np.hypot(*(xy - centre).T)
-            order = np.lexsort((d, cell[:, 1], cell[:, 0]))
-            c = cell[order]
-            first = np.r_[True, (c[1:] != c[:-1]).any(axis=1)]
-            pick = nodes[order[first]]
-            frames.append(
-                gpd.GeoDataFrame(
-                    {
-                        "candidate_id": [""] * pick.size,
-                        "source": "generated",
-                        "name": "",
-                        "kind": "",
-                    },
-                    geometry=shapely.points(net.lon[pick], net.lat[pick]),
-                    crs=4326,
-                )
-            )
-            if include_communities:
-                cc = res.communities[unc]
-                pts = cc.geometry.representative_point().to_numpy()
-                frames.append(
-                    gpd.GeoDataFrame(
-                        {
-                            "candidate_id": [""] * len(cc),
-                            "source": "community",
-                            "name": cc["name"].astype(str).to_numpy(),
-                            "kind": "",
-                        },
-                        geometry=pts,
-                        crs=4326,
-                    )
-                )
+        frames += _generated_frames(res, spacing_m, include_communities)
     if not frames:
         return gpd.GeoDataFrame(
             columns=["candidate_id", "source", "name", "kind", "lon", "lat", "geometry"],
             geometry="geometry",
             crs=4326,
         )
-    cand = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+    return _clean(res, gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326), boundary)
+
+
+def _user_frame(user: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The user's own candidates (e.g. 融合共建 partner points)."""
+    u = user.to_crs(4326)
+    return gpd.GeoDataFrame(
+        {
+            "candidate_id": u["site_id"].astype(str) if "site_id" in u else u.index.astype(str),
+            "source": "file",
+            "name": u.get("name", pd.Series("", index=u.index)).astype(str),
+            "kind": u["kind"].astype(str) if "kind" in u else "partner",
+        },
+        geometry=u.geometry.to_numpy(),
+        crs=4326,
+    )
+
+
+def _generated_frames(
+    res: CoverageResult, spacing_m: float, include_communities: bool
+) -> list[gpd.GeoDataFrame]:
+    """Network nodes some uncovered community can walk to, one per grid cell, and the uncovered
+    communities' own locations."""
+    net, cfg = res.network, res.config
+    unc = ~res.communities["covered"].to_numpy() & ~res.communities["off_network"].to_numpy()
+    cs = res.community_snap.take(np.flatnonzero(unc))
+    if not len(cs):
+        return []
+    field = nearest_sites(net, cs, limit=cfg.limit_m)
+    nodes = np.flatnonzero(np.isfinite(field.dist))
+    xy = net.xy[nodes]
+    cell = np.floor(xy / spacing_m).astype(np.int64)
+    d = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
+    order = np.lexsort((d, cell[:, 1], cell[:, 0]))
+    c = cell[order]
+    pick = nodes[order[np.r_[True, (c[1:] != c[:-1]).any(axis=1)]]]
+    frames = [
+        gpd.GeoDataFrame(
+            {"candidate_id": [""] * pick.size, "source": "generated", "name": "", "kind": ""},
+            geometry=shapely.points(net.lon[pick], net.lat[pick]),
+            crs=4326,
+        )
+    ]
+    if include_communities:
+        cc = res.communities[unc]
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_id": [""] * len(cc),
+                    "source": "community",
+                    "name": cc["name"].astype(str).to_numpy(),
+                    "kind": "",
+                },
+                geometry=cc.geometry.representative_point().to_numpy(),
+                crs=4326,
+            )
+        )
+    return frames
+
+
+def _clean(res: CoverageResult, cand: gpd.GeoDataFrame, boundary) -> gpd.GeoDataFrame:
+    """Drop empty, outside-boundary and off-network candidates; dedupe (file ones win)."""
+    net, cfg = res.network, res.config
     cand = cand[~(cand.geometry.is_empty | cand.geometry.isna())]
     n0 = len(cand)
     if boundary is not None:
         cand = cand[shapely.intersects(boundary, cand.geometry.to_numpy())]
     snap = snap_frame(net, cand, "candidates")
-    near = snap.leg <= cfg.max_snap_m
-    cand = cand[near]
-    # dedupe in order: file candidates win over generated ones
+    cand = cand[snap.leg <= cfg.max_snap_m]
     xy = np.column_stack(net.project(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy()))
     keep = np.ones(len(cand), bool)
     for i, j in sorted(cKDTree(xy).query_pairs(DEDUPE_M)):
