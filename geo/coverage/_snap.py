@@ -10,16 +10,25 @@ query of radius ``d + H`` settles it. The result equals a brute-force search.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from ..network import Network
 
-#: Longest indexed piece of a segment, in metres.
-PIECE_M = 100.0
+#: Longest indexed piece of a segment, in metres. Short pieces make the k nearest midpoints
+#: prove the answer far more often (25 m: ~3% of points need a second round, against 60%).
+PIECE_M = 25.0
 _K = 8
+#: Query points are sorted by cells of this size (metres) before the k-d tree query: nearby
+#: queries then walk the same tree nodes, which is 2-3x faster than random order.
+_SORT_CELL_M = 250.0
+
+#: Per-network caches (segment index, edge lines), dropped with the network.
+_CACHE: weakref.WeakKeyDictionary[Network, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,9 @@ class SegmentIndex:
 
 def segment_index(net: Network) -> SegmentIndex:
     """Build (once per network, kept on it) the segment index used for snapping."""
-    cached = net.__dict__.get("_sc_segment_index")
-    if cached is not None:
-        return cached
+    cache = _CACHE.setdefault(net, {})
+    if "segment_index" in cache:
+        return cache["segment_index"]  # type: ignore[no-any-return]
     xy = net.geom_xy
     off = net.geom_offsets
     counts = np.diff(off)
@@ -106,7 +115,7 @@ def segment_index(net: Network) -> SegmentIndex:
     idx = SegmentIndex(
         ax, ay, dx, dy, seg_len, seg_edge, seg_along, edge_proj_len, piece_seg, half, tree
     )
-    net.__dict__["_sc_segment_index"] = idx
+    cache["segment_index"] = idx
     return idx
 
 
@@ -141,6 +150,8 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
     if ok.size == 0 or net.n_edges == 0:
         return Snap(edge, t_out, leg, px, py)
     ix = segment_index(net)
+    # spatially sorted queries (locality in the tree); results are put back in input order
+    ok = ok[np.lexsort((y[ok] // _SORT_CELL_M, x[ok] // _SORT_CELL_M))]
     qx, qy = x[ok], y[ok]
     best_d = np.full(ok.size, np.inf)
     best_seg = np.zeros(ok.size, np.int64)
@@ -184,8 +195,7 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
 
 def edge_lines(net: Network) -> np.ndarray:
     """Projected edge LineStrings (shapely), built once per network; for drawing isochrones."""
-    cached = net.__dict__.get("_sc_edge_lines")
-    if cached is None:
-        cached = net.edge_lines()
-        net.__dict__["_sc_edge_lines"] = cached
-    return cached
+    cache = _CACHE.setdefault(net, {})
+    if "edge_lines" not in cache:
+        cache["edge_lines"] = net.edge_lines()
+    return cache["edge_lines"]  # type: ignore[no-any-return]
