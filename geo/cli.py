@@ -162,6 +162,23 @@ def _planner_inputs(p: argparse.ArgumentParser, *, county: bool = True) -> None:
     )
 
 
+def _scenario_opt(p: argparse.ArgumentParser) -> None:
+    """--scenario / --no-scenario: the map's what-if editor (default: on within 8 MB)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--scenario",
+        dest="scenario",
+        action="store_const",
+        const=True,
+        default=None,
+        help="what-if editor in the HTML map, even above the 8 MB size budget "
+        "(default: on when the map stays within it)",
+    )
+    g.add_argument(
+        "--no-scenario", dest="scenario", action="store_const", const=False, help="no editor"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="servicecircle",
@@ -202,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--lang", choices=["zh", "en"], default="zh")
     c.add_argument("--no-map", action="store_true", help="skip map.html")
+    _scenario_opt(c)
     c.add_argument(
         "--no-isochrones",
         action="store_true",
@@ -268,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--lang", choices=["zh", "en"], default="zh")
     g.add_argument("--no-map", action="store_true")
+    _scenario_opt(g)
     g.add_argument("--out", required=True, type=Path, help="output folder")
     g.set_defaults(func=cmd_gaps)
 
@@ -338,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     au.add_argument("--lang", choices=["zh", "en"], default="zh")
     au.add_argument("--no-map", action="store_true")
+    _scenario_opt(au)
     au.add_argument("--cache-dir", type=Path, default=None)
     au.add_argument("--no-cache", action="store_true")
     au.add_argument("-v", "--verbose", action="store_true")
@@ -360,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--tianditu-key", default=None, help="Tianditu key (or $TIANDITU_KEY)")
     m.add_argument("--png", default=None, help="also write a static PNG here")
+    _scenario_opt(m)
     m.add_argument("--out", required=True, help="FILE.html")
     m.set_defaults(func=cmd_map)
     return p

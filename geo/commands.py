@@ -381,7 +381,13 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         out,
         rejects=rejects,
         inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
-        map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
+        map_kwargs={
+            "lang": a.lang,
+            "offline": True,
+            "basemap": "none",
+            "scenario": a.scenario,
+            "input_crs": sites.input_crs,
+        },
         write_map=not a.no_map,
         isochrones=not a.no_isochrones,
         output_crs=_output_crs(a, sites),
@@ -432,6 +438,8 @@ def cmd_map(a: argparse.Namespace) -> int:
         boundaries=boundary,
         tianditu_key=a.tianditu_key,
         views=views,
+        scenario=a.scenario,
+        input_crs=sites.input_crs,
     )
     t0 = time.perf_counter()
     info = save_map(m, a.out, offline=offline)
@@ -510,7 +518,13 @@ def cmd_gaps(a: argparse.Namespace) -> int:
             "network": a.network,
             "candidates": a.candidates,
         },
-        map_kwargs={"lang": a.lang, "offline": True, "basemap": "none"},
+        map_kwargs={
+            "lang": a.lang,
+            "offline": True,
+            "basemap": "none",
+            "scenario": a.scenario,
+            "input_crs": sites.input_crs,
+        },
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
         views=views,
@@ -622,6 +636,7 @@ def _run_audit(a: argparse.Namespace, cfg, run_audit):
         integrated_target=a.integrated_target,
         coverage_target=a.coverage_target,
         write_maps=not a.no_map,
+        scenario=a.scenario,
         load_kw={
             **{k: v for k, v in _load_kw(a).items() if k != "crs"},
             "kinds": _kv(a.kind, "--kind") or None,

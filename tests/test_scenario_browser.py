@@ -115,3 +115,68 @@ def test_summary_text_and_export_round_trip(real_map, artifacts, tmp_path):
         assert d.execute_script("return window.__alerts") == []
     finally:
         d.quit()
+
+
+def test_cli_map_gcj02_export_reads_back_unchanged(tmp_path, artifacts):
+    """`servicecircle map --scenario` on GCJ-02 files: the export is in GCJ-02 and the CLI
+    reads it back as the same sites (unmoved rows byte for byte)."""
+    import pandas as pd
+
+    from geo import crs as _crs
+    from geo.cli import main
+
+    src = need_shared(REAL_NETWORKS["optics_valley"])
+    rng = np.random.default_rng(3)
+    cfg = Config(cache_dir=tmp_path / "cache")
+    net = build_network(src, config=cfg)
+    s = near_streets(net, 5, rng)
+    c = near_streets(net, 60, rng)
+    slon, slat = _crs.wgs84_to_gcj02(s.geometry.x, s.geometry.y)
+    clon, clat = _crs.wgs84_to_gcj02(c.geometry.x, c.geometry.y)
+    sites_csv = tmp_path / "sites.csv"
+    pd.DataFrame(
+        {
+            "name": [f"驿站,{i}" for i in range(5)],
+            "kind": ["爱心驿站"] * 5,
+            "lon": np.round(slon, 6),
+            "lat": np.round(slat, 6),
+        }
+    ).to_csv(sites_csv, index=False)
+    comm_csv = tmp_path / "comms.csv"
+    pd.DataFrame(
+        {"name": [f"社区{i}" for i in range(60)], "population": 1000, "lon": clon, "lat": clat}
+    ).to_csv(comm_csv, index=False)
+    out = tmp_path / "map.html"
+    argv = ["map", "--network", str(src), "--sites", str(sites_csv), "--communities"]
+    argv += [str(comm_csv), "--crs", "gcj02", "--offline", "--scenario", "--out", str(out)]
+    argv += ["--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    d = _driver()
+    try:
+        d.get(out.as_uri())
+        d.implicitly_wait(2)
+        ids = [x["id"] for x in page_sites(d)]
+        d.execute_script(
+            "const s = window.servicecircle; s.closeSite(arguments[0]);"
+            "s.addSite(arguments[1], arguments[2], 'cultural_palace');",
+            ids[0],
+            float(net.lon.mean()),
+            float(net.lat.mean()),
+        )
+        text = d.execute_script("return window.servicecircle.exportCsv()")
+        wgs = [x for x in page_sites(d) if x["open"]]
+    finally:
+        d.quit()
+    lines = text.strip().split("\r\n")
+    orig = sites_csv.read_text(encoding="utf-8").strip().split("\n")
+    assert lines[0] == "kind,name,lon,lat"
+    # unmoved rows carry the input's own numbers
+    for row, o in zip(lines[1:5], orig[2:6], strict=True):
+        assert row.split(",")[-2:] == o.split(",")[-2:]
+    f = tmp_path / "scenario.csv"
+    f.write_text(text, encoding="utf-8")
+    back = load_sites(f, crs="gcj02")
+    assert len(back.rejects) == 0 and len(back.data) == 5
+    assert back.data["kind"].tolist() == ["station"] * 4 + ["cultural_palace"]
+    assert np.allclose(back.data["lon"], [x["lon"] for x in wgs], atol=2e-7)
+    assert np.allclose(back.data["lat"], [x["lat"] for x in wgs], atol=2e-7)

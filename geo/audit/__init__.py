@@ -107,6 +107,7 @@ def run_audit(
     integrated_target: int = 10,
     coverage_target: float | None = None,
     write_maps: bool = True,
+    scenario: bool | None = None,
     load_kw: dict | None = None,
     build_kw: dict | None = None,
     new_sites: int | None = None,
@@ -244,6 +245,8 @@ def run_audit(
                 if wd is None
                 else wd[wd["county"] == r.county].reset_index(drop=True),
                 demand=demand,
+                scenario=scenario,
+                input_crs=getattr(s, "input_crs", None) or crs,
             )
         )
     rows += _run(tasks, workers, scheduler, cfg.verbose)

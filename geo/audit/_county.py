@@ -44,6 +44,8 @@ class CountyTask:
     new_sites: int | None = None  # MCLP with this many sites instead of LSCP
     workplaces: gpd.GeoDataFrame | None = None  # workplaces inside the county (issue 15)
     demand: dict[str, Any] | None = None  # demand_views options (community_coverage, decay)
+    scenario: bool | None = None  # what-if editor in the map (None: within the size budget)
+    input_crs: Any = None  # coordinates of the input files, for the editor's CSV export
 
 
 def slug(county: str, code: str) -> str:
@@ -223,6 +225,8 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             + ("15分钟职工服务圈" if task.lang == "zh" else "15-minute service circle"),
             summary_lines=lines,
             views=views,
+            scenario=task.scenario,
+            input_crs=task.input_crs,
         )
         save_map(m, folder / "map.html")
         row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))
