@@ -239,6 +239,12 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
             f"off network: {s['communities_off_network']} communities, "
             f"{s['sites_off_network']} sites (more than {s['max_snap_m']:.0f} m from a street)"
         )
+    isl = s.get("network", {})
+    if isl.get("islands_dropped"):
+        print(
+            f"dropped {isl['islands_dropped']} small street pieces "
+            f"({isl['island_km_dropped']:.2f} km) not connected to the rest (--keep-islands keeps them)"
+        )
     if s.get("rejected_rows"):
         print(f"rejected rows: {s['rejected_rows']}: {s.get('rejects_line', '')}")
     if out:

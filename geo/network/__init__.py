@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
 
 from .._errors import NetworkError
 from ..config import Config
 from . import _cache
 from ._lines import Noding, read_lines
-from ._model import ZERO_LENGTH_M, Network, haversine_m
+from ._model import ZERO_LENGTH_M, Network, drop_islands, haversine_m
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
 from ._osm import is_walkable, read_osm
 
@@ -107,7 +106,8 @@ def build_network(
     largest_component
         Keep only the largest connected piece.
     keep_islands
-        Keep street fragments smaller than :data:`ISLAND_SHARE` of the largest piece. By
+        Keep small disconnected street pieces (see :func:`~geo.network._model.drop_islands`:
+        under 1 km of streets in all, judged by length, not node count). By
         default they are dropped (and counted in the log and ``meta``): in real data they are
         mostly clipped or mis-joined footpaths, and a community snapped to one would look
         unreachable. Large pieces (a district split by a river with no bridge in the data)
@@ -165,10 +165,6 @@ def build_network(
     return _finish(net, area, cfg, largest_component, keep_islands)
 
 
-#: Pieces with fewer nodes than this share of the largest piece are "islands".
-ISLAND_SHARE = 0.01
-
-
 def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) -> Network:
     if area is not None:
         net = net.clip(area, cfg.clip_buffer_m)
@@ -176,23 +172,8 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
         raise NetworkError("the network has no edges")
     n_comp = int(net.component_labels.max()) + 1
     if n_comp > 1 and not largest and not keep_islands:
-        sizes = np.bincount(net.component_labels)
-        small = sizes < max(2, ISLAND_SHARE * sizes[0])
-        if small.any():
-            keep = ~small[net.component_labels[net.edge_u]]
-            dropped = {
-                "islands_dropped": int(small.sum()),
-                "island_nodes_dropped": int(sizes[small].sum()),
-            }
-            logger.info(
-                "dropped %d street fragments (%d nodes) under %.0f%% of the main "
-                "network's size; pass keep_islands=True to keep them",
-                small.sum(),
-                sizes[small].sum(),
-                100 * ISLAND_SHARE,
-            )
-            net = net.select_edges(keep, **dropped)
-            n_comp = int(net.component_labels.max()) + 1
+        net = drop_islands(net)  # by total length; reported in meta and the summary
+        n_comp = int(net.component_labels.max()) + 1
     if n_comp > 1:
         small = int((net.component_labels > 0).sum())
         if largest:

@@ -132,7 +132,18 @@ class Network:
             ]
             if self.n_nodes
             else None,
-            **{k: v for k, v in self.meta.items() if k in ("source", "source_kind")},
+            **{
+                k: v
+                for k, v in self.meta.items()
+                if k
+                in (
+                    "source",
+                    "source_kind",
+                    "islands_dropped",
+                    "island_km_dropped",
+                    "island_nodes_dropped",
+                )
+            },
         }
 
     # -- projected views -----------------------------------------------------------------------
@@ -281,6 +292,47 @@ class Network:
         arrays["edge_highway"] = arrays["edge_highway"].astype(object)
         arrays["edge_name"] = arrays["edge_name"].astype(object)
         return cls(**arrays, meta=meta)
+
+
+#: Street pieces shorter in total than this many metres can be dropped as fragments ...
+ISLAND_MAX_M = 1000.0
+#: ... when also shorter than this share of the main piece's length (tiny networks).
+ISLAND_SHARE = 0.01
+
+
+def drop_islands(net: Network) -> Network:
+    """Drop small disconnected street pieces, judged by their total length (not node count).
+
+    A piece goes when its streets add up to less than ``min(ISLAND_MAX_M, ISLAND_SHARE x
+    the main piece's length)``: clipped or mis-joined footpaths go, while a long viaduct
+    or a district cut off by a river (few nodes, many km) stays. What was dropped is recorded
+    in ``meta`` (``islands_dropped``, ``island_km_dropped``, ``island_nodes_dropped``) and
+    logged as a warning.
+    """
+    labels = net.component_labels
+    if labels.size == 0 or labels.max() == 0:
+        return net
+    n_comp = int(labels.max()) + 1
+    km = np.bincount(labels[net.edge_u], weights=net.length, minlength=n_comp)
+    small = km < min(ISLAND_MAX_M, ISLAND_SHARE * km[0])
+    small[0] = False
+    if not small.any():
+        return net
+    nodes = np.bincount(labels, minlength=n_comp)
+    dropped = {
+        "islands_dropped": int(small.sum()),
+        "island_km_dropped": round(float(km[small].sum()) / 1000, 3),
+        "island_nodes_dropped": int(nodes[small].sum()),
+    }
+    logger.warning(
+        "dropped %d small street pieces (%.2f km, %d nodes; each under %.0f m) that do not "
+        "connect to the rest; pass --keep-islands to keep them",
+        dropped["islands_dropped"],
+        dropped["island_km_dropped"],
+        dropped["island_nodes_dropped"],
+        min(ISLAND_MAX_M, ISLAND_SHARE * km[0]),
+    )
+    return net.select_edges(~small[labels[net.edge_u]], **dropped)
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
