@@ -217,28 +217,44 @@ def _print_views(views, main_level: str, lang: str = "zh") -> None:
         print(line)
 
 
+_CONSOLE = {
+    "zh": {
+        "head": "社区 {communities} 个  人口 {population:,.0f}  站点 {sites} 个",
+        "level": "  {level:>6} 步行 ({limit:,.0f} 米) 内：{n:>6} 个社区，{pop:>12,.0f} 人 ({share:.1f}%)",
+        "main": "主要标准 {level}：人口覆盖率 {pct:.1f}%；未覆盖社区 {n} 个(步行距离中位数 {med})",
+        "off": "离路网过远(超过 {m:.0f} 米)：社区 {c} 个，站点 {s} 个",
+        "rejects": "未使用的行：{n} 行：{line}",
+        "out": "输出：{out}",
+    },
+    "en": {
+        "head": "communities: {communities}  population: {population:,.0f}  sites: {sites}",
+        "level": "  within {level:>6} ({limit:,.0f} m): {n:>6} communities, {pop:>12,.0f} people "
+        "({share:.1f}%)",
+        "main": "main level {level}: {pct:.1f}% of the population covered; {n} communities "
+        "uncovered (median walk {med})",
+        "off": "off network: {c} communities, {s} sites (more than {m:.0f} m from a street)",
+        "rejects": "rejected rows: {n}: {line}",
+        "out": "outputs: {out}",
+    },
+}  # fmt: skip
+
+
 def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
-    pct = 100 * s.get("population_covered_share", 0)
-    print(
-        f"communities: {s['communities']}  population: {s['population']:,.0f}  sites: {s['sites']}"
-    )
+    """The run's headline figures on the console, in Chinese (``--lang zh``) or English."""
+    t = _CONSOLE["zh" if lang == "zh" else "en"]
+    print(t["head"].format(communities=s["communities"], population=s["population"],
+                           sites=s["sites"]))  # fmt: skip
     for level, v in s["levels"].items():
-        print(
-            f"  within {level:>6} ({v['limit_m']:,.0f} m): {v['communities_covered']:>6} "
-            f"communities, {v['population_covered']:>12,.0f} people "
-            f"({100 * v['population_share']:.1f}%)"
-        )
+        print(t["level"].format(level=level, limit=v["limit_m"], n=v["communities_covered"],
+                                pop=v["population_covered"],
+                                share=100 * v["population_share"]))  # fmt: skip
     n_unc = s["communities"] - s["communities_covered"]
     med = _median_text(s.get("uncovered_median_walk_m"), n_unc, lang)
-    print(
-        f"main level {s['main_level']}: {pct:.1f}% of the population covered; "
-        f"{n_unc} communities uncovered (median walk {med})"
-    )
+    pct = 100 * s.get("population_covered_share", 0)
+    print(t["main"].format(level=s["main_level"], pct=pct, n=n_unc, med=med))
     if s.get("communities_off_network") or s.get("sites_off_network"):
-        print(
-            f"off network: {s['communities_off_network']} communities, "
-            f"{s['sites_off_network']} sites (more than {s['max_snap_m']:.0f} m from a street)"
-        )
+        print(t["off"].format(c=s["communities_off_network"], s=s["sites_off_network"],
+                              m=s["max_snap_m"]))  # fmt: skip
     isl = s.get("network", {})
     if isl.get("islands_dropped"):
         print(
@@ -246,9 +262,9 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
             f"({isl['island_km_dropped']:.2f} km) not connected to the rest (--keep-islands keeps them)"
         )
     if s.get("rejected_rows"):
-        print(f"rejected rows: {s['rejected_rows']}: {s.get('rejects_line', '')}")
+        print(t["rejects"].format(n=s["rejected_rows"], line=s.get("rejects_line", "")))
     if out:
-        print(f"outputs: {out}")
+        print(t["out"].format(out=out))
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -312,7 +328,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
             "OpenStreetMap data (ODbL); not Hubei data.",
         },
     )
-    _print_summary(res.summary, out)
+    _print_summary(res.summary, out, a.lang)
     ps = prop.summary
     print(
         f"proposed {ps['new_sites']} new sites (MCLP, {ps['status']}): covered population "

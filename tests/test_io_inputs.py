@@ -219,3 +219,38 @@ def test_encodings_limited_and_replacements_named(tmp_path, caplog):
     assert ("rows 2 " in caplog.text or "rows 3 " in caplog.text) and "--encoding" in caplog.text
     with pytest.raises(InputError, match="cannot decode the file as gb18030"):
         read_table(mixed, encoding="gb18030")
+
+
+def test_reject_fixes_name_only_real_flags_in_both_languages():
+    import re
+
+    from geo.cli import build_parser
+    from geo.io._messages import MESSAGES
+
+    sub = build_parser()._subparsers._group_actions[0].choices
+    flags = {o for p in sub.values() for a in p._actions for o in a.option_strings}
+    for code, (_, zr, zf, er, ef) in MESSAGES.items():
+        named = set(re.findall(r"--[a-z][a-z-]+", " ".join((zr, zf, er, ef))))
+        assert named <= flags, (code, named - flags)
+        assert re.search("[\u4e00-\u9fff]", zr) and re.search("[\u4e00-\u9fff]", zf), code
+
+
+def test_load_errors_name_only_real_flags(tmp_path):
+    import re
+
+    from geo.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices
+    flags = {o for p in sub.values() for a in p._actions for o in a.option_strings}
+    p = tmp_path / "n.csv"
+    p.write_text("name,where\na,here\n", encoding="utf-8")
+    for call in (
+        lambda: load_sites(p),
+        lambda: load_sites(p, columns={"lon": "nope"}),
+        lambda: load_sites(_sites_csv(tmp_path, ["天文台"])),
+        lambda: load_sites(_sites_csv(tmp_path, ["爱心驿站"]), crs="EPSG:32650"),
+    ):
+        with pytest.raises(InputError) as e:
+            call()
+        named = set(re.findall(r"--[a-z][a-z-]+", str(e.value)))
+        assert named and named <= flags, named - flags
