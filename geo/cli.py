@@ -120,6 +120,12 @@ def _demand_views(p: argparse.ArgumentParser) -> None:
         help="building footprints for --community-coverage area",
     )
     g.add_argument(
+        "--main-roads",
+        type=Path,
+        default=None,
+        help="main-road lines (主干道) for a road network without street classes",
+    )
+    g.add_argument(
         "--decay",
         choices=["gaussian", "step"],
         default="gaussian",

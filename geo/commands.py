@@ -191,13 +191,14 @@ def _views(a: argparse.Namespace, res, boundary, rejects):
 
         bld = gpd.read_file(a.buildings)
         bld = bld.set_crs(4326) if bld.crs is None else bld
-    res, views = demand_views(
-        res,
-        workplaces=wp,
-        community_coverage=a.community_coverage,
-        buildings=bld,
-        decay=a.decay,
-    )
+    kw = _demand_kw(a)
+    kw.pop("buildings", None)
+    area = None
+    if boundary is not None:  # street km count inside the study area only
+        import shapely
+
+        area = shapely.union_all(boundary.geometry.to_crs(4326).values)
+    res, views = demand_views(res, workplaces=wp, buildings=bld, area=area, **kw)
     return res, views, rejects
 
 
@@ -209,6 +210,23 @@ def _demand_kw(a: argparse.Namespace) -> dict:
 
         bld = gpd.read_file(a.buildings)
         kw["buildings"] = bld.set_crs(4326) if bld.crs is None else bld
+    if a.main_roads:
+        import geopandas as gpd
+
+        from ._errors import InputError
+
+        try:
+            roads = gpd.read_file(a.main_roads)
+        except Exception as exc:  # pyogrio raises several types for unreadable files
+            raise InputError(
+                f"cannot read the main-road file ({exc})",
+                file=a.main_roads,
+                fix="give a line file (.shp with .shx, .gpkg or .geojson)",
+            ) from exc
+        if roads.crs is None:
+            logger.warning("%s has no CRS; assuming WGS84 longitude/latitude", a.main_roads)
+            roads = roads.set_crs(4326)
+        kw["main_roads"] = roads
     return kw
 
 
@@ -588,6 +606,7 @@ def _mixed_gaps(a, res, views, demand, cands, area):
         demand=demand,
         workplaces=views.workplaces,
         street_weights=parse_street_weights(a.street_weights),
+        classes=None if views.streets is None else views.streets.edges["highway"].to_numpy(),
         candidates=cands.data if cands else None,
         candidates_only=a.candidates_only,
         spacing_m=a.grid_spacing_m,

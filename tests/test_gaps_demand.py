@@ -153,3 +153,35 @@ def test_parse_demand_errors():
         net, cfg, res, cands = _instance(1)
         propose_mixed(res, k=1, demand={"workplaces": 1.0})
     assert shapely  # keep the import for the helpers above
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_streets_demand_inside_an_area_is_the_brute_force_optimum(seed):
+    from geo.coverage.streets import (
+        area_intervals,
+        covered_intervals,
+        intersect_intervals,
+        union_length,
+    )
+
+    net, cfg, res, cands = _instance(seed, n_cand=10)
+    lon0, lat0 = np.median(net.lon), np.median(net.lat)
+    area = shapely.box(lon0 - 0.004, lat0 - 0.0035, lon0 + 0.0045, lat0 + 0.003)
+    prop = propose_mixed(res, k=2, demand={"streets": 1.0}, candidates=cands,
+                         candidates_only=True, boundary=area, curve=False)  # fmt: skip
+    cand = prop.candidates
+    inside = area_intervals(net, area)
+    assert union_length(inside, net.n_edges).sum() < net.length.sum() * 0.9
+
+    def value(chosen):
+        st = station_snap(res)
+        cs = snap_frame(net, cand.iloc[list(chosen)], "candidates")
+        both = type(st)(**{f.name: np.concatenate([getattr(st, f.name), getattr(cs, f.name)])
+                           for f in dataclasses.fields(st)})  # fmt: skip
+        iv = covered_intervals(net, nearest_sites(net, both), both, cfg.limit_m)
+        return float(union_length(intersect_intervals(iv, inside), net.n_edges).sum() / 1000)
+
+    vals = {c: value(c) for c in itertools.combinations(range(len(cand)), 2)}
+    assert prop.summary["street_km_weighted_after"] == pytest.approx(max(vals.values()), abs=1e-9)
+    assert prop.summary["street_km_weighted_before"] == pytest.approx(value(()), abs=1e-9)
+    assert min(vals.values()) < max(vals.values()) - 1e-6

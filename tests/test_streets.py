@@ -153,3 +153,65 @@ def test_street_weights_parse():
         parse_street_weights("primary:3")
     with pytest.raises(InputError):
         parse_street_weights("primary=-1")
+
+
+@pytest.mark.realdata
+def test_street_km_inside_an_area_matches_geometric_oracle(tmp_path):
+    """Only street length inside a county counts; edges are cut exactly at its boundary."""
+    from shapely.ops import substring
+
+    path = need_shared(REAL_NETWORKS["optics_valley"])
+    cfg = Config(cache_dir=tmp_path / "cache", use_cache=False)
+    net = build_network(path, config=cfg)
+    rng = np.random.default_rng(21)
+    sites, comms = _frames(net, rng, 10, 10)
+    res = compute_coverage(net, sites, comms, config=cfg, redundancy=False)
+    lon0, lat0 = np.median(net.lon), np.median(net.lat)
+    area = shapely.Polygon(
+        [(lon0 - 0.012, lat0 - 0.006), (lon0 + 0.010, lat0 - 0.008), (lon0 + 0.006, lat0 + 0.007),
+         (lon0 - 0.009, lat0 + 0.005)]
+    )  # fmt: skip
+    sc = street_coverage(res, area=area)
+    snap = station_snap(res)
+    limits = list(cfg.levels.values())
+    G = oracle_graph(net, {"s": snap})
+    sources = [("s", i) for i in range(len(snap))]
+    dist = nx.multi_source_dijkstra_path_length(G, sources, weight="weight")
+    lines = net.edge_lines()
+    poly = shapely.transform(area, lambda c: np.column_stack(net.project(c[:, 0], c[:, 1])))
+    on_edge = {}
+    for i in range(len(snap)):
+        on_edge.setdefault(int(snap.edge[i]), []).append((float(snap.t[i]), ("s", "anchor", i)))
+    total = 0.0
+    cov = dict.fromkeys(limits, 0.0)
+    for e in range(net.n_edges):
+        line, L = lines[e], float(net.length[e])
+        scale = line.length / L if L > 0 else 0.0
+        total += shapely.intersection(line, poly).length / scale if scale else 0.0
+        chain = [(0.0, int(net.edge_u[e])), *sorted(on_edge.get(e, [])), (L, int(net.edge_v[e]))]
+        for lim in limits:
+            pieces = []
+            for (t0, a), (t1, b) in zip(chain[:-1], chain[1:], strict=True):
+                ra = min(max(lim - dist.get(a, np.inf), 0.0), t1 - t0)
+                rb = min(max(lim - dist.get(b, np.inf), 0.0), t1 - t0)
+                if ra > 0:
+                    pieces.append((t0, t0 + ra))
+                if rb > 0:
+                    pieces.append((t1 - rb, t1))
+            merged = []  # plain interval union, then each piece cut by the polygon
+            for s_, t_ in sorted(pieces):
+                if merged and s_ <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], t_)
+                else:
+                    merged.append([s_, t_])
+            for s_, t_ in merged:
+                if t_ > s_ and scale:
+                    piece = substring(line, s_ * scale, t_ * scale)
+                    cov[lim] += shapely.intersection(piece, poly).length / scale
+    assert sc.summary["street_km"] == pytest.approx(total / 1000, abs=2e-3)
+    assert 0 < sc.summary["street_km"] < net.length.sum() / 1000 * 0.8
+    for level, lim in cfg.levels.items():
+        assert sc.summary[f"street_km_covered_{level}"] == pytest.approx(cov[lim] / 1000, abs=2e-3)
+    # uncovered stretches lie inside the area
+    unc = sc.uncovered
+    assert shapely.within(unc.geometry.to_numpy(), area.buffer(1e-5)).all()

@@ -94,7 +94,9 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     res = compute_coverage(net, task.sites, task.communities, config=cfg)
     from ..coverage.views import county_row, demand_views
 
-    res, views = demand_views(res, workplaces=task.workplaces, **(task.demand or {}))
+    res, views = demand_views(
+        res, workplaces=task.workplaces, area=task.boundary, **(task.demand or {})
+    )
     inside = (
         task.sites["county"].to_numpy() == task.county if len(task.sites) else np.zeros(0, bool)
     )

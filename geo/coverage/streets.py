@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.ops import substring
 
 from ._engine import EPS_M, NodeField, nearest_sites
@@ -52,6 +53,7 @@ STATION_KINDS: tuple[str, ...] = ("station", "integrated")
 #: OSM highway classes counted as main roads (主干道 and 次干道, with their link roads).
 MAIN_ROAD_CLASSES: frozenset[str] = frozenset(
     {
+        "main",
         "motorway",
         "motorway_link",
         "trunk",
@@ -62,6 +64,41 @@ MAIN_ROAD_CLASSES: frozenset[str] = frozenset(
         "secondary_link",
     }
 )
+
+
+#: Edges lying along a ``--main-roads`` line (within this many metres) count as main roads.
+MAIN_ROAD_TOLERANCE_M = 15.0
+
+
+def main_road_mask(
+    net: Network, lines: gpd.GeoDataFrame, *, tolerance_m: float = MAIN_ROAD_TOLERANCE_M
+) -> np.ndarray:
+    """Edges that run along the given main-road lines (e.g. a 主干道 layer for a road
+    centre-line network without classes): at least half of 9 evenly spaced points of the edge
+    lie within ``tolerance_m`` metres of a line."""
+    from ..crs import transform_geometry
+
+    g = lines.to_crs(4326) if lines.crs is not None else lines.set_crs(4326)
+    geoms = g.geometry.to_numpy()
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not geoms.size or not net.n_edges:
+        return np.zeros(net.n_edges, bool)
+    tree = shapely.STRtree(transform_geometry(geoms, lambda x, y: net.project(x, y)))
+    k = 9
+    fr = np.tile((np.arange(k) + 0.5) / k, net.n_edges)
+    pts = shapely.line_interpolate_point(np.repeat(net.edge_lines(), k), fr, normalized=True)
+    hit = np.zeros(pts.size, bool)
+    hit[np.unique(tree.query(pts, predicate="dwithin", distance=tolerance_m)[0])] = True
+    return hit.reshape(net.n_edges, k).mean(axis=1) >= 0.5
+
+
+def edge_classes(net: Network, main_roads: np.ndarray | None = None) -> np.ndarray:
+    """Each edge's class: its OSM class, or ``main`` where ``main_roads`` marks an edge whose
+    class is unknown (road centre-lines carry none)."""
+    cls = highway_class(net.edge_highway)
+    if main_roads is not None:
+        cls = np.where(np.asarray(main_roads, bool) & (cls == "unknown"), "main", cls)
+    return cls
 
 
 def highway_class(highway: Iterable[object]) -> np.ndarray:
@@ -262,8 +299,69 @@ def station_snap(res: CoverageResult, kinds: Iterable[str] | None = STATION_KIND
     return res.site_snap.take(use)
 
 
+def merge_intervals(pieces: pd.DataFrame) -> pd.DataFrame:
+    """The union of ``pieces`` (``e``, ``start``, ``end``) as sorted, disjoint intervals."""
+    if not len(pieces):
+        return pd.DataFrame({"e": np.zeros(0, np.int64), "start": [], "end": []})
+    p = pieces.sort_values(["e", "start"], kind="stable")
+    e, st, en = p["e"].to_numpy(np.int64), p["start"].to_numpy(float), p["end"].to_numpy(float)
+    new_edge = np.r_[True, e[1:] != e[:-1]]
+    run = pd.Series(en).groupby(np.cumsum(new_edge)).cummax().to_numpy()
+    prev = np.where(new_edge, -np.inf, np.r_[-np.inf, run[:-1]])
+    opens = new_edge | (st > prev)  # a new interval starts where it does not touch the last
+    gid = np.cumsum(opens) - 1
+    out = pd.DataFrame({"e": e[opens], "start": st[opens]})
+    out["end"] = pd.Series(en).groupby(gid).max().to_numpy()
+    return out.reset_index(drop=True)
+
+
+def intersect_intervals(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Pieces lying in both ``a`` and ``b`` (each merged with :func:`merge_intervals`)."""
+    j = merge_intervals(a).merge(merge_intervals(b), on="e", suffixes=("_a", "_b"))
+    st = np.maximum(j["start_a"].to_numpy(), j["start_b"].to_numpy())
+    en = np.minimum(j["end_a"].to_numpy(), j["end_b"].to_numpy())
+    keep = en > st
+    return pd.DataFrame({"e": j["e"].to_numpy()[keep], "start": st[keep], "end": en[keep]})
+
+
+def area_intervals(net: Network, area: Any | None) -> pd.DataFrame:
+    """The pieces of every edge inside ``area`` (a WGS84 polygon; None: every whole edge),
+    in metres from the edge's ``u`` end, cut exactly where the edge crosses the boundary."""
+    e_all = np.arange(net.n_edges)
+    if area is None:
+        return pd.DataFrame({"e": e_all, "start": 0.0, "end": np.asarray(net.length, float)})
+    from ..crs import transform_geometry
+
+    poly = transform_geometry(area, lambda x, y: net.project(x, y))
+    shapely.prepare(poly)
+    lines = net.edge_lines()
+    inside = shapely.within(lines, poly)
+    rows = [pd.DataFrame({"e": e_all[inside], "start": 0.0, "end": net.length[inside]})]
+    cross = np.flatnonzero(~inside & shapely.intersects(lines, poly))
+    parts_e, parts_s, parts_t = [], [], []
+    for e in cross:
+        line = lines[e]
+        scale = float(net.length[e]) / line.length if line.length > 0 else 0.0
+        for part in shapely.get_parts(shapely.intersection(line, poly)):
+            if shapely.get_type_id(part) != 1 or part.length <= 0:
+                continue
+            xy = np.asarray(part.coords)
+            a, b = line.project(shapely.Point(xy[0])), line.project(shapely.Point(xy[-1]))
+            parts_e.append(e)
+            parts_s.append(min(a, b) * scale)
+            parts_t.append(max(a, b) * scale)
+    rows.append(pd.DataFrame({"e": parts_e, "start": parts_s, "end": parts_t}))
+    out = pd.concat(rows, ignore_index=True)
+    out["e"] = out["e"].astype(np.int64)
+    return merge_intervals(out[out["end"] > out["start"]])
+
+
 def street_coverage(
-    res: CoverageResult, *, kinds: Iterable[str] | None = STATION_KINDS
+    res: CoverageResult,
+    *,
+    kinds: Iterable[str] | None = STATION_KINDS,
+    main_roads: np.ndarray | None = None,
+    area: Any | None = None,
 ) -> StreetCoverage:
     """Walk time from every street edge to the nearest station, and covered km per level.
 
@@ -273,24 +371,33 @@ def street_coverage(
         A coverage run (its network, sites and levels are used).
     kinds
         Which site kinds serve outdoor workers (default :data:`STATION_KINDS`); None: all.
+    main_roads
+        Per-edge mask of main roads for networks without classes (:func:`main_road_mask`).
+    area
+        Count only the street length inside this WGS84 polygon (a county: its network is
+        clipped with a walking buffer, whose streets are walked but not counted). Edges are
+        cut exactly at the boundary.
     """
     net, cfg = res.network, res.config
     snap = station_snap(res, kinds)
     field = nearest_sites(net, snap)
     worst = worst_distance(net, field, snap)
-    cls = highway_class(net.edge_highway)
+    cls = edge_classes(net, main_roads)
     main = np.isin(cls, list(MAIN_ROAD_CLASSES))
-    length = np.asarray(net.length, float)
+    inside = area_intervals(net, area)
+    length = union_length(inside, net.n_edges)  # street length counted (in the area)
+    rows = np.flatnonzero(length > 0)
     edges = pd.DataFrame(
         {
-            "edge_id": np.arange(net.n_edges),
-            "name": np.asarray(net.edge_name, dtype=object),
-            "highway": cls,
-            "main_road": main,
-            "length_m": np.round(length, 1),
+            "edge_id": rows,
+            "name": np.asarray(net.edge_name, dtype=object)[rows],
+            "highway": cls[rows],
+            "main_road": main[rows],
+            "length_m": np.round(np.asarray(net.length, float)[rows], 1),
             "walk_time_min_to_station": np.round(
-                np.where(np.isfinite(worst), worst, np.nan) / cfg.metres_per_minute, 2
+                np.where(np.isfinite(worst), worst, np.nan)[rows] / cfg.metres_per_minute, 2
             ),
+            "length_in_area_m": np.round(length[rows], 1),
         }
     )
     km = length.sum() / 1000
@@ -299,14 +406,16 @@ def street_coverage(
         "street_stations": len(snap),
         "street_km": round(float(km), 3),
         "main_road_km": round(float(length[main].sum() / 1000), 3),
+        "street_area": "boundary" if area is not None else "network",
     }
     by_class: dict[str, dict[str, Any]] = {}
     for level, lim in cfg.levels.items():
-        cov = covered_length(net, field, snap, lim)
-        edges[f"covered_{level}"] = np.round(
-            np.where(length > 0, cov / np.where(length > 0, length, 1), 1.0), 4
-        )
-        edges[f"covered_m_{level}"] = np.round(cov, 1)
+        cov_iv = covered_intervals(net, field, snap, lim)
+        cov = union_length(intersect_intervals(cov_iv, inside), net.n_edges)
+        cov = np.minimum(cov, length)
+        share = np.where(length > 0, cov / np.where(length > 0, length, 1), 1.0)
+        edges[f"covered_{level}"] = np.round(share[rows], 4)
+        edges[f"covered_m_{level}"] = np.round(cov[rows], 1)
         ckm = cov.sum() / 1000
         summary[f"street_km_covered_{level}"] = round(float(ckm), 3)
         summary[f"street_km_covered_share_{level}"] = round(float(ckm / km), 4) if km else 0.0
@@ -314,7 +423,7 @@ def street_coverage(
         summary[f"main_road_km_uncovered_{level}"] = round(
             float((length[main] - cov[main]).sum() / 1000), 3
         )
-        for c in np.unique(cls):
+        for c in np.unique(cls[rows]):
             m = cls == c
             tot = float(length[m].sum())
             d = by_class.setdefault(
@@ -323,6 +432,8 @@ def street_coverage(
             d[f"covered_share_{level}"] = round(float(cov[m].sum() / tot), 4) if tot else 0.0
     summary["by_class"] = by_class
     gaps = uncovered_pieces(net, field, snap, cfg.limit_m)
+    if area is not None:
+        gaps = intersect_intervals(gaps, inside)
     e = gaps["e"].to_numpy(int)
     unc = gpd.GeoDataFrame(
         {
@@ -384,7 +495,8 @@ def parse_street_weights(text: str | Mapping[str, float] | None) -> dict[str, fl
 
 
 def class_weights(highway: Iterable[object], weights: Mapping[str, float]) -> np.ndarray:
-    """Per-edge weight from :func:`parse_street_weights` output (default 1)."""
+    """Per-edge weight from :func:`parse_street_weights` output (default 1); ``highway`` is
+    the OSM class or :func:`edge_classes`."""
     cls = highway_class(highway)
     default = float(weights.get("other", weights.get("*", 1.0)))
     w = np.full(cls.size, default)

@@ -31,7 +31,7 @@ import shapely
 
 from .access import AccessResult, Decay, e2sfca
 from .partial import GRID_SPACING_M, PartialCoverage, apply_area_coverage, partial_coverage
-from .streets import STATION_KINDS, StreetCoverage, street_coverage
+from .streets import STATION_KINDS, StreetCoverage, main_road_mask, street_coverage
 
 if TYPE_CHECKING:
     from . import CoverageResult
@@ -193,6 +193,8 @@ def demand_views(
     buildings: gpd.GeoDataFrame | None = None,
     grid_spacing_m: float = GRID_SPACING_M,
     decay: Decay = "gaussian",
+    main_roads: gpd.GeoDataFrame | None = None,
+    area=None,
 ) -> tuple[CoverageResult, DemandViews]:
     """Every demand view of a coverage run.
 
@@ -211,6 +213,10 @@ def demand_views(
         Samples for the area method.
     decay
         E2SFCA distance decay (used when the sites have a ``capacity`` column).
+    main_roads
+        Main-road lines marking main roads on a network without street classes.
+    area
+        The county or study area (WGS84 polygon): street km count only inside it.
 
     Returns
     -------
@@ -230,7 +236,8 @@ def demand_views(
     if community_coverage == "area":
         part = partial_coverage(res, buildings=buildings, spacing_m=grid_spacing_m)
         res = apply_area_coverage(res, part)
-    sc = street_coverage(res, kinds=station_kinds) if streets else None
+    mask = main_road_mask(res.network, main_roads) if main_roads is not None else None
+    sc = street_coverage(res, kinds=station_kinds, main_roads=mask, area=area) if streets else None
     wres = workplace_coverage(res, workplaces) if workplaces is not None else None
     acc = e2sfca(res, decay=decay)
     views = DemandViews(sc, wres, acc, part)

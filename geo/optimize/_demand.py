@@ -40,8 +40,11 @@ from ..coverage import CoverageResult, snap_frame
 from ..coverage._engine import nearest_sites, site_reach
 from ..coverage.streets import (
     STATION_KINDS,
+    area_intervals,
     class_weights,
     covered_intervals,
+    intersect_intervals,
+    merge_intervals,
     site_intervals,
     station_snap,
     union_length,
@@ -120,33 +123,35 @@ def street_demand(
     street_weights: Mapping[str, float] | None = None,
     kinds: Sequence[str] | None = STATION_KINDS,
     limit_m: float | None = None,
+    classes: np.ndarray | None = None,
+    area=None,
 ) -> StreetDemand:
-    """The exact street-segment covering instance for ``cand_snap`` (see the module doc)."""
+    """The exact street-segment covering instance for ``cand_snap`` (see the module doc).
+
+    With ``area`` (WGS84 polygon) only street length inside it counts (cut exactly)."""
     net = res.network
     lim = float(res.config.limit_m if limit_m is None else limit_m)
-    cw = class_weights(net.edge_highway, street_weights or {})
-    total = float((net.length * cw).sum() / 1000)
+    cw = class_weights(net.edge_highway if classes is None else classes, street_weights or {})
+    inside = area_intervals(net, area)
+    total = float((union_length(inside, net.n_edges) * cw).sum() / 1000)
     cand = site_intervals(net, site_reach(net, cand_snap, lim), cand_snap, lim)
     st = station_snap(res, kinds)
-    exist = covered_intervals(net, nearest_sites(net, st), st, lim)
+    exist = merge_intervals(covered_intervals(net, nearest_sites(net, st), st, lim))
     touched = np.unique(cand["e"].to_numpy(int))
-    per_edge = np.minimum(union_length(exist, net.n_edges), net.length)
+    per_edge = union_length(intersect_intervals(exist, inside), net.n_edges)
     elsewhere = per_edge * cw
     elsewhere[touched] = 0.0
     exist = exist[np.isin(exist["e"].to_numpy(), touched)]
+    inside = inside[np.isin(inside["e"].to_numpy(), touched)]
     L = net.length
     K = float(L.max() if L.size else 0.0) + 10.0
-    e_bp = np.concatenate([touched, touched, cand["e"], cand["e"], exist["e"], exist["e"]])
-    p_bp = np.concatenate(
-        [
-            np.zeros(touched.size),
-            L[touched],
-            cand["start"],
-            cand["end"],
-            exist["start"],
-            exist["end"],
-        ]
+    e_bp = np.concatenate(
+        [touched, touched, cand["e"], cand["e"], exist["e"], exist["e"], inside["e"], inside["e"]]
     )
+    p_bp = np.concatenate(
+        [np.zeros(touched.size), L[touched], cand["start"], cand["end"], exist["start"],
+         exist["end"], inside["start"], inside["end"]]
+    )  # fmt: skip
     e_bp = e_bp.astype(np.int64)
     order = np.lexsort((p_bp, e_bp))
     e_bp, p_bp = e_bp[order], p_bp[order]
@@ -168,13 +173,18 @@ def street_demand(
     np.add.at(diff, i0, 1.0)
     np.add.at(diff, i0 + cnt, -1.0)
     covered = np.cumsum(diff)[:n_seg] > 0
+    i0, cnt = span(inside["e"].to_numpy(), inside["start"].to_numpy(), inside["end"].to_numpy())
+    diff = np.zeros(n_seg + 1)
+    np.add.at(diff, i0, 1.0)
+    np.add.at(diff, i0 + cnt, -1.0)
+    in_area = np.cumsum(diff)[:n_seg] > 0
     i0, cnt = span(cand["e"].to_numpy(), cand["start"].to_numpy(), cand["end"].to_numpy())
     cols = _ranges(i0, cnt)
     rows = np.repeat(cand["s"].to_numpy(np.int64), cnt)
     a = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(cand_snap), n_seg))
     a.sum_duplicates()
     a.data[:] = 1.0
-    keep = np.flatnonzero(seg_ok & (seg_len > 0))
+    keep = np.flatnonzero(seg_ok & (seg_len > 0) & in_area)
     a = a[:, keep].tocsr()
     edge = e_of[:-1][keep]
     km = seg_len[keep] / 1000
@@ -240,6 +250,7 @@ def propose_mixed(
     boundary=None,
     time_limit: float = 60.0,
     curve: bool = True,
+    classes: np.ndarray | None = None,
 ):
     """``k`` new sites maximising the weighted sum of covered shares of the demand layers.
 
@@ -257,6 +268,9 @@ def propose_mixed(
         Per-class weights for the street layer (:func:`geo.coverage.streets.parse_street_weights`).
     candidates, candidates_only, spacing_m, boundary, time_limit
         As for :func:`geo.optimize.propose_sites`.
+    classes
+        Per-edge street classes for the weights (default the OSM classes; see
+        :func:`geo.coverage.streets.edge_classes` for ``--main-roads``).
 
     Returns
     -------
@@ -306,7 +320,9 @@ def propose_mixed(
             w = workplaces.communities["population"].to_numpy(float)
             cov = workplaces.communities["covered"].to_numpy(bool)
         else:
-            streets = street_demand(res, snap, street_weights=street_weights)
+            streets = street_demand(
+                res, snap, street_weights=street_weights, classes=classes, area=boundary
+            )
             a, w, cov = streets.a, streets.weight, streets.covered
         tot = float(streets.total_weight if layer == "streets" else w.sum())
         totals[layer] = tot
