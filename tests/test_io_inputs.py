@@ -254,3 +254,22 @@ def test_load_errors_name_only_real_flags(tmp_path):
             call()
         named = set(re.findall(r"--[a-z][a-z-]+", str(e.value)))
         assert named and named <= flags, named - flags
+
+
+@pytest.mark.parametrize("kind", ["folder", "binary", "csv_as_xlsx", "empty_xlsx", "no_shx"])
+def test_unreadable_inputs_are_one_line_errors(tmp_path, kind):
+    p = tmp_path / {"folder": "d.csv", "binary": "b.csv", "csv_as_xlsx": "c.xlsx",
+                    "empty_xlsx": "e.xlsx", "no_shx": "s.shp"}[kind]  # fmt: skip
+    if kind == "folder":
+        p.mkdir()
+    elif kind == "binary":
+        p.write_bytes(bytes(range(256)) * 50)
+    elif kind == "csv_as_xlsx":
+        p.write_text("name,lon,lat\na,114.3,30.6\n")
+    elif kind == "empty_xlsx":
+        p.write_bytes(b"")
+    else:
+        gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(114.3, 30.6)], crs=4326).to_file(p)
+        p.with_suffix(".shx").unlink()
+    with pytest.raises(InputError, match="Fix:"):
+        load_sites(p)

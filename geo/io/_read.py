@@ -275,6 +275,19 @@ def read_table(
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path, fix="check the path and file name")
+    if path.is_dir():
+        raise InputError("this is a folder, not a file", file=path, fix="name the file itself")
+    try:
+        return _read_any(path, encoding, sheet, layer)
+    except OSError as exc:  # permissions, a file vanishing, a broken disk
+        raise InputError(
+            f"cannot read the file ({exc.strerror or exc})",
+            file=path,
+            fix="check that the file is readable and complete",
+        ) from exc
+
+
+def _read_any(path: Path, encoding, sheet, layer) -> tuple[pd.DataFrame, str | None, bool]:
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         df, enc = _read_csv(path, encoding)
