@@ -42,6 +42,7 @@ __all__ = [
     "SolverError",
     "__version__",
     "build_network",
+    "compare",
     "compute_coverage",
     "from_networkx",
     "load_boundaries",
@@ -50,6 +51,7 @@ __all__ = [
     "make_map",
     "save_graphml",
     "save_map",
+    "scenario",
     "to_networkx",
 ]
 
@@ -60,4 +62,12 @@ def __getattr__(name: str):
         from . import maps
 
         return getattr(maps, name)
+    if name in ("scenario", "inline_map"):  # notebooks: interactive maps inline, offline
+        from .maps import _scenario
+
+        return _scenario.scenario if name == "scenario" else _scenario.inline
+    if name == "compare":  # geo.compare(before, after, ...): a callable module
+        import importlib
+
+        return importlib.import_module(".compare", __name__)
     raise AttributeError(f"module 'geo' has no attribute {name!r}")

@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._errors import ServiceCircleError
-from .commands import cmd_audit, cmd_coverage, cmd_demo, cmd_gaps, cmd_map, cmd_network
+from .commands import (
+    cmd_audit,
+    cmd_compare,
+    cmd_coverage,
+    cmd_demo,
+    cmd_gaps,
+    cmd_map,
+    cmd_network,
+)
 
 logger = logging.getLogger("geo")
 
@@ -389,6 +397,26 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_opt(m)
     m.add_argument("--out", required=True, help="FILE.html")
     m.set_defaults(func=cmd_map)
+
+    cp = sub.add_parser(
+        "compare",
+        help="before/after: two site lists on one network, or two audits county by county",
+    )
+    cp.add_argument("--network", default=None, help="network (with --before/--after)")
+    cp.add_argument("--communities", type=Path, default=None, help="communities file")
+    cp.add_argument("--before", type=Path, default=None, help="sites before (e.g. this year)")
+    cp.add_argument("--after", type=Path, default=None, help="sites after (a scenario export)")
+    cp.add_argument("--before-audit", type=Path, default=None, help="earlier audit --out folder")
+    cp.add_argument("--after-audit", type=Path, default=None, help="later audit --out folder")
+    cp.add_argument("--crs", default=None, help="coordinates of the site/community files")
+    cp.add_argument("--network-crs", default=None, help="override a road file's CRS")
+    cp.add_argument("--encoding", default=None, help="CSV encoding (detected when omitted)")
+    cp.add_argument("--kind", action="append", metavar="LABEL=KIND")
+    cp.add_argument("--lang", choices=["zh", "en"], default="zh")
+    cp.add_argument("--no-map", action="store_true", help="skip compare_map.html")
+    cp.add_argument("--out", required=True, type=Path, help="output folder")
+    _common(cp)
+    cp.set_defaults(func=cmd_compare)
     return p
 
 

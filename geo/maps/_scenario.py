@@ -354,3 +354,49 @@ def add_scenario(
     )
     m.get_root().html.add_child(Element(f"<script>{engine_source()}</script>"))
     return on
+
+
+class InlineMap:
+    """A map that shows inline in Jupyter as the offline page itself (Leaflet inlined, in a
+    sandboxed ``iframe srcdoc``), so it works with no internet, like the saved file."""
+
+    def __init__(self, m: folium.Map, height: int = 620) -> None:
+        self.map = m
+        self.height = int(height)
+
+    def html(self) -> str:
+        from ._offline import inline_assets
+
+        return inline_assets(self.map.get_root().render())
+
+    def _repr_html_(self) -> str:
+        import html as _html
+
+        return (
+            f'<iframe srcdoc="{_html.escape(self.html(), quote=True)}" '
+            f'style="width:100%;height:{self.height}px;border:1px solid #ddd" '
+            'sandbox="allow-scripts allow-downloads"></iframe>'
+        )
+
+    def save(self, path) -> dict[str, Any]:
+        from . import save_map
+
+        return save_map(self.map, path)
+
+
+def scenario(res: CoverageResult, **kwargs: Any) -> InlineMap:
+    """The interactive what-if map of a coverage run, shown inline in a notebook.
+
+    Keyword arguments go to :func:`geo.maps.make_map` (``lang``, ``title``, ``input_crs``...).
+    """
+    from . import make_map
+
+    kwargs.setdefault("basemap", "none")
+    kwargs.setdefault("offline", True)
+    kwargs.setdefault("scenario", True)
+    return InlineMap(make_map(res, **kwargs))
+
+
+def inline(m: folium.Map, height: int = 620) -> InlineMap:
+    """Show any map inline in a notebook, offline (Leaflet inlined)."""
+    return InlineMap(m, height)
