@@ -22,16 +22,17 @@ import shapely
 from .._errors import CRSError, InputError
 from ..config import Config
 from ..network import Network, build_network, from_networkx
-from ._engine import (
+from .core import (
     EPS_M,
     NodeField,
     Reach,
+    Snap,
     nearest_sites,
     point_distances,
     reach_pairs,
     site_reach,
+    snap_points,
 )
-from ._snap import Snap, snap_points
 
 logger = logging.getLogger(__name__)
 

@@ -27,49 +27,14 @@ if TYPE_CHECKING:
 from . import _grid
 from ._grid import CELL_M
 from ._snap import edge_lines
+from .core import edge_pieces
 
 
 def reach_pieces(res: CoverageResult, limit: float) -> pd.DataFrame:
     """Reached street pieces: one row per (site, edge, start m, end m) along the edge."""
-    net = res.network
-    reach = res.reach(limit)
     snap = res.site_snap.take(res.usable_sites)
-    r = pd.DataFrame({"s": reach.site, "node": reach.node, "rem": limit - reach.dist})
-    by_u = pd.DataFrame({"node": net.edge_u, "e": np.arange(net.n_edges)})
-    by_v = pd.DataFrame({"node": net.edge_v, "e": np.arange(net.n_edges)})
-    a = r.merge(by_u, on="node").groupby(["s", "e"])["rem"].max().rename("a")
-    b = r.merge(by_v, on="node").groupby(["s", "e"])["rem"].max().rename("b")
-    ab = pd.concat([a, b], axis=1).fillna(-1.0).reset_index()
-    length = net.length[ab["e"].to_numpy()]
-    av, bv = ab["a"].to_numpy(), ab["b"].to_numpy()
-    full = av + bv >= length
-    rows = [
-        pd.DataFrame({"s": ab["s"][full], "e": ab["e"][full], "start": 0.0, "end": length[full]})
-    ]
-    pa = ~full & (av > 0)
-    rows.append(pd.DataFrame({"s": ab["s"][pa], "e": ab["e"][pa], "start": 0.0, "end": av[pa]}))
-    pb = ~full & (bv > 0)
-    rows.append(
-        pd.DataFrame(
-            {"s": ab["s"][pb], "e": ab["e"][pb], "start": length[pb] - bv[pb], "end": length[pb]}
-        )
-    )
-    # each site's own edge, walked both ways from the snapped point
-    budget = limit - snap.leg
-    ok = budget >= 0
-    own_len = net.length[snap.edge[ok]]
-    rows.append(
-        pd.DataFrame(
-            {
-                "s": np.flatnonzero(ok),
-                "e": snap.edge[ok],
-                "start": np.maximum(snap.t[ok] - budget[ok], 0.0),
-                "end": np.minimum(snap.t[ok] + budget[ok], own_len),
-            }
-        )
-    )
-    out = pd.concat(rows, ignore_index=True)
-    return out[out["end"] > out["start"]].reset_index(drop=True)
+    s, e, start, end = edge_pieces(res.network, res.reach(limit), snap, limit)
+    return pd.DataFrame({"s": s, "e": e, "start": start, "end": end})
 
 
 def _piece_geoms(res: CoverageResult, pieces: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .._errors import SolverError
 from ..coverage import CoverageResult
-from ..coverage._engine import (
+from ..coverage.core import (
     _augment,
     _endpoint_costs,
     reach_pairs,
@@ -110,7 +110,7 @@ def _existing_cost(res: CoverageResult, kinds: list[str] | None) -> np.ndarray:
     if kinds is None:
         d = res.communities["walk_distance_m"].to_numpy(float)
         return np.where(np.isnan(d), np.inf, d)
-    from ..coverage._engine import nearest_sites, point_distances
+    from ..coverage.core import nearest_sites, point_distances
 
     sk = res.sites["kind"].astype(str).to_numpy()[res.usable_sites]
     idx = np.flatnonzero(np.isin(sk, kinds))

@@ -13,8 +13,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ..coverage import CoverageResult, snap_frame
-from ..coverage._engine import nearest_sites
-from ..coverage._snap import Snap
+from ..coverage.core import Snap, nearest_sites
 
 logger = logging.getLogger(__name__)
 

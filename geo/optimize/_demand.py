@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from .._errors import InputError, SolverError
 from ..coverage import CoverageResult, snap_frame
-from ..coverage._engine import nearest_sites, site_reach
+from ..coverage.core import nearest_sites, site_reach
 from ..coverage.streets import (
     STATION_KINDS,
     area_intervals,
