@@ -227,25 +227,31 @@ def covered_length(net: Network, field: NodeField, sites: Snap, limit_m: float) 
 
 def uncovered_pieces(net: Network, field: NodeField, sites: Snap, limit_m: float) -> pd.DataFrame:
     """The complement of :func:`covered_intervals`: ``e``, ``start``, ``end`` per gap."""
-    cov = covered_intervals(net, field, sites, limit_m).sort_values(["e", "start"])
-    rows: list[tuple[int, float, float]] = []
-    by_edge = {int(k): g for k, g in cov.groupby("e")}
-    for e in range(net.n_edges):
-        L = float(net.length[e])
-        g = by_edge.get(e)
-        if g is None:
-            if L > 0:
-                rows.append((e, 0.0, L))
-            continue
-        pos = 0.0
-        for s, t in zip(g["start"], g["end"], strict=True):
-            if s > pos:
-                rows.append((e, pos, float(s)))
-            pos = max(pos, float(t))
-        if pos < L:
-            rows.append((e, pos, L))
-    out = pd.DataFrame(rows, columns=["e", "start", "end"])
-    return out[out["end"] - out["start"] > 1e-6].reset_index(drop=True)
+    return complement_intervals(covered_intervals(net, field, sites, limit_m), net.length)
+
+
+def complement_intervals(pieces: pd.DataFrame, length: np.ndarray) -> pd.DataFrame:
+    """Parts of every edge ``[0, length[e]]`` not in ``pieces`` (vectorised)."""
+    m = merge_intervals(pieces)
+    e, s, t = m["e"].to_numpy(np.int64), m["start"].to_numpy(), m["end"].to_numpy()
+    first = np.r_[True, e[1:] != e[:-1]] if e.size else np.zeros(0, bool)
+    last = np.r_[e[1:] != e[:-1], True] if e.size else np.zeros(0, bool)
+    mid = ~last  # gap after interval i up to interval i + 1 on the same edge
+    has = np.zeros(length.size, bool)
+    has[e] = True
+    none = np.flatnonzero(~has)
+    out = pd.DataFrame(
+        {
+            "e": np.concatenate([none, e[first], e[mid], e[last]]),
+            "start": np.concatenate([np.zeros(none.size), np.zeros(first.sum()), t[mid], t[last]]),
+            "end": np.concatenate(
+                [length[none], s[first], np.r_[s[1:], []][mid[:-1]] if e.size > 1 else s[:0],
+                 length[e[last]]]
+            ),
+        }
+    )  # fmt: skip
+    out = out[out["end"] - out["start"] > 1e-6]
+    return out.sort_values(["e", "start"], kind="stable").reset_index(drop=True)
 
 
 def piece_lines(net: Network, pieces: pd.DataFrame) -> np.ndarray:
@@ -411,7 +417,9 @@ def street_coverage(
     by_class: dict[str, dict[str, Any]] = {}
     for level, lim in cfg.levels.items():
         cov_iv = covered_intervals(net, field, snap, lim)
-        cov = union_length(intersect_intervals(cov_iv, inside), net.n_edges)
+        cov = union_length(
+            cov_iv if area is None else intersect_intervals(cov_iv, inside), net.n_edges
+        )
         cov = np.minimum(cov, length)
         share = np.where(length > 0, cov / np.where(length > 0, length, 1), 1.0)
         edges[f"covered_{level}"] = np.round(share[rows], 4)
