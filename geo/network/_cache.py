@@ -13,7 +13,7 @@ from ._model import Network
 logger = logging.getLogger(__name__)
 
 #: Bump when the build logic changes so that old cache entries are not reused.
-CACHE_VERSION = 4  # 4: islands dropped by length
+CACHE_VERSION = 5  # 4: islands dropped by length; 5: OSM attribute shift fixed
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 

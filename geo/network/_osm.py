@@ -95,8 +95,9 @@ def read_osm(path: str | Path, *, meta: dict | None = None) -> Network:
                     n_missing += 1
                     if run >= 2:
                         line += 1
-                    elif run:
+                    elif run:  # a lone in-extract vertex: drop it and its line's attributes
                         del refs[-run:], lons[-run:], lats[-run:], line_idx[-run:]
+                        osmids.pop(), highways.pop(), names.pop()
                     run = 0
                     continue
                 if run == 0:
@@ -115,8 +116,8 @@ def read_osm(path: str | Path, *, meta: dict | None = None) -> Network:
                 osmids.pop(), highways.pop(), names.pop()
     except RuntimeError as exc:  # libosmium parse errors
         raise NetworkError(f"{path}: cannot read as OSM XML/PBF ({exc})") from exc
-    # a line that ended with a dropped lone vertex still registered its attributes: trim
-    osmids, highways, names = osmids[:line], highways[:line], names[:line]
+    if len(osmids) != line:  # one attribute row per kept line, in line order
+        raise AssertionError(f"read_osm: {len(osmids)} attribute rows for {line} lines")
     if n_missing:
         logger.warning(
             "%s: %d way vertices have no location (outside the extract); their "
