@@ -63,7 +63,7 @@ def test_laivasillankatu_example(helsinki):
     _, net = helsinki
     u, v = net.node_id[net.edge_u], net.node_id[net.edge_v]
     pair = {59628850, 311048101}
-    hit = np.flatnonzero([{int(a), int(b)} == pair for a, b in zip(u, v)])
+    hit = np.flatnonzero([{int(a), int(b)} == pair for a, b in zip(u, v, strict=True)])
     assert hit.size == 1
     assert int(net.edge_osmid[hit[0]]) == 7973129
     assert net.edge_name[hit[0]] == "Laivasillankatu"
