@@ -11,8 +11,8 @@ from test_streets import _frames
 from geo._errors import InputError
 from geo.config import Config
 from geo.coverage import compute_coverage
-from geo.coverage._engine import reach_pairs
 from geo.coverage.access import e2sfca, e2sfca_scores, site_capacity
+from geo.coverage.core import reach_pairs
 from geo.network import build_network
 
 access = pytest.importorskip("access", reason="pip install access (the test extra)")

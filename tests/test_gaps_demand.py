@@ -15,7 +15,7 @@ from test_streets import _frames
 from geo._errors import InputError
 from geo.config import Config
 from geo.coverage import compute_coverage, snap_frame
-from geo.coverage._engine import nearest_sites
+from geo.coverage.core import nearest_sites
 from geo.coverage.streets import class_weights, covered_length, station_snap
 from geo.optimize._demand import parse_demand, propose_mixed
 

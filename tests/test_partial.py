@@ -12,7 +12,7 @@ from test_streets import _frames
 
 from geo.config import Config
 from geo.coverage import compute_coverage
-from geo.coverage._snap import snap_points
+from geo.coverage.core import snap_points
 from geo.coverage.partial import apply_area_coverage, partial_coverage
 from geo.network import build_network
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ._engine import EPS_M, reach_pairs
+from .core import EPS_M, reach_pairs
 
 if TYPE_CHECKING:
     from . import CoverageResult

@@ -31,8 +31,7 @@ import pandas as pd
 import shapely
 
 from .._errors import InputError
-from ._engine import EPS_M, point_distances
-from ._snap import snap_points
+from .core import EPS_M, point_distances, snap_points
 
 if TYPE_CHECKING:
     from . import CoverageResult

@@ -28,8 +28,7 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
-from ._engine import EPS_M, NodeField, nearest_sites
-from ._snap import Snap
+from .core import EPS_M, NodeField, Snap, nearest_sites
 
 if TYPE_CHECKING:
     from ..network import Network
@@ -514,39 +513,3 @@ def class_weights(highway: Iterable[object], weights: Mapping[str, float]) -> np
         if k not in ("main", "other", "*"):
             w[cls == k] = float(v)
     return w
-
-
-def site_intervals(net: Network, reach: Any, sites: Snap, limit_m: float) -> pd.DataFrame:
-    """Street pieces each site reaches within ``limit_m``: ``s`` (site), ``e``, ``start``,
-    ``end`` (metres from the edge's ``u`` end); ``reach`` from
-    :func:`geo.coverage._engine.site_reach` on the same sites and limit."""
-    lim = limit_m + EPS_M
-    r = pd.DataFrame({"s": reach.site, "node": reach.node, "rem": lim - reach.dist})
-    e_all = np.arange(net.n_edges)
-    by_u = pd.DataFrame({"node": net.edge_u, "e": e_all})
-    by_v = pd.DataFrame({"node": net.edge_v, "e": e_all})
-    length = net.length
-    parts = []
-    for ends, from_u in ((by_u, True), (by_v, False)):
-        j = r.merge(ends, on="node")
-        e = j["e"].to_numpy()
-        rem = np.minimum(j["rem"].to_numpy(), length[e])
-        start = np.zeros(e.size) if from_u else length[e] - rem
-        end = rem if from_u else length[e]
-        parts.append(pd.DataFrame({"s": j["s"].to_numpy(), "e": e, "start": start, "end": end}))
-    ok = (sites.edge >= 0) & (sites.leg <= lim)
-    if ok.any():
-        se = sites.edge[ok]
-        rr = lim - sites.leg[ok]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "s": np.flatnonzero(ok),
-                    "e": se,
-                    "start": np.maximum(sites.t[ok] - rr, 0.0),
-                    "end": np.minimum(sites.t[ok] + rr, length[se]),
-                }
-            )
-        )
-    out = pd.concat(parts, ignore_index=True)
-    return out[out["end"] > out["start"]].reset_index(drop=True)

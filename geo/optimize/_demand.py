@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from .._errors import InputError, SolverError
 from ..coverage import CoverageResult, snap_frame
-from ..coverage.core import nearest_sites, site_reach
+from ..coverage.core import EPS_M, edge_pieces, nearest_sites, site_reach
 from ..coverage.streets import (
     STATION_KINDS,
     area_intervals,
@@ -45,7 +45,6 @@ from ..coverage.streets import (
     covered_intervals,
     intersect_intervals,
     merge_intervals,
-    site_intervals,
     station_snap,
     union_length,
 )
@@ -134,7 +133,10 @@ def street_demand(
     cw = class_weights(net.edge_highway if classes is None else classes, street_weights or {})
     inside = area_intervals(net, area)
     total = float((union_length(inside, net.n_edges) * cw).sum() / 1000)
-    cand = site_intervals(net, site_reach(net, cand_snap, lim), cand_snap, lim)
+    # the same tolerance as covered_intervals: within the limit plus EPS_M
+    lim_e = lim + EPS_M
+    ps, pe, p0, p1 = edge_pieces(net, site_reach(net, cand_snap, lim_e), cand_snap, lim_e)
+    cand = pd.DataFrame({"s": ps, "e": pe, "start": p0, "end": p1})
     st = station_snap(res, kinds)
     exist = merge_intervals(covered_intervals(net, nearest_sites(net, st), st, lim))
     touched = np.unique(cand["e"].to_numpy(int))
