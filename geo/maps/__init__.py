@@ -210,7 +210,8 @@ def make_map(
                 overlay=True,
                 **kw,
             ).add_to(m)
-    if offline or basemap == "none":
+    scen = scenario is not False  # the scenario page draws streets from its own network
+    if (offline or basemap == "none") and not scen:
         _add_streets(m, res, gcj, lang, max_street_edges)
     if boundaries is not None and len(boundaries):
         b = boundaries.to_crs(4326)
@@ -232,11 +233,18 @@ def make_map(
         ).add_to(m)
     big = len(res.sites) > MAX_SITE_ISOCHRONES
     if isochrones is None:
-        iso = res.isochrones(by="kind", simplify_m=15.0) if big else res.isochrones()
+        main_only = {"minutes": [res.config.minutes]} if scen else {}  # keep within budget
+        iso = (
+            res.isochrones(by="kind", simplify_m=15.0, **main_only)
+            if big
+            else res.isochrones(**main_only)
+        )
     else:
         iso = isochrones
     _add_isochrones(m, iso, gcj, lang, res.config.main_level)
-    live = scenario is not False and _scenario.wants(m, res, scenario)
+    live = scen and _scenario.wants(m, res, scenario)
+    if scen and not live and (offline or basemap == "none"):
+        _add_streets(m, res, gcj, lang, max_street_edges)
     if not live:  # with scenario mode the page draws communities and sites itself
         _add_communities(m, res, gcj, lang)
         if big:

@@ -604,6 +604,25 @@
       for (const [lim, col] of D.classes) if (lim === null || m <= lim + 1e-9) return col;
       return D.class_colours[D.class_colours.length - 1];
     };
+    // the street background, drawn from the embedded network (no second copy in the page)
+    {
+      const off = net.geomOffsets, parts = new Array(net.nEdges);
+      for (let e = 0; e < net.nEdges; e++) {
+        const line = [];
+        for (let i = off[e]; i < off[e + 1]; i++) {
+          const q = shown(net.geomLon[i], net.geomLat[i]);
+          line.push([q[1], q[0]]);
+        }
+        parts[e] = line;
+      }
+      // own pane and canvas: recolouring communities never repaints the streets
+      map.createPane("sc-streets").style.zIndex = 350;
+      const streets = L.polyline(parts, {
+        renderer: L.canvas({ pane: "sc-streets", padding: 0.3 }), color: "#9e9e9e", weight: 1, opacity: 0.7, interactive: false, smoothFactor: 1.5,
+      });
+      streets.addTo(map);
+      streets.bringToBack();
+    }
     const cLayer = L.layerGroup().addTo(map);
     const cMarkers = new Array(nC);
     const cColour = new Array(nC);
@@ -640,6 +659,8 @@
       }
     }
     const isoLayer = L.layerGroup().addTo(map);
+    map.createPane("sc-iso").style.zIndex = 390;
+    const isoRenderer = L.canvas({ pane: "sc-iso", padding: 0.3 });
     function drawIso(site) {
       isoLayer.clearLayers();
       if (!site || !site.open || !site.usable) return;
@@ -650,7 +671,7 @@
         if (line.length > 1) parts.push(line);
       }
       const col = (kinds[site.kind] || {}).colour || "#d62728";
-      L.polyline(parts, { renderer, color: col, weight: 4, opacity: 0.7, interactive: false }).addTo(isoLayer);
+      L.polyline(parts, { renderer: isoRenderer, color: col, weight: 4, opacity: 0.7, interactive: false }).addTo(isoLayer);
     }
     const sLayer = L.layerGroup().addTo(map);
     function siteIcon(s) {
