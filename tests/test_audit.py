@@ -97,7 +97,7 @@ def test_audit_writes_every_output(sequential):
     doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert len(doc["sites_outside_counties"]) >= 1
     rej = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
-    outside = rej[rej["code"] == "outside_counties"]
+    outside = rej[rej["reason_code"] == "outside_counties"]
     assert len(outside) >= 1 and doc["rejected_rows"] == len(rej)
     unc = pd.read_csv(out / "uncovered.csv", encoding="utf-8-sig")
     assert (unc["walk_distance_m"].dropna() > 1000).all()

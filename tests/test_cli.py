@@ -141,12 +141,12 @@ def test_coverage_command_on_real_roads(tmp_path, rng):
     c = pd.read_csv(out / "communities.csv", encoding="utf-8-sig")
     assert len(c) == n_c - 1
     rej = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
-    bad = rej[rej["code"] == "bad_coord"]
+    bad = rej[rej["reason_code"] == "bad_coord"]
     assert bad["row"].tolist() == [5] and bad["file"].iloc[0] == str(comms)
     # the other rejects are exactly the sites too far from any street to serve anyone
     st = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
-    far = rej[rej["code"] != "bad_coord"]
-    assert far["code"].isin(["off_network", "far_outside"]).all()
+    far = rej[rej["reason_code"] != "bad_coord"]
+    assert far["reason_code"].isin(["off_network", "far_outside"]).all()
     assert sorted(far["id"]) == sorted(st.loc[st["off_network"], "site_id"])
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["rejected_rows"] == len(rej) and s["main_level"] == "10min"

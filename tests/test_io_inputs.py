@@ -92,9 +92,11 @@ def test_exact_duplicates_and_invisible_id_differences(tmp_path):
     )
     r = load_communities(p)
     rej = r.rejects.set_index("row")
-    assert rej.loc[3, "category"] == "duplicate" and rej.loc[3, "code"] == "duplicate_row"
+    assert rej.loc[3, "category"] == "duplicate" and rej.loc[3, "reason_code"] == "duplicate_row"
     assert rej.loc[3, "reason"] == "与第 2 行完全相同的重复行"
-    assert rej.loc[4, "code"] == "duplicate_id" and rej.loc[6, "code"] == "duplicate_id"
+    assert (
+        rej.loc[4, "reason_code"] == "duplicate_id" and rej.loc[6, "reason_code"] == "duplicate_id"
+    )
     assert r.data["community_id"].tolist() == ["A1", "A2"]
 
 
@@ -160,7 +162,7 @@ def test_population_cap_is_documented_and_overridable(tmp_path):
     p.write_text("name,population,lon,lat\na,1e15,114.3,30.6\nb,1,114.31,30.61\n", encoding="utf-8")
     r = load_communities(p)
     rej = r.rejects.iloc[0]
-    assert rej["code"] == "too_large" and "--max-population" in rej["fix"]
+    assert rej["reason_code"] == "too_large" and "--max-population" in rej["fix"]
     assert "1,000,000" in rej["reason"]
     assert len(load_communities(p, max_population=1e16)) == 2
     assert any(f.name == "population" for f in FIELDS)

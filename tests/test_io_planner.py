@@ -126,7 +126,7 @@ def test_rejects_separate_errors_duplicates_and_out_of_area(gaps_out):
     cats = r["category"].value_counts().to_dict()
     assert cats.get("duplicate") == 1 and cats.get("out_of_area", 0) > 0
     errors = r[r["category"] == "error"]
-    assert set(errors["code"]) >= {"bad_coord", "missing_number", "too_large"}
+    assert set(errors["reason_code"]) >= {"bad_coord", "missing_number", "too_large"}
     # Chinese reasons; fixes name only real flags
     assert errors["reason"].str.contains("[\u4e00-\u9fff]").all()
     from geo.cli import build_parser
@@ -234,7 +234,10 @@ def test_points_far_outside_the_network_are_not_called_off_network(walk, tmp_pat
     comms = geo.load_communities(walk["comms"], crs="gcj02")
     res = geo.compute_coverage(net, sites.data, comms.data, config=cfg)
     rej = off_network_rejects(res, p).set_index("id")
-    assert rej.loc["sea", "code"] == "far_outside" and rej.loc["fi", "code"] == "far_outside"
+    assert (
+        rej.loc["sea", "reason_code"] == "far_outside"
+        and rej.loc["fi", "reason_code"] == "far_outside"
+    )
     assert rej.loc["sea", "category"] == "out_of_area"
     assert "远在路网范围之外" in rej.loc["fi", "reason"]
 
@@ -256,3 +259,13 @@ def test_audit_takes_minutes_levels_new_sites_col_and_sheet(walk, tmp_path):
     assert {"covered_5min", "covered_10min"} <= set(c.columns) and "covered_15min" not in c
     p = pd.read_csv(county / "proposed_sites.csv", encoding="utf-8-sig")
     assert len(p) == 1 and p["proposal_id"].tolist() == ["P01"]
+    # the workbook is Chinese: values, yes/no, and which system each coordinate pair is in
+    x = pd.read_excel(out / "audit.xlsx", sheet_name=None)
+    comm = x["社区"]
+    assert {"经度(WGS84)", "纬度(WGS84)"} <= set(comm.columns)
+    assert set(comm["最近站点类型"].dropna()) <= {"爱心驿站", "会站家", "工人文化宫", "融合共建点"}
+    assert set(comm["是否覆盖"]) <= {"是", "否"}
+    prop = x["建议新增站点"]
+    assert {"建议编号", "位置描述", "高德地图链接"} <= set(prop.columns)
+    assert set(prop["来源"]) <= {"用户候选点", "路网生成", "社区位置"}
+    assert x["问题数据"]["类别"].isin(["错误", "重复", "区域外"]).all()

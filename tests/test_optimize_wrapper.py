@@ -111,4 +111,4 @@ def test_off_network_sites_go_to_rejects(res, tmp_path):
     write_coverage_outputs(r, tmp_path, inputs={"sites": "s.csv"}, write_map=False)
     rej = pd.read_csv(tmp_path / "rejects.csv", encoding="utf-8-sig")
     assert rej["id"].tolist() == ["lost"] and rej["row"].tolist() == [3]
-    assert rej["code"].iloc[0] == "off_network" and rej["file"].iloc[0] == "s.csv"
+    assert rej["reason_code"].iloc[0] == "off_network" and rej["file"].iloc[0] == "s.csv"

@@ -59,6 +59,9 @@ ZH_HEADERS = {
 from ..coverage.views import DEMAND_ZH  # noqa: E402  (issue 15 columns)
 
 ZH_HEADERS.update({k: v for k, v in DEMAND_ZH.items() if k not in ZH_HEADERS})
+from ..io._vocab import PLANNER_ZH, zh_values  # noqa: E402  (issue 10 columns and values)
+
+ZH_HEADERS.update(PLANNER_ZH)
 SHEETS = {
     "summary": ("汇总", "Summary"),
     "uncovered": ("未覆盖社区", "Uncovered"),
@@ -96,7 +99,7 @@ def write_excel(tables: dict[str, pd.DataFrame], path: Path, lang: str) -> Path:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             for key, df in tables.items():
                 sheet = SHEETS.get(key, (key, key))[0 if lang == "zh" else 1]
-                frame = df.rename(columns=ZH_HEADERS) if lang == "zh" else df
+                frame = zh_values(df).rename(columns=ZH_HEADERS) if lang == "zh" else df
                 frame.to_excel(xw, sheet_name=sheet[:31], index=False)
                 ws = xw.sheets[sheet[:31]]
                 for col in ws.iter_cols():

@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 #: Columns of every rejects table (rejects.csv). ``category`` separates real errors from
-#: duplicates and rows outside the study area; ``code`` is a stable machine reason.
+#: duplicates and rows outside the study area; ``reason_code`` is a stable machine reason.
 REJECT_COLUMNS = [
-    "file", "row", "id", "name", "column", "value", "reason", "fix", "category", "code",
+    "file", "row", "id", "name", "column", "value", "reason", "fix", "category", "reason_code",
 ]  # fmt: skip
 
 ERROR, DUPLICATE, OUT_OF_AREA = "error", "duplicate", "out_of_area"
@@ -112,7 +112,7 @@ def reject_row(
         "reason": reason,
         "fix": fix,
         "category": cat,
-        "code": code,
+        "reason_code": code,
     }
 
 
