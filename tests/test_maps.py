@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import folium
 import geopandas as gpd
 import numpy as np
@@ -32,16 +34,19 @@ def res():
     return compute_coverage(net, sites, comms, config=Config(minutes=5))
 
 
+def _layers(m: folium.Map) -> list[dict]:
+    """The map's layers as the page receives them (parsed from the JSON payload)."""
+    return [json.loads(t) for t in m._sc_payload["layers"]]
+
+
 def _circle_locations(m: folium.Map) -> list[list[float]]:
+    """[lat, lon] of every point feature (sites, communities) on the map."""
     found = []
-
-    def walk(el):
-        for child in el._children.values():
-            if isinstance(child, folium.CircleMarker) and not isinstance(child, folium.Circle):
-                found.append(child.location)
-            walk(child)
-
-    walk(m)
+    for layer in _layers(m):
+        if layer["kind"] in ("points", "proposals"):
+            for f in layer["data"]["features"]:
+                lon, lat = f["geometry"]["coordinates"]
+                found.append([lat, lon])
     return found
 
 

@@ -133,7 +133,7 @@ def test_map_in_headless_chromium(offline_map, artifacts):
         n_poly = sum(shapely.get_num_geometries(g) for g in main.geometry)
         assert state["polygons"] == n_poly
         assert state["legend"] and state["control"] == 1
-        assert "15分钟职工服务圈" in state["title"]
+        assert "5分钟职工服务圈" in state["title"] and "15分钟" not in state["title"]
         # the hostile name shows as text in its popup and ran nothing
         text = d.execute_script("""
             const m = Object.values(window).filter(v => v instanceof L.Map)[0];

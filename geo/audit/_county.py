@@ -216,6 +216,8 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             extra["rank"] = 0
             props = extra if props is None else pd.concat([props, extra], ignore_index=True)
         lines = [_target_line(row, task.lang)]
+        from ..maps import county_map_kwargs
+
         m = make_map(
             res,
             lang=task.lang,
@@ -223,15 +225,17 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             offline=True,
             boundaries=bnd,
             proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
-            title=f"{task.county} · "
-            + ("15分钟职工服务圈" if task.lang == "zh" else "15-minute service circle"),
             summary_lines=lines,
             views=views,
             scenario=task.scenario,
             input_crs=task.input_crs,
+            **county_map_kwargs(res, row, task.county, inside, prop, task.lang),
         )
         save_map(m, folder / "map.html")
         row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))
+        from ..maps import save_png
+
+        save_png(res, folder / "map.png", tiles=False, **m._sc_png)
     return row
 
 

@@ -1,16 +1,26 @@
 """Interactive HTML maps for meetings (folium/Leaflet), offline by default.
 
 :func:`make_map` draws a coverage run: one layer per site kind, isochrones per level,
-communities coloured by walk time, proposed gap sites, county boundaries, a legend, a layer
-control, a title and a summary box. Every piece of user text is HTML-escaped.
+communities coloured by walk time, proposed gap sites, county boundaries, a vector background
+(water, parks, railways, streets and their names), a legend, a layer control, a metric scale,
+a title and a summary box.
+
+Data never becomes page source: every layer travels as JSON in one
+``<script type="application/json">`` element and the page's own script (``sc_map.js``) builds
+markers, popups, tooltips, labels and panels with ``textContent``.
 :func:`save_map` writes it, with Leaflet inlined (``offline=True``) so it opens with no network.
+
+Hook for add-ons (e.g. a scenario editor): pass ``plugins=[fn]`` to :func:`make_map`; each
+``fn(map, payload)`` may append layer texts to ``payload["layers"]`` or keys to
+``payload["meta"]`` before the page is built, and in the browser ``window.scMap``
+(``{map, data, layers}``) and the ``sc:ready`` document event give access to the drawn map.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import re
+from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,20 +28,31 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
-from .. import crs as _crs
 from ..io import atomic_path
-from . import _scenario
+from . import _layers, _scenario
 from ._labels import kind_colour, label
 from ._offline import inline_assets
+from ._payload import MAX_COMMUNITY_POINTS, payload_script
+from ._text import run_title, text
 
 if TYPE_CHECKING:
     from ..coverage import CoverageResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASEMAPS", "make_map", "save_map", "save_png", "walk_time_colour"]
+__all__ = [
+    "BASEMAPS",
+    "MAX_COMMUNITY_POINTS",
+    "make_map",
+    "robust_bounds",
+    "run_title",
+    "save_map",
+    "save_png",
+    "walk_time_colour",
+]
 
 #: Above this many sites, isochrones are drawn unioned per kind instead of one per site, so a
 #: county map with thousands of sites stays small (a few MB) and quick to open.
@@ -83,51 +104,98 @@ def walk_time_colour(
     return next(c for lim, c in classes if minutes <= lim + 1e-9)
 
 
+def _classes(res):
+    cfg = res.config
+    return walk_classes([lim / cfg.metres_per_minute for lim in cfg.levels.values()])
+
+
+def main_minutes(res) -> float:
+    """The run's main walking time in minutes (e.g. 15, or 5 for the demo)."""
+    cfg = res.config
+    return float(cfg.limit_m / cfg.metres_per_minute)
+
+
+def robust_bounds(res, boundaries: gpd.GeoDataFrame | None = None) -> np.ndarray:
+    """``[minlon, minlat, maxlon, maxlat]`` to show: the boundary's, or the data's without
+    outliers (1st-99th percentile of communities and sites, padded), so one mistyped point
+    (Beijing in a Wuhan file) never shrinks the study area to a dot."""
+    if boundaries is not None and len(boundaries):
+        return np.asarray(boundaries.to_crs(4326).total_bounds, float)
+    pts = []
+    for g in (res.communities, res.sites):
+        if g is not None and len(g):
+            p = np.asarray(g.geometry.to_numpy())
+            p = np.where(shapely.get_type_id(p) == 0, p, shapely.point_on_surface(p))
+            pts.append(shapely.get_coordinates(p))
+    if not pts:
+        net = res.network
+        return np.array([net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()], float)
+    xy = np.concatenate(pts)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    # drop outliers: points farther from the median than 3x the 90th-percentile distance
+    # (and at least ~2 km), so a mistyped point (Beijing in a Wuhan file) cannot blank the map
+    med = np.median(xy, axis=0)
+    d = np.abs(xy - med)
+    keep = (d <= np.maximum(3 * np.percentile(d, 90, axis=0), 0.02)).all(axis=1)
+    xy = xy[keep] if keep.any() else xy
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    pad = np.maximum((hi - lo) * 0.05, 0.002)
+    return np.concatenate([lo - pad, hi + pad])
+
+
+def summary_numbers(res, in_area: np.ndarray | None = None) -> dict[str, Any]:
+    """The numbers of the summary box, from the same table as ``summary.json``/``summary.csv``."""
+    s = res.summary
+    sites = int(len(res.sites) if in_area is None else np.asarray(in_area, bool).sum())
+    return {
+        "population": s.get("population"),
+        "population_covered": s.get("population_covered"),
+        "population_covered_share": s.get("population_covered_share", 0.0),
+        "communities": s.get("communities"),
+        "communities_covered": s.get("communities_covered"),
+        "sites": sites,
+    }
+
+
 def _esc(x: Any) -> str:
+    """HTML-escaped text (kept for add-on layers that still use folium tooltips)."""
+    import html
+
     return html.escape("" if x is None else str(x), quote=True)
+
+
+def _shift(geoms: np.ndarray, gcj: bool, precision: int = 6) -> np.ndarray:
+    return _layers.shift(geoms, gcj, precision)
 
 
 def _fmt(x: Any, nd: int = 0) -> str:
     try:
         v = float(x)
     except (TypeError, ValueError):
-        return _esc(x)
+        return "" if x is None else str(x)
     return "—" if not np.isfinite(v) else f"{v:,.{nd}f}"
-
-
-def _shift(geoms: np.ndarray, gcj: bool, precision: int = 6) -> np.ndarray:
-    """Shift to GCJ-02 for Amap tiles if asked, and round coordinates to keep files small."""
-
-    def fn(c: np.ndarray) -> np.ndarray:
-        if gcj:
-            c = np.column_stack(_crs.wgs84_to_gcj02(c[:, 0], c[:, 1]))
-        return np.round(c, precision)
-
-    return shapely.transform(geoms, fn)
-
-
-def _popup(rows: list[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
-        for k, v in rows
-    )
-    return f"<table style='font-size:12px'>{body}</table>"
 
 
 def make_map(
     res: CoverageResult,
     *,
     lang: str = "zh",
-    basemap: Basemap = "osm",
+    basemap: Basemap = "none",
     offline: bool = True,
     isochrones: gpd.GeoDataFrame | None = None,
     proposals: gpd.GeoDataFrame | None = None,
+    proposal_summary: dict[str, Any] | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
+    background: gpd.GeoDataFrame | None = None,
+    site_in_area: np.ndarray | None = None,
+    numbers: dict[str, Any] | None = None,
     title: str | None = None,
     subtitle: str | None = None,
     summary_lines: list[str] | None = None,
     tianditu_key: str | None = None,
     max_street_edges: int = 60_000,
+    max_community_points: int = MAX_COMMUNITY_POINTS,
+    plugins: Sequence[Callable[[folium.Map, dict[str, Any]], None]] = (),
     views: Any = None,
     scenario: bool | None = False,
     input_crs: object = None,
@@ -141,20 +209,42 @@ def make_map(
     lang
         ``"zh"`` (default) or ``"en"`` labels.
     basemap
-        ``"osm"``, ``"amap"`` (GCJ-02 tiles: every overlay is shifted to GCJ-02 to line up),
-        ``"tianditu"`` (needs ``tianditu_key`` or ``$TIANDITU_KEY``) or ``"none"``.
+        ``"none"`` (default: the vector background only), ``"osm"``, ``"amap"`` (GCJ-02
+        tiles: every overlay is shifted to GCJ-02 to line up) or ``"tianditu"`` (needs
+        ``tianditu_key`` or ``$TIANDITU_KEY``). Tiles need the internet.
     offline
-        Draw the street network and boundaries as a vector background that works with no
-        network; tiles, if any, still show when reachable.
+        Draw the vector background (streets, their names, and ``background``): works with no
+        network. Always on when ``basemap="none"``.
     isochrones
         Polygons from :meth:`CoverageResult.isochrones` (computed when omitted).
     proposals
-        Proposed sites with ``rank`` and ``newly_covered_population`` (and ``lon``/``lat`` or
-        point geometry).
+        Proposed sites with ``rank`` and ``newly_covered_population`` (and, when present,
+        ``proposal_id``, ``name``, ``location_desc``, ``lon_gcj02``/``lat_gcj02``,
+        ``amap_url``). ``rank`` 0 or ``purpose == "cultural_palace"`` marks the proposed
+        cultural palace, drawn with its own symbol.
+    proposal_summary
+        ``new_sites``, ``covered_population_before``/``_after`` and ``population`` for the
+        "5 new sites -> 69.0% to 98.2%" line (a proposal's ``summary``).
     boundaries
-        County boundaries (WGS84) with a ``county`` column.
+        County boundaries (any CRS) with a ``county`` column; also the map's extent.
+    background
+        Extra background features (WGS84 or any CRS) with a ``bg`` column (``water``,
+        ``park``, ``rail``, ``place``, ``district``) and optionally ``name``; see
+        :func:`geo.network.read_background`.
+    site_in_area
+        Boolean per site: ``False`` draws the site grey as a neighbouring-county site (it
+        counts for coverage, not for the county's targets or the site count).
+    numbers
+        Summary-box numbers (``population``, ``population_covered``,
+        ``population_covered_share``, ``communities``, ``communities_covered``, ``sites``);
+        default :func:`summary_numbers`. Pass the audit's county row so map and spreadsheet
+        agree.
     title, subtitle, summary_lines
-        Page title and extra lines for the summary box (plain text; escaped).
+        Page title (default: the run's walking time, e.g. "5分钟职工服务圈"), and extra lines for
+        the summary box (plain text).
+    max_community_points
+        Above this many communities they are drawn as hexagons (count, population, covered
+        share), and the summary box says so.
     views
         Demand views (:func:`geo.coverage.views.demand_views`): adds their layers and lines.
     scenario
@@ -163,74 +253,36 @@ def make_map(
     input_crs
         The coordinate system of the input files (``wgs84``, ``gcj02``, ``bd09``), used for
         the scenario's CSV export.
+    plugins
+        Callables ``fn(map, payload)`` run before the page is assembled (see module doc).
     """
     import os
 
     if basemap not in ("osm", "amap", "tianditu", "none"):
         raise ValueError(f"basemap must be osm, amap, tianditu or none, not {basemap!r}")
     gcj = basemap == "amap"
-    net = res.network
-    comm = res.communities
-    bounds = (
-        comm.total_bounds
-        if len(comm)
-        else np.array([net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()])
-    )
-    centre = _shift(
-        shapely.points([[(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]]), gcj
-    )[0]
+    bounds = robust_bounds(res, boundaries)
+    sw = _layers.shift(shapely.points([bounds[:2]]), gcj)[0]
+    ne = _layers.shift(shapely.points([bounds[2:]]), gcj)[0]
     m = folium.Map(
-        location=[centre.y, centre.x],
+        location=[(sw.y + ne.y) / 2, (sw.x + ne.x) / 2],
         zoom_start=14,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=True,
     )
     if basemap != "none":
-        spec = BASEMAPS[basemap]
-        key = tianditu_key or os.environ.get("TIANDITU_KEY", "")
-        if basemap == "tianditu" and not key:
-            raise ValueError(
-                "the Tianditu basemap needs a key: pass --tianditu-key or set "
-                "TIANDITU_KEY (free from console.tianditu.gov.cn)"
-            )
-        kw = {"subdomains": spec["subdomains"]} if "subdomains" in spec else {}
-        folium.TileLayer(
-            spec["tiles"].replace("{key}", key),
-            attr=spec["attr"],
-            name=f"{label(lang, 'basemap')}: {basemap}",
-            max_zoom=19,
-            **kw,
-        ).add_to(m)
-        if "labels" in spec:
-            folium.TileLayer(
-                spec["labels"].replace("{key}", key),
-                attr=spec["attr"],
-                name="labels",
-                overlay=True,
-                **kw,
-            ).add_to(m)
+        _add_tiles(m, basemap, tianditu_key or os.environ.get("TIANDITU_KEY", ""), lang)
+    layers: list[str] = []
+    legend: list[dict[str, Any]] = []
     scen = scenario is not False  # the scenario page draws streets from its own network
-    if (offline or basemap == "none") and not scen:
-        _add_streets(m, res, gcj, lang, max_street_edges)
-    if boundaries is not None and len(boundaries):
-        b = boundaries.to_crs(4326)
-        g = gpd.GeoDataFrame(
-            {"county": b["county"].map(_esc) if "county" in b else ""},
-            geometry=_shift(shapely.simplify(b.geometry.to_numpy(), 0.0002), gcj),
-            crs=4326,
+    vector_bg = offline or basemap == "none"
+    if vector_bg:
+        bl, bleg = _layers.background(
+            background, res.network, gcj, lang, max_street_edges, street_lines=not scen
         )
-        folium.GeoJson(
-            g,
-            name=label(lang, "boundary"),
-            style_function=lambda _: {
-                "color": "#333",
-                "weight": 2,
-                "fill": False,
-                "dashArray": "6 4",
-            },
-            tooltip=folium.GeoJsonTooltip(["county"], labels=False),
-        ).add_to(m)
+        layers += bl
+        legend += bleg
     big = len(res.sites) > MAX_SITE_ISOCHRONES
     if isochrones is None:
         main_only = {"minutes": [res.config.minutes]} if scen else {}  # keep within budget
@@ -241,269 +293,250 @@ def make_map(
         )
     else:
         iso = isochrones
-    _add_isochrones(m, iso, gcj, lang, res.config.main_level)
+    layers += _layers.isochrone_layers(iso, gcj, lang, res.config.main_level)
+    if boundaries is not None and len(boundaries):
+        layers.append(_layers.boundaries_layer(boundaries, gcj, lang))
+    classes = _classes(res)
+    hex_note = None
     live = scen and _scenario.wants(m, res, scenario)
-    if scen and not live and (offline or basemap == "none"):
-        _add_streets(m, res, gcj, lang, max_street_edges)
+    if scen and not live and vector_bg:
+        layers[:0] = _layers.streets(res.network, gcj, lang, max_street_edges)
     if not live:  # with scenario mode the page draws communities and sites itself
-        _add_communities(m, res, gcj, lang)
-        if big:
-            _add_sites_layer(m, res, gcj, lang)
-        else:
-            _add_sites(m, res, gcj, lang)
+        comm, hex_note = _layers.community_layer(
+            res, gcj, lang, classes, walk_time_colour, max_community_points
+        )
+        if comm:
+            layers.append(comm)
+        layers += _layers.site_layers(res, gcj, lang, site_in_area)
+    has_palace = False
     if proposals is not None and len(proposals):
-        _add_proposals(m, proposals, gcj, lang)
+        pl, has_palace = _layers.proposal_layer(proposals, gcj, lang)
+        layers.append(pl)
     if views is not None:
         from ._demand import add_demand_layers
 
         add_demand_layers(m, res, views, gcj=gcj, lang=lang)
         summary_lines = [*(summary_lines or []), *views.lines(lang, res.config.main_level)]
-    folium.LayerControl(collapsed=False).add_to(m)
-    _add_panels(m, res, lang, title, subtitle, summary_lines)
+    nums = numbers or summary_numbers(res, site_in_area)
+    n_out = 0 if site_in_area is None else int((~np.asarray(site_in_area, bool)).sum())
+    meta = {
+        "lang": lang,
+        "title": title or run_title(lang, main_minutes(res)),
+        "subtitle": subtitle or "",
+        "summary": _summary(nums, lang, proposals, proposal_summary, n_out, hex_note)
+        + [{"text": str(x)} for x in (summary_lines or [])],
+        "legendTitle": label(lang, "legend"),
+        "legend": _legend(res, lang, classes, n_out, proposals, has_palace, boundaries) + legend,
+        "minutes": main_minutes(res),
+        "bounds": [[sw.y, sw.x], [ne.y, ne.x]],
+    }
+    payload: dict[str, Any] = {"meta": meta, "layers": layers}
+    for fn in plugins:
+        fn(m, payload)
+    root = m.get_root()
+    root.header.add_child(Element(f"<style>{_asset('sc_map.css')}</style>"))
+    root.html.add_child(Element(payload_script(payload["meta"], payload["layers"])))
+    root.html.add_child(Element(f"<script>{_asset('sc_map.js')}</script>"))
+    m.add_child(_Render())
     if scenario is not False:
         _scenario.add_scenario(m, res, on=live, lang=lang, gcj=gcj, input_crs=input_crs)
-    sw = _shift(shapely.points([bounds[:2]]), gcj)[0]
-    ne = _shift(shapely.points([bounds[2:]]), gcj)[0]
-    m.fit_bounds([[sw.y, sw.x], [ne.y, ne.x]])
+    m.fit_bounds(meta["bounds"])
+    m._sc_payload = payload  # for tests and add-ons
+    # the static PNG of the same map draws the same things with the same numbers
+    m._sc_png = {
+        "lang": lang,
+        "proposals": proposals,
+        "boundaries": boundaries,
+        "background": background,
+        "title": meta["title"],
+        "site_in_area": site_in_area,
+        "summary": meta["summary"],
+    }
     return m
 
 
-def _add_streets(m, res, gcj, lang, max_edges):
-    net = res.network
-    lines = net.edge_lines(projected=False)
-    if lines.size > max_edges:  # keep the longest streets
-        lines = lines[np.argsort(-net.length)[:max_edges]]
-    merged = shapely.multilinestrings(shapely.simplify(lines, 0.00003))  # per edge: 300x faster
-    g = gpd.GeoDataFrame(geometry=_shift(np.array([merged]), gcj, 5), crs=4326)
-    folium.GeoJson(
-        g,
-        name=label(lang, "vector_basemap"),
-        style_function=lambda _: {"color": "#9e9e9e", "weight": 1, "opacity": 0.7},
-        interactive=False,
-    ).add_to(m)
+def county_map_kwargs(res, row: dict[str, Any], county: str, inside, prop, lang: str) -> dict:
+    """``make_map`` options for an audit county: the numbers of the county's summary row (so the
+    map and the spreadsheet agree), neighbouring sites in grey, and the OSM background."""
+    from ..network._background import background_for
 
-
-def _add_isochrones(m, iso, gcj, lang, main_level):
-    if iso is None or not len(iso):
-        return
-    main = main_level
-    for level in sorted(
-        iso["level"].unique(), key=lambda s: float(re.sub(r"[^0-9.]", "", str(s)) or 0)
-    ):
-        sub = iso[iso["level"] == level]
-        name = (
-            f"{label(lang, 'isochrone')} {float(sub['minutes'].iloc[0]):g} {label(lang, 'minutes')}"
-        )
-        fg = folium.FeatureGroup(name=name, show=(level == main))
-        g = gpd.GeoDataFrame(
-            {"kind": sub["kind"].astype(str), "colour": [kind_colour(k) for k in sub["kind"]]},
-            geometry=_shift(sub.geometry.to_numpy(), gcj),
-            crs=4326,
-        )
-        folium.GeoJson(
-            g,
-            style_function=lambda f: {
-                "color": f["properties"]["colour"],
-                "weight": 1,
-                "fillOpacity": 0.07,
-                "fillColor": f["properties"]["colour"],
-            },
-            interactive=False,
-        ).add_to(fg)
-        fg.add_to(m)
-
-
-def _classes(res):
-    cfg = res.config
-    return walk_classes([lim / cfg.metres_per_minute for lim in cfg.levels.values()])
-
-
-def _add_communities(m, res, gcj, lang):
-    c = res.communities
-    if not len(c):
-        return
-    pts = np.asarray(c.geometry.to_numpy())
-    pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
-    t = c["walk_time_min"].to_numpy(float)
-    off = c["off_network"].to_numpy(bool)
-    classes = _classes(res)
-    colours = [walk_time_colour(a, classes, b) for a, b in zip(t, off, strict=True)]
-    status = np.where(
-        off,
-        label(lang, "off_network"),
-        np.where(c["covered"], label(lang, "covered"), label(lang, "uncovered")),
-    )
-    props = {
-        label(lang, "name"): c["name"].map(_esc),
-        label(lang, "population"): [_fmt(p) for p in c["population"]],
-        label(lang, "walk_distance"): [
-            f"{_fmt(d)} {label(lang, 'metres')}" for d in c["walk_distance_m"]
-        ],
-        label(lang, "walk_time"): [f"{_fmt(x, 1)} {label(lang, 'minutes')}" for x in t],
-        label(lang, "nearest_site"): c["nearest_site_name"].map(_esc),
-        label(lang, "covered"): status,
+    main = res.config.main_level
+    in_area = np.asarray(inside, bool)
+    if "county" in res.sites and len(res.sites) != in_area.size:
+        in_area = res.sites["county"].astype(str).to_numpy() == county
+    nums = {
+        "population": row.get("population"),
+        "population_covered": row.get(f"population_covered_{main}"),
+        "population_covered_share": row.get(f"population_covered_{main}_share"),
+        "communities": row.get("communities"),
+        "communities_covered": row.get(f"communities_covered_{main}"),
+        "sites": row.get("sites"),
     }
-    g = gpd.GeoDataFrame(
-        {**props, "_c": colours, "_u": ~c["covered"].to_numpy(bool)},
-        geometry=_shift(pts, gcj),
-        crs=4326,
+    psum = None
+    if prop is not None and row.get("proposed_sites"):
+        psum = {
+            "new_sites": row["proposed_sites"],
+            "covered_population_before": row.get(f"population_covered_{main}"),
+            "covered_population_after": row.get("population_covered_after"),
+            "population": row.get("population"),
+        }
+    return {
+        "title": f"{county} · {run_title(lang, main_minutes(res))}",
+        "site_in_area": in_area,
+        "numbers": nums,
+        "proposal_summary": psum,
+        "background": background_for(res.network),
+    }
+
+
+def _asset(name: str) -> str:
+    data = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return data.replace("</script", "<\\/script").replace("</style", "<\\/style")
+
+
+class _Render(MacroElement):
+    """Calls ``scRender(map)`` once the folium map exists."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}scRender({{ this._parent.get_name() }});{% endmacro %}"
     )
-    fields = list(props)
-    folium.GeoJson(
-        g,
-        name=label(lang, "communities"),
-        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.85),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_c"],
-            "color": "#000" if f["properties"]["_u"] else "#fff",
-            "weight": 2 if f["properties"]["_u"] else 1,
-        },
-        popup=folium.GeoJsonPopup(fields),
-        tooltip=folium.GeoJsonTooltip(fields[:1], labels=False),
-    ).add_to(m)
 
 
-def _add_sites(m, res, gcj, lang):
-    s = res.sites
-    if not len(s):
-        return
-    kinds = s["kind"].astype(str).to_numpy() if "kind" in s else np.full(len(s), "station")
-    others = sorted(set(kinds))
-    pts = _shift(s.geometry.to_numpy(), gcj)
-    for kind in others:
-        idx = np.flatnonzero(kinds == kind)
-        fg = folium.FeatureGroup(name=f"{_esc(label(lang, kind))} ({idx.size})")
-        colour = kind_colour(kind, others)
-        for i in idx:
-            r = s.iloc[i]
-            rows = [
-                (label(lang, "name"), _esc(r.get("name", ""))),
-                (label(lang, "kind"), _esc(label(lang, kind))),
-                (label(lang, "address"), _esc(r.get("address", ""))),
-                (label(lang, "communities_covered"), _fmt(r.get("communities_served", 0))),
-                (label(lang, "population"), _fmt(r.get("population_served", 0))),
-            ]
-            folium.CircleMarker(
-                location=[pts[i].y, pts[i].x],
-                radius=8,
-                color="#fff",
-                weight=2,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=1.0,
-                popup=folium.Popup(_popup(rows), max_width=320),
-                tooltip=folium.Tooltip(_esc(r.get("name", ""))),
-            ).add_to(fg)
-        fg.add_to(m)
-
-
-def _add_sites_layer(m, res, gcj, lang):
-    """Many sites: one GeoJSON layer per kind (far smaller than one marker object per site)."""
-    s = res.sites
-    kinds = s["kind"].astype(str).to_numpy() if "kind" in s else np.full(len(s), "station")
-    others = sorted(set(kinds))
-    pts = _shift(s.geometry.to_numpy(), gcj, 5)
-    fields = [label(lang, "name"), label(lang, "kind"), label(lang, "population")]
-    for kind in others:
-        idx = np.flatnonzero(kinds == kind)
-        sub = s.iloc[idx]
-        g = gpd.GeoDataFrame(
-            {
-                fields[0]: sub.get("name", sub.index.astype(str)).map(_esc).to_numpy(),
-                fields[1]: _esc(label(lang, kind)),
-                fields[2]: [_fmt(x) for x in sub.get("population_served", np.zeros(idx.size))],
-            },
-            geometry=pts[idx],
-            crs=4326,
+def _add_tiles(m, basemap: str, key: str, lang: str) -> None:
+    spec = BASEMAPS[basemap]
+    if basemap == "tianditu" and not key:
+        raise ValueError(
+            "the Tianditu basemap needs a key: pass --tianditu-key or set "
+            "TIANDITU_KEY (free from console.tianditu.gov.cn)"
         )
-        colour = kind_colour(kind, others)
-        folium.GeoJson(
-            g,
-            name=f"{_esc(label(lang, kind))} ({idx.size})",
-            marker=folium.CircleMarker(
-                radius=6, color="#fff", weight=1.5, fill=True, fill_color=colour, fill_opacity=1.0
-            ),
-            style_function=lambda _f, c=colour: {"fillColor": c},
-            popup=folium.GeoJsonPopup(fields),
-            tooltip=folium.GeoJsonTooltip(fields[:1], labels=False),
+    kw = {"subdomains": spec["subdomains"]} if "subdomains" in spec else {}
+    folium.TileLayer(
+        spec["tiles"].replace("{key}", key),
+        attr=spec["attr"],
+        name=f"{label(lang, 'basemap')}: {basemap}",
+        max_zoom=19,
+        sc_name=f"{label(lang, 'basemap')}: {basemap}",
+        **kw,
+    ).add_to(m)
+    if "labels" in spec:
+        folium.TileLayer(
+            spec["labels"].replace("{key}", key),
+            attr=spec["attr"],
+            name="labels",
+            overlay=True,
+            **kw,
         ).add_to(m)
 
 
-def _add_proposals(m, prop, gcj, lang):
-    p = prop.to_crs(4326) if isinstance(prop, gpd.GeoDataFrame) and prop.crs else prop
-    pts = _shift(np.asarray(p.geometry.to_numpy()), gcj)
-    fg = folium.FeatureGroup(name=label(lang, "proposed"))
-    for i in range(len(p)):
-        r = p.iloc[i]
-        rank = int(r.get("rank", i + 1))
-        rows = [
-            (label(lang, "rank"), str(rank)),
-            (label(lang, "name"), _esc(r.get("name", ""))),
-            (label(lang, "gain"), _fmt(r.get("newly_covered_population", np.nan))),
-        ]
-        icon = folium.DivIcon(
-            html=f"<div class='sc-prop'>{rank}</div>", icon_size=(22, 22), icon_anchor=(11, 11)
-        )
-        folium.Marker(
-            [pts[i].y, pts[i].x],
-            icon=icon,
-            popup=folium.Popup(_popup(rows), max_width=320),
-            tooltip=folium.Tooltip(f"{label(lang, 'proposed')} #{rank}"),
-        ).add_to(fg)
-    fg.add_to(m)
-
-
-def _add_panels(m, res, lang, title, subtitle, summary_lines):
-    s = res.summary
-    title = title or label(lang, "title")
+def _summary(nums, lang, proposals, psum, n_out, hex_note) -> list[dict[str, Any]]:
+    share = float(nums.get("population_covered_share") or 0.0)
     lines = [
-        f"{label(lang, 'coverage')}: {100 * s.get('population_covered_share', 0):.1f}% "
-        f"({_fmt(s.get('population_covered'))} / {_fmt(s.get('population'))})",
-        f"{label(lang, 'communities_covered')}: {s.get('communities_covered')} / "
-        f"{s.get('communities')}",
-        f"{label(lang, 'sites')}: {s.get('sites')}",
+        {
+            "key": "population_covered_share",
+            "value": round(share, 4),
+            "text": f"{label(lang, 'coverage')}: {100 * share:.1f}% "
+            f"({_fmt(nums.get('population_covered'))} / {_fmt(nums.get('population'))})",
+        },
+        {
+            "key": "communities_covered",
+            "value": nums.get("communities_covered"),
+            "text": f"{label(lang, 'communities_covered')}: {nums.get('communities_covered')} / "
+            f"{nums.get('communities')}",
+        },
+        {
+            "key": "sites",
+            "value": nums.get("sites"),
+            "text": f"{text(lang, 'sites_in_area') if n_out else label(lang, 'sites')}: "
+            f"{nums.get('sites')}",
+        },
     ]
-    lines += list(summary_lines or [])
-    body = "".join(f"<div>{_esc(x)}</div>" for x in lines)
-    sub = f"<div style='font-size:12px;color:#a00'>{_esc(subtitle)}</div>" if subtitle else ""
-    legend_rows = "".join(
-        f"<div><span class='sc-dot' style='background:{kind_colour(k)}'></span>"
-        f"{_esc(label(lang, k))}</div>"
-        for k in ("station", "integrated", "cultural_palace", "partner")
-    )
-    prev = 0
-    for lim, col in _classes(res):
-        txt = f"{prev:g}–{lim:g}" if np.isfinite(lim) else f"&gt; {prev:g}"
-        legend_rows += (
-            f"<div><span class='sc-sq' style='background:{col}'></span>"
-            f"{label(lang, 'community')} {txt} {label(lang, 'minutes')}</div>"
+    if n_out:
+        lines.append({"text": text(lang, "neighbour_count", n=n_out)})
+    ba = _before_after(nums, proposals, psum)
+    if ba is not None:
+        k, a, b = ba
+        lines.append(
+            {
+                "key": "before_after",
+                "value": round(b / 100, 4),
+                "cls": "sc-big",
+                "text": text(lang, "before_after", k=k, a=a, b=b),
+            }
+        )
+    if hex_note:
+        lines.append({"key": "aggregated", "value": 1, "text": hex_note})
+    return lines
+
+
+def _before_after(nums, proposals, psum) -> tuple[int, float, float] | None:
+    if psum and psum.get("population"):
+        pop = float(psum["population"])
+        k = int(psum.get("new_sites", 0))
+        a = 100 * float(psum["covered_population_before"]) / pop
+        b = 100 * float(psum["covered_population_after"]) / pop
+        return (k, a, b) if k else None
+    if proposals is None or not len(proposals) or not nums.get("population"):
+        return None
+    p = proposals
+    coverage = p
+    if "rank" in p:
+        coverage = p[p["rank"].fillna(1).astype(int) != 0]
+    if "purpose" in coverage:
+        coverage = coverage[coverage["purpose"].astype(str) != "cultural_palace"]
+    if not len(coverage) or "newly_covered_population" not in coverage:
+        return None
+    pop = float(nums["population"])
+    before = float(nums.get("population_covered") or 0)
+    gain = float(np.nansum(coverage["newly_covered_population"].to_numpy(float)))
+    return len(coverage), 100 * before / pop, 100 * (before + gain) / pop
+
+
+def _legend(res, lang, classes, n_out, proposals, has_palace, boundaries) -> list[dict]:
+    rows: list[dict[str, Any]] = []
+    kinds = ["station", "integrated", "cultural_palace", "partner"]
+    if len(res.sites) and "kind" in res.sites:
+        kinds += sorted(set(res.sites["kind"].astype(str)) - set(kinds))
+    for k in kinds:
+        rows.append({"type": "dot", "colour": kind_colour(k), "text": label(lang, k)})
+    if n_out:
+        rows.append(
+            {
+                "type": "dot",
+                "colour": _layers.NEIGHBOUR_COLOUR,
+                "text": text(lang, "neighbour_note"),
+            }
+        )
+    prev = 0.0
+    for lim, col in classes:
+        rng = f"{prev:g}–{lim:g}" if np.isfinite(lim) else f"> {prev:g}"
+        rows.append(
+            {
+                "type": "sq",
+                "colour": col,
+                "text": f"{label(lang, 'community')} {rng} {label(lang, 'minutes')}",
+            }
         )
         prev = lim if np.isfinite(lim) else prev
-    legend_rows += (
-        f"<div><span class='sc-sq' style='background:{UNREACHABLE}'></span>"
-        f"{_esc(label(lang, 'off_network'))} / {_esc(label(lang, 'unreachable'))}"
-        f"</div><div><span class='sc-prop' style='display:inline-block'>1</span> "
-        f"{_esc(label(lang, 'proposed'))}</div>"
+    rows.append(
+        {
+            "type": "sq",
+            "colour": UNREACHABLE,
+            "text": f"{label(lang, 'off_network')} / {label(lang, 'unreachable')}",
+        }
     )
-    css = """<style>
-.sc-panel{position:fixed;z-index:9999;background:rgba(255,255,255,.93);padding:8px 10px;
- border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);font:13px/1.5 "Microsoft YaHei",
- "PingFang SC","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif}
-.sc-dot{display:inline-block;width:12px;height:12px;border-radius:50%;margin-right:6px;
- border:1px solid #fff;vertical-align:middle}
-.sc-sq{display:inline-block;width:11px;height:11px;margin-right:6px;vertical-align:middle}
-.sc-prop{width:20px;height:20px;border-radius:50%;background:#000;color:#ffeb3b;
- font:bold 12px/20px sans-serif;text-align:center;border:2px solid #ffeb3b}
-</style>"""
-    panel = (
-        f"{css}<div id='sc-title' class='sc-panel' style='top:10px;left:55px;max-width:420px'>"
-        f"<div style='font-size:16px;font-weight:bold'>{_esc(title)}</div>{sub}{body}</div>"
-        f"<div id='sc-legend' class='sc-panel' style='bottom:25px;left:10px'>"
-        f"<div style='font-weight:bold'>{_esc(label(lang, 'legend'))}</div>{legend_rows}"
-        f"</div>"
-    )
-    m.get_root().html.add_child(Element(panel))
-    m.get_root().header.add_child(Element(f"<title>{_esc(title)}</title>"))
+    if proposals is not None and len(proposals):
+        rows.append({"type": "prop", "glyph": "1", "text": label(lang, "proposed")})
+    if has_palace:
+        rows.append(
+            {
+                "type": "palace",
+                "glyph": "宫" if lang == "zh" else "P",
+                "text": text(lang, "palace_proposed"),
+            }
+        )
+    if boundaries is not None and len(boundaries):
+        rows.append({"type": "line-sw", "text": label(lang, "boundary")})
+    return rows
 
 
 def save_map(m: folium.Map, path: str | Path, *, offline: bool = True) -> dict[str, Any]:

@@ -1,0 +1,235 @@
+/* servicecircle map renderer.
+ *
+ * Every piece of data arrives as JSON in <script type="application/json" id="sc-data"> and is
+ * put on the page with textContent or DOM nodes only: no data string is ever parsed as HTML or
+ * JavaScript. The only innerHTML Leaflet itself uses (layer-control names) gets escaped text.
+ *
+ * Hook for other modules (e.g. the scenario editor): after drawing, window.scMap holds
+ * {map, data, layers} and a 'sc:ready' event is dispatched on document with the same object.
+ */
+(function () {
+  "use strict";
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function table(rows) {
+    var t = el("table", "sc-pop");
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      tr.appendChild(el("th", null, r[0]));
+      var td = el("td");
+      if (r[2]) {
+        // a link: href built by us from numbers (checked again here), text from data
+        var a = el("a", null, r[1]);
+        var href = String(r[2]);
+        if (/^https:\/\/(uri\.)?amap\.com\//.test(href)) {
+          a.href = href;
+          a.target = "_blank";
+          a.rel = "noopener noreferrer";
+        }
+        td.appendChild(a);
+      } else {
+        td.textContent = r[1] === null || r[1] === undefined ? "" : String(r[1]);
+      }
+      tr.appendChild(td);
+      t.appendChild(tr);
+    });
+    return t;
+  }
+
+  function popupRows(layer, props) {
+    var rows = [];
+    (layer.fields || []).forEach(function (f) {
+      var v = props[f[0]];
+      if (v === undefined || v === null || v === "") return;
+      rows.push([f[1], v, f[2] ? props[f[2]] : null]);
+    });
+    return rows;
+  }
+
+  function styleOf(layer, props) {
+    var s = {};
+    var base = layer.style || {};
+    for (var k in base) s[k] = base[k];
+    if (props._c) { s.fillColor = props._c; if (!base.keepColor) s.color = props._c; }
+    if (props._e) s.color = props._e;
+    if (props._w) s.weight = props._w;
+    if (props._r) s.radius = props._r;
+    return s;
+  }
+
+  function labelLayer(map, layer) {
+    var group = L.layerGroup();
+    var marks = [];
+    layer.data.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      var div = el("div", "sc-lab sc-lab-" + (p._k || "street"), p.text);
+      var icon = L.divIcon({html: div, className: "sc-lab-wrap", iconSize: null});
+      var mk = L.marker([c[1], c[0]], {icon: icon, interactive: false, keyboard: false});
+      marks.push([mk, p._z || 0]);
+    });
+    function refresh() {
+      var z = map.getZoom();
+      marks.forEach(function (m) {
+        if (z >= m[1]) { if (!group.hasLayer(m[0])) group.addLayer(m[0]); }
+        else if (group.hasLayer(m[0])) group.removeLayer(m[0]);
+      });
+    }
+    map.on("zoomend", refresh);
+    refresh();
+    return group;
+  }
+
+  function proposalLayer(map, layer) {
+    var group = L.featureGroup();
+    var items = [];
+    layer.data.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      var ll = L.latLng(c[1], c[0]);
+      var badge = el("div", p._palace ? "sc-prop sc-palace" : "sc-prop",
+                     p._palace ? "宫" : p._label);
+      if (p._palace && layer.palaceText) badge.textContent = layer.palaceText;
+      var mk = L.marker(ll, {icon: L.divIcon({html: badge, className: "sc-prop-wrap",
+                                              iconSize: [24, 24], iconAnchor: [12, 12]}),
+                             riseOnHover: true});
+      var dot = L.circleMarker(ll, {radius: 3, color: "#000", weight: 1, fillColor: "#ffeb3b",
+                                    fillOpacity: 1, interactive: false});
+      var rows = popupRows(layer, p);
+      mk.bindPopup(function () { return table(rows); }, {maxWidth: 340});
+      mk.bindTooltip(el("span", null, p._tip || ""));
+      group.addLayer(dot);
+      group.addLayer(mk);
+      items.push({mk: mk, ll: ll, badge: badge});
+    });
+    // numbered badges never cover each other: shift overlapping ones sideways (with the true
+    // location still marked by the small dot)
+    function spread() {
+      var placed = [];
+      items.forEach(function (it) {
+        var pt = map.latLngToLayerPoint(it.ll);
+        var dx = 0, dy = 0, tries = 0;
+        while (tries < 12 && placed.some(function (q) {
+          return Math.abs(q.x - (pt.x + dx)) < 24 && Math.abs(q.y - (pt.y + dy)) < 24;
+        })) {
+          tries++;
+          var ang = tries * Math.PI / 3, r = 26 * Math.ceil(tries / 6);
+          dx = Math.round(r * Math.cos(ang));
+          dy = Math.round(r * Math.sin(ang));
+        }
+        placed.push(L.point(pt.x + dx, pt.y + dy));
+        it.badge.style.transform = "translate(" + dx + "px," + dy + "px)";
+        it.badge.classList.toggle("sc-moved", dx !== 0 || dy !== 0);
+      });
+    }
+    map.on("zoomend", spread);
+    group.on("add", spread);
+    return group;
+  }
+
+  function geoLayer(map, layer) {
+    if (layer.kind === "labels") return labelLayer(map, layer);
+    if (layer.kind === "proposals") return proposalLayer(map, layer);
+    var opts = {
+      interactive: !!layer.interactive,
+      style: function (f) { return styleOf(layer, f.properties); },
+      pointToLayer: function (f, ll) {
+        return L.circleMarker(ll, styleOf(layer, f.properties));
+      },
+    };
+    if (layer.interactive) {
+      opts.onEachFeature = function (f, l) {
+        var p = f.properties;
+        if (layer.fields && layer.fields.length) {
+          l.bindPopup(function () { return table(popupRows(layer, p)); }, {maxWidth: 340});
+        }
+        if (layer.tooltip && p[layer.tooltip] !== undefined && p[layer.tooltip] !== "") {
+          l.bindTooltip(el("span", null, p[layer.tooltip]));
+        }
+      };
+    }
+    return L.geoJSON(layer.data, opts);
+  }
+
+  function legend(data) {
+    var box = el("div", "sc-panel sc-legend");
+    box.id = "sc-legend";
+    box.appendChild(el("div", "sc-h", data.legendTitle));
+    data.legend.forEach(function (r) {
+      var row = el("div", "sc-row");
+      var sw = el("span", "sc-" + r.type, r.glyph || null);
+      if (r.colour) sw.style.background = r.colour;
+      if (r.border) sw.style.borderColor = r.border;
+      row.appendChild(sw);
+      row.appendChild(el("span", null, r.text));
+      box.appendChild(row);
+    });
+    return box;
+  }
+
+  function titleBox(data) {
+    var box = el("div", "sc-panel sc-title");
+    box.id = "sc-title";
+    box.appendChild(el("div", "sc-t", data.title));
+    if (data.subtitle) box.appendChild(el("div", "sc-sub", data.subtitle));
+    (data.summary || []).forEach(function (line) {
+      var d = el("div", line.cls ? "sc-line " + line.cls : "sc-line", line.text);
+      if (line.key) d.setAttribute("data-key", line.key);
+      if (line.value !== undefined) d.setAttribute("data-value", String(line.value));
+      box.appendChild(d);
+    });
+    return box;
+  }
+
+  function render(map, id) {
+    var node = document.getElementById(id || "sc-data");
+    var data = JSON.parse(node.textContent);
+    if (data.title) document.title = data.title;
+    var overlays = {}, layers = {};
+    data.layers.forEach(function (layer) {
+      var g = geoLayer(map, layer);
+      layers[layer.id] = g;
+      if (layer.show !== false) g.addTo(map);
+      if (layer.name) overlays[esc(layer.name)] = g;
+      if (layer.kind === "background" || layer.kind === "labels") {
+        if (g.bringToBack) g.bringToBack();
+      }
+    });
+    var bases = {};
+    map.eachLayer(function (l) {
+      if (l instanceof L.TileLayer && l.options.scName) bases[esc(l.options.scName)] = l;
+    });
+    L.control.layers(bases, overlays, {collapsed: data.collapseLayers === true}).addTo(map);
+    L.control.scale({metric: true, imperial: false, position: "bottomleft",
+                     maxWidth: 160}).addTo(map);
+    var container = map.getContainer();
+    container.appendChild(titleBox(data));
+    container.appendChild(legend(data));
+    ["sc-title", "sc-legend"].forEach(function (pid) {
+      var p = document.getElementById(pid);
+      L.DomEvent.disableClickPropagation(p);
+      L.DomEvent.disableScrollPropagation(p);
+    });
+    // another panel in the bottom-right corner (demand legend) must not hide the scale bar
+    var other = document.getElementById("sc-demand-legend");
+    if (other) other.style.bottom = "64px";
+    var api = {map: map, data: data, layers: layers};
+    window.scMap = api;
+    try {
+      document.dispatchEvent(new CustomEvent("sc:ready", {detail: api}));
+    } catch (e) { /* very old browsers */ }
+    return api;
+  }
+
+  window.scRender = render;
+})();
