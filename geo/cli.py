@@ -57,6 +57,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="only errors")
 
 
+def _background_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--background",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="extra map background (any vector file, e.g. water polygons); repeatable",
+    )
+
+
 def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
     p.add_argument(
         "--network",
@@ -234,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lang", choices=["zh", "en"], default="zh")
     c.add_argument("--no-map", action="store_true", help="skip map.html")
     _scenario_opt(c)
+    _background_opt(c)
     c.add_argument(
         "--no-isochrones",
         action="store_true",
@@ -245,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gaps", help="propose new sites where they close most of the gap")
     _inputs(g)
     _common(g)
+    _background_opt(g)
     g.add_argument(
         "--candidates",
         type=Path,
@@ -383,18 +395,26 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(m)
     _common(m)
     m.add_argument(
-        "--offline", action="store_true", help="one self-contained file that works with no network"
+        "--offline",
+        action="store_true",
+        help="kept for compatibility: maps are self-contained and offline by default",
+    )
+    m.add_argument(
+        "--online",
+        action="store_true",
+        help="load Leaflet and tiles from the internet (CDN) instead of a self-contained file",
     )
     m.add_argument("--lang", choices=["zh", "en"], default="zh")
     m.add_argument(
         "--basemap",
         choices=["osm", "amap", "tianditu", "none"],
         default=None,
-        help="tiles (default: none when --offline, else osm)",
+        help="tiles (default: none; osm with --online)",
     )
     m.add_argument("--tianditu-key", default=None, help="Tianditu key (or $TIANDITU_KEY)")
     m.add_argument("--png", default=None, help="also write a static PNG here")
     _scenario_opt(m)
+    _background_opt(m)
     m.add_argument("--out", required=True, help="FILE.html")
     m.set_defaults(func=cmd_map)
 

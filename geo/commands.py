@@ -340,6 +340,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
             "offline": True,
             "basemap": "none",
             "subtitle": label(lang, "demo_title"),
+            "background": _background(net),
         },
         extra_summary={
             "demo": True,
@@ -428,6 +429,8 @@ def cmd_coverage(a: argparse.Namespace) -> int:
             "basemap": "none",
             "scenario": a.scenario,
             "input_crs": sites.input_crs,
+            "boundaries": boundary,
+            "background": _background(net, a),
         },
         write_map=not a.no_map,
         isochrones=not a.no_isochrones,
@@ -461,6 +464,13 @@ def _console_rejects(a: argparse.Namespace, rejects) -> dict:
     }
 
 
+def _background(net, a: argparse.Namespace | None = None):
+    """The map background: the network's own OSM file, plus ``--background`` files."""
+    from .network._background import background_for
+
+    return background_for(net, getattr(a, "background", None) if a is not None else None)
+
+
 def cmd_map(a: argparse.Namespace) -> int:
     from .coverage import compute_coverage
     from .maps import make_map, save_map
@@ -469,14 +479,20 @@ def cmd_map(a: argparse.Namespace) -> int:
     net, sites, comms, rejects, boundary = _load(a, cfg)
     res = compute_coverage(net, sites.data, comms.data, config=cfg)
     res, views, _ = _views(a, res, boundary, rejects)
-    offline = a.offline
-    basemap = a.basemap or ("none" if offline else "osm")
+    offline = not a.online  # --offline is the default (the flag is kept for old scripts)
+    basemap = a.basemap or ("osm" if a.online else "none")
+    from .io import write_csv
+    from .network._background import background_for
+
+    rej = Path(a.out).with_name("rejects.csv")
+    write_csv(rejects, rej)
     m = make_map(
         res,
         lang=a.lang,
         basemap=basemap,
         offline=offline,
         boundaries=boundary,
+        background=background_for(net, a.background),
         tianditu_key=a.tianditu_key,
         views=views,
         scenario=a.scenario,
@@ -489,10 +505,11 @@ def cmd_map(a: argparse.Namespace) -> int:
         f"{'offline' if offline else 'online'}, basemap {basemap}, "
         f"{time.perf_counter() - t0:.1f} s to write)"
     )
+    print(f"rejected rows: {len(rejects)} (see {rej})")
     if a.png:
         from .maps import save_png
 
-        p = save_png(res, a.png, lang=a.lang, boundaries=boundary, tiles=not offline)
+        p = save_png(res, a.png, tiles=not offline, **m._sc_png)
         print(f"png: {p['path']} ({'tiles' if p['tiles'] else 'plain background'})")
     return 0
 
@@ -565,6 +582,8 @@ def cmd_gaps(a: argparse.Namespace) -> int:
             "basemap": "none",
             "scenario": a.scenario,
             "input_crs": sites.input_crs,
+            "boundaries": boundary,
+            "background": _background(net, a),
         },
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),

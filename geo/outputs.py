@@ -179,6 +179,7 @@ def write_coverage_outputs(
         offline = kw.pop("offline", True)
         if proposal is not None:
             kw["proposals"] = proposal.sites
+            kw.setdefault("proposal_summary", proposal.summary)
         m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
         info = save_map(m, out / "map.html", offline=offline)
         paths["map"] = out / "map.html"
@@ -188,9 +189,7 @@ def write_coverage_outputs(
         png = save_png(
             res,
             out / "map.png",
-            lang=kw.get("lang", "zh"),
-            proposals=None if proposal is None else proposal.sites,
-            boundaries=kw.get("boundaries"),
+            **m._sc_png,  # the same title, numbers, proposals and background as the HTML map
             # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
             isochrones=(
                 iso
@@ -318,6 +317,7 @@ def plot_marginal_gain(curve: pd.DataFrame, path: str | Path, lang: str = "zh") 
         ax.set_ylabel("覆盖人口比例 (%)" if zh else "Population covered (%)")
         ax.set_title("边际收益曲线" if zh else "Marginal gain of new sites")
         ax.set_xticks(x)
+        ax.set_ylim(0, 100)  # from 0%: a truncated axis would exaggerate the gains
         ax.grid(alpha=0.3)
         fig.tight_layout()
         with atomic_path(path) as tmp:

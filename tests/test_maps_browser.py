@@ -136,12 +136,13 @@ def test_map_in_headless_chromium(offline_map, artifacts):
         assert "5分钟职工服务圈" in state["title"] and "15分钟" not in state["title"]
         # the hostile name shows as text in its popup and ran nothing
         text = d.execute_script("""
-            const m = Object.values(window).filter(v => v instanceof L.Map)[0];
-            let found = null;
-            m.eachLayer(l => { if (!found && l.getPopup && l.getPopup() &&
-                String(l.getPopup().getContent().innerText || '').includes('onerror')) found = l; });
-            found.openPopup();
-            return document.querySelector('.leaflet-popup-content').innerText;
+            const m = window.scMap.map;
+            const out = [];
+            m.eachLayer(l => { if (l.getPopup && l.getPopup()) {
+                l.openPopup();
+                out.push(document.querySelector('.leaflet-popup-content').innerText);
+                l.closePopup(); } });
+            return out.join('\\n');
         """)
         assert XSS in text
         assert d.execute_script("return window.__alerts") == []

@@ -191,11 +191,13 @@ def background(
                 # label polygons at an inside point, lines at their middle; big ones first
                 area = shapely.area(g)
                 order = np.argsort(-area)
-                pts = np.where(
-                    np.isin(shapely.get_type_id(g), [1, 5]),
-                    shapely.line_interpolate_point(g, 0.5, normalized=True),
-                    shapely.point_on_surface(g),
-                )[order]
+                is_line = np.isin(shapely.get_type_id(g), [1, 5])
+                pts = np.empty(len(g), dtype=object)
+                if is_line.any():
+                    pts[is_line] = shapely.line_interpolate_point(g[is_line], 0.5, normalized=True)
+                if (~is_line).any():
+                    pts[~is_line] = shapely.point_on_surface(g[~is_line])
+                pts = pts[order]
                 nm = names[m][order]
                 _, first = np.unique(nm, return_index=True)
                 first = np.sort(first)
@@ -206,7 +208,13 @@ def background(
     if street_lines:
         out.extend(streets(net, gcj, lang, max_edges))
     legend.append(
-        {"type": "line-sw", "colour": "#fff", "border": "#8c8c8c", "text": label(lang, "streets")}
+        {
+            "type": "line-sw",
+            "colour": "#fff",
+            "border": "#8c8c8c",
+            "solid": True,
+            "text": label(lang, "streets"),
+        }
     )
     sp, st, sz = street_labels(net, gcj)
     lab_pts.extend(sp)

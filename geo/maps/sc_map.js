@@ -170,6 +170,7 @@
       var sw = el("span", "sc-" + r.type, r.glyph || null);
       if (r.colour) sw.style.background = r.colour;
       if (r.border) sw.style.borderColor = r.border;
+      if (r.solid) sw.style.borderTopStyle = "solid";
       row.appendChild(sw);
       row.appendChild(el("span", null, r.text));
       box.appendChild(row);
