@@ -1,6 +1,6 @@
 /* servicecircle map renderer.
  *
- * Every piece of data arrives as JSON in <script type="application/json" id="sc-data"> and is
+ * Every piece of data arrives as JSON in the page's application/json element "sc-data" and is
  * put on the page with textContent or DOM nodes only: no data string is ever parsed as HTML or
  * JavaScript. The only innerHTML Leaflet itself uses (layer-control names) gets escaped text.
  *
