@@ -270,7 +270,7 @@ q1_sites = pd.concat([sites, best], ignore_index=True)
 q1 = geo.compare(sites, q1_sites, network=net, communities=communities, config=cfg)
 q1.counties
 """),
-    md("**Question 2: \"What if we move the least-used station to the market square instead?\"**"),
+    md('**Question 2: "What if we move the least-used station to the market square instead?"**'),
     code("""
 serving = today.sites.sort_values("population_served").iloc[0]
 target = uncovered.geometry.representative_point().iloc[0]  # the market: next to an uncovered block
@@ -282,7 +282,7 @@ q2 = geo.compare(q1_sites, q2_sites, network=net, communities=communities, confi
 print(serving["name"], "moved:", q2.sites[["change", "name", "moved_m"]].to_dict("records"))
 q2.counties
 """),
-    md("**Question 3: \"And if we close the integrated site with the smallest catchment?\"**"),
+    md('**Question 3: "And if we close the integrated site with the smallest catchment?"**'),
     code("""
 smallest = today.sites[today.sites["kind"] == "integrated"].sort_values("population_served").iloc[0]
 q3_sites = q2_sites[q2_sites["site_id"] != smallest["site_id"]]
