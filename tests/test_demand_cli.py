@@ -149,3 +149,41 @@ def test_gaps_demand_streets_and_mix(inputs, tmp_path, capsys):
     assert main(["gaps", "--network", str(inputs["osm"]), "--sites", str(inputs["dir"] / "sites.csv"),
                  "--communities", str(inputs["dir"] / "communities.geojson"), "--demand", "people",
                  "--new-sites", "1", "--out", str(tmp_path / "bad")]) == 2  # fmt: skip
+
+
+@pytest.mark.realdata
+@pytest.mark.browser
+def test_demand_layers_in_headless_chromium(inputs, tmp_path, artifacts):
+    """The map shows the street, workplace and capacity views, with no console error."""
+    from test_maps_browser import _driver
+
+    out = tmp_path / "map"
+    wp = pd.read_csv(inputs["dir"] / "workplaces.csv", encoding="gbk", dtype=str)
+    lon, lat = C.to_wgs84(
+        wp["经度"].astype(float).to_numpy(), wp["纬度"].astype(float).to_numpy(), "gcj02"
+    )
+    wp["经度"], wp["纬度"] = np.round(lon, 7), np.round(lat, 7)
+    wp.to_csv(tmp_path / "wp.csv", index=False, encoding="gbk")
+    sites = inputs["dir"] / "sites_wgs.csv"
+    argv = ["coverage", "--network", str(inputs["osm"]), "--sites", str(sites), "--communities",
+            str(inputs["dir"] / "communities.geojson"), "--workplaces", str(tmp_path / "wp.csv"),
+            "--community-coverage", "area", "--no-cache", "--out", str(out)]  # fmt: skip
+    if not sites.exists():
+        _run(inputs, "coverage", tmp_path / "prep")
+    assert main(argv) == 0
+    d = _driver()
+    try:
+        d.set_window_size(1500, 1000)
+        d.get((out / "map.html").as_uri())
+        import time
+
+        time.sleep(1.5)
+        text = d.find_element("tag name", "body").text
+        for want in ("未覆盖道路", "工作地", "容量可达性", "需求视角", "社区覆盖比例", "道路覆盖"):
+            assert want in text, want
+        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        assert d.find_elements("tag name", "canvas")  # layers drawn (canvas renderer)
+        d.save_screenshot(str(artifacts / "demand_views_map.png"))
+    finally:
+        d.quit()

@@ -135,7 +135,7 @@ def _legend(m, views, lang):
     if not rows:
         return
     html = (
-        "<div id='sc-demand-legend' class='sc-panel' style='bottom:25px;right:10px'>"
+        "<div id='sc-demand-legend' class='sc-panel' style='bottom:25px;left:165px'>"
         f"<div style='font-weight:bold'>{t['title']}</div>{''.join(rows)}</div>"
     )
     m.get_root().html.add_child(Element(html))
@@ -224,6 +224,7 @@ def _capacity(m, res, gcj, lang):
             _t(lang, "ratio"): [_fmt(x, 4) for x in s["supply_demand_ratio"]],
             _t(lang, "overloaded"): np.where(over, _t(lang, "yes"), _t(lang, "no")),
             "_c": np.where(over, "#d50000", "#2e7d32"),
+            "_w": np.where(over, 3.5, 1.2),
             "_r": np.clip(4 + np.sqrt(np.maximum(cap, 0)), 6, 22),
         },
         geometry=_shift(s.geometry.to_numpy(), gcj),
@@ -236,6 +237,7 @@ def _capacity(m, res, gcj, lang):
         style_function=lambda f: {
             "color": f["properties"]["_c"],
             "radius": f["properties"]["_r"],
+            "weight": f["properties"]["_w"],
             "fill": False,
         },
         tooltip=folium.GeoJsonTooltip(fields),
