@@ -269,3 +269,19 @@ def test_audit_takes_minutes_levels_new_sites_col_and_sheet(walk, tmp_path):
     assert {"建议编号", "位置描述", "高德地图链接"} <= set(prop.columns)
     assert set(prop["来源"]) <= {"用户候选点", "路网生成", "社区位置"}
     assert x["问题数据"]["类别"].isin(["错误", "重复", "区域外"]).all()
+
+
+def test_far_communities_have_no_walk_distance(walk, tmp_path, capsys):
+    far = tmp_path / "far.csv"
+    far.write_text("name,population,lon,lat\nfi,100,24.94,60.17\nsea,100,124.0,29.0\n")
+    args = _args(walk, "--no-map", "--out", str(tmp_path / "o"))
+    i = args.index("--county")
+    del args[i - 2 : i + 2]  # no boundary: the far points reach the coverage step
+    args[args.index("--communities") + 1] = str(far)
+    assert main(["coverage", *args]) == 0
+    c = pd.read_csv(tmp_path / "o" / "communities.csv", encoding="utf-8-sig")
+    assert c["off_network"].all() and c["walk_distance_m"].isna().all()
+    assert c["nearest_site_id"].isna().all()
+    assert "不可达" in capsys.readouterr().out
+    r = pd.read_csv(tmp_path / "o" / "rejects.csv", encoding="utf-8-sig")
+    assert (r.loc[r["file"] == str(far), "reason_code"] == "far_outside").all()

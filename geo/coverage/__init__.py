@@ -182,6 +182,9 @@ def compute_coverage(
     fieldd = nearest_sites(net, u_snap)
     dist, best = point_distances(net, fieldd, c_snap, u_snap)
     c_off = (c_snap.edge < 0) | ~(c_snap.leg <= cfg.max_snap_m)
+    # off the network: no walk distance (a point in the sea is not "7,000 km away"), no site
+    dist = np.where(c_off, np.inf, dist)
+    best = np.where(c_off, -1, best)
 
     n_s = len(sites)
     sid = _column(sites, "site_id", sites.index.astype(str)).astype(str)
