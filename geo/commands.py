@@ -172,7 +172,7 @@ def _views(a: argparse.Namespace, res, boundary, rejects):
     """The demand views of issue 15 (streets, workplaces, capacity, partial coverage)."""
     from .coverage.views import demand_views
 
-    wp = bld = None
+    wp = None
     if a.workplaces:
         from .io import load_workplaces
 
@@ -187,19 +187,13 @@ def _views(a: argparse.Namespace, res, boundary, rejects):
         import pandas as pd
 
         rejects = pd.concat([rejects, w.rejects], ignore_index=True) if len(w.rejects) else rejects
-    if a.buildings:
-        import geopandas as gpd
-
-        bld = gpd.read_file(a.buildings)
-        bld = bld.set_crs(4326) if bld.crs is None else bld
     kw = _demand_kw(a)
-    kw.pop("buildings", None)
     area = None
     if boundary is not None:  # street km count inside the study area only
         import shapely
 
         area = shapely.union_all(boundary.geometry.to_crs(4326).values)
-    res, views = demand_views(res, workplaces=wp, buildings=bld, area=area, **kw)
+    res, views = demand_views(res, workplaces=wp, area=area, **kw)
     return res, views, rejects
 
 
@@ -211,6 +205,10 @@ def _demand_kw(a: argparse.Namespace) -> dict:
 
         bld = gpd.read_file(a.buildings)
         kw["buildings"] = bld.set_crs(4326) if bld.crs is None else bld
+    elif a.community_coverage == "area":  # the OSM source's own buildings, if it has any
+        from .coverage.partial import osm_buildings
+
+        kw["buildings"] = osm_buildings(a.network)
     if a.main_roads:
         import geopandas as gpd
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from conftest import REAL_NETWORKS, need_shared
@@ -169,3 +170,25 @@ def test_point_communities_keep_one_sample():
     np.testing.assert_array_equal(
         part.communities["covered_share"].to_numpy() == 1.0, res.communities["covered"].to_numpy()
     )
+
+
+@pytest.mark.realdata
+def test_osm_source_buildings(setup):
+    """The OSM file's own buildings weight the samples (homes only), checked by brute force."""
+    from geo.coverage.partial import osm_buildings, residential
+
+    res, poly_m = setup
+    b = osm_buildings(REAL_NETWORKS["optics_valley"])
+    assert b is not None and len(b) > 300  # 424 building areas in the extract
+    assert osm_buildings(REAL_NETWORKS["roads_central"]) is None  # not an OSM file
+    homes = residential(b)
+    assert len(homes) <= len(b)
+    part = partial_coverage(res, buildings=b)
+    assert (part.communities["sample_method"] == "buildings").any()
+    net = res.network
+    bm = [shapely.transform(g, lambda c: np.column_stack(net.project(c[:, 0], c[:, 1])))
+          for g in homes.geometry]  # fmt: skip
+    lv = pd.to_numeric(homes["building:levels"], errors="coerce").fillna(1).to_numpy()
+    lv = np.where(lv > 0, lv, 1)
+    want = _brute(res, 50.0, poly_m, bm, [g.area * v for g, v in zip(bm, lv, strict=True)])
+    np.testing.assert_allclose(part.communities["covered_share"].to_numpy(), want, atol=1e-9)

@@ -4,7 +4,8 @@ A 社区 polygon is often 0.5-1 km² across; deciding its coverage from one poin
 covered or not at all. With ``--community-coverage area`` each polygon community is split into
 the places its people live, each measured on its own along the network:
 
-* **buildings** (a buildings file): every residential building whose representative point lies
+* **buildings** (``--buildings FILE``, or the OSM source's own buildings): every residential
+  building (``building`` not in :data:`NON_RESIDENTIAL`) whose representative point lies
   in the community, weighted by floor area (footprint area × levels, from a ``building:levels``
   / ``levels`` / ``层数`` / ``楼层`` column when present, else 1 level);
 * otherwise a **regular grid** of sample points, one per :data:`GRID_SPACING_M` cell, at the
@@ -53,6 +54,53 @@ GRID_SPACING_M = 50.0
 LEVEL_COLUMNS = ("building:levels", "building_levels", "levels", "floors", "层数", "楼层", "楼层数")
 
 Method = Literal["point", "area"]
+
+#: OSM ``building`` values that are not homes; every other value (``yes`` included) counts.
+NON_RESIDENTIAL = frozenset(
+    {"commercial", "industrial", "retail", "office", "warehouse", "school", "university",
+     "college", "hospital", "church", "temple", "mosque", "public", "civic", "government",
+     "train_station", "transportation", "parking", "garage", "garages", "roof", "kiosk",
+     "service", "supermarket", "hotel", "sports_hall", "stadium", "construction", "shed",
+     "hangar", "factory", "manufacture", "barn", "farm_auxiliary", "greenhouse", "toilets"}
+)  # fmt: skip
+
+
+def residential(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only homes: drop buildings whose ``building`` value is in :data:`NON_RESIDENTIAL`."""
+    if "building" not in buildings.columns:
+        return buildings
+    kind = buildings["building"].astype(str).str.strip().str.lower()
+    return buildings[~kind.isin(NON_RESIDENTIAL)]
+
+
+def osm_buildings(path: Any) -> gpd.GeoDataFrame | None:
+    """Building footprints (``building``, ``building:levels``) from an OSM ``.osm``/``.pbf``
+    file, or None when ``path`` is not an OSM file or holds no buildings."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    name = p.name.lower()
+    if not p.is_file() or not name.endswith((".osm", ".pbf", ".osm.xml", ".xml")):
+        return None
+    import osmium
+
+    fab = osmium.geom.WKBFactory()
+    geoms, kinds, levels = [], [], []
+    flt = osmium.filter.KeyFilter("building")
+    for o in osmium.FileProcessor(str(p)).with_areas(flt).with_filter(flt):
+        if not o.is_area():
+            continue
+        try:
+            geoms.append(shapely.from_wkb(fab.create_multipolygon(o)))
+        except RuntimeError:  # an unclosed ring: skip that building
+            continue
+        kinds.append(o.tags.get("building", "yes"))
+        levels.append(o.tags.get("building:levels", ""))
+    if not geoms:
+        return None
+    return gpd.GeoDataFrame(
+        {"building": kinds, "building:levels": levels}, geometry=geoms, crs=4326
+    )
 
 
 def _metric_polys(net, geoms: np.ndarray) -> np.ndarray:
@@ -124,6 +172,7 @@ def sample_points(
     done = np.zeros(poly_idx.size, bool)
     if buildings is not None and len(buildings) and poly_idx.size:
         b = buildings.to_crs(4326) if buildings.crs is not None else buildings.set_crs(4326)
+        b = residential(b)
         b = b[np.isin(shapely.get_type_id(b.geometry.to_numpy()), [3, 6])]
         bm = _metric_polys(net, b.geometry.to_numpy())
         fa = _floor_area(b, bm)
