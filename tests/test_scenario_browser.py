@@ -180,3 +180,58 @@ def test_cli_map_gcj02_export_reads_back_unchanged(tmp_path, artifacts):
     assert back.data["kind"].tolist() == ["station"] * 4 + ["cultural_palace"]
     assert np.allclose(back.data["lon"], [x["lon"] for x in wgs], atol=2e-7)
     assert np.allclose(back.data["lat"], [x["lat"] for x in wgs], atol=2e-7)
+
+
+def test_panel_by_mouse_add_drag_close_undo(real_map, artifacts):
+    """The planner's own gestures: add by clicking the map, drag to move, click to close,
+    undo; the panel lists the edits and the API sees the same state."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    path, net, comms, cfg = real_map
+    d = _driver()
+    try:
+        d.get(path.as_uri())
+        d.implicitly_wait(2)
+        d.execute_script(
+            "const m = Object.values(window).find(v => v instanceof L.Map);"
+            "m.setView([30.4846, 114.5180], 15, {animate: false});"
+        )
+        panel = d.find_element(By.CLASS_NAME, "sc-scn")
+        buttons = panel.find_elements(By.TAG_NAME, "button")
+        assert [b.text for b in buttons] == ["点击地图添加", "撤销", "重置", "导出方案"]
+        panel.find_element(By.TAG_NAME, "select").send_keys("会·站·家一体化")
+        buttons[0].click()
+        body = d.find_element(By.ID, d.execute_script(
+            "return Object.values(window).find(v => v instanceof L.Map).getContainer().id"
+        ))  # fmt: skip
+        ActionChains(d).move_to_element_with_offset(body, -120, 60).click().perform()
+        s = d.execute_script("return window.servicecircle.sites()")
+        new = [x for x in s if not x["baseline"]]
+        assert len(new) == 1 and new[0]["kind"] == "integrated"
+        # drag the new site 80 px to the right
+        icons = d.find_elements(By.CSS_SELECTOR, ".sc-site.sc-new")
+        assert len(icons) == 1
+        ActionChains(d).click_and_hold(icons[0]).move_by_offset(40, 0).move_by_offset(
+            40, 0
+        ).release().perform()
+        moved = [x for x in d.execute_script("return window.servicecircle.sites()") if x["moved"]]
+        assert len(moved) == 1 and moved[0]["lon"] > new[0]["lon"]
+        # click a baseline site to close it
+        base_icon = d.find_elements(By.CSS_SELECTOR, ".sc-site:not(.sc-new)")[0]
+        d.execute_script("arguments[0].scrollIntoView()", base_icon)
+        base_icon.click()
+        closed = [
+            x for x in d.execute_script("return window.servicecircle.sites()") if not x["open"]
+        ]
+        assert len(closed) == 1
+        items = [e.text for e in panel.find_elements(By.TAG_NAME, "li")]
+        assert [x.split(" · ")[0] for x in items] == ["新增", "移动", "关闭"]
+        compare_with_python(d, net, comms, cfg)
+        d.save_screenshot(str(artifacts / "scenario_panel_in_use.png"))
+        buttons[1].click()  # undo the close
+        assert all(x["open"] for x in d.execute_script("return window.servicecircle.sites()"))
+        assert len(panel.find_elements(By.TAG_NAME, "li")) == 2
+        assert d.execute_script("return window.__alerts") == []
+    finally:
+        d.quit()

@@ -283,22 +283,19 @@ def make_map(
         )
         layers += bl
         legend += bleg
+    # scenario mode: the page draws live walking areas, communities and sites itself
+    live = scen and _scenario.wants(m, res, scenario, extra_bytes=_scenario.json_bytes(layers))
     big = len(res.sites) > MAX_SITE_ISOCHRONES
-    if isochrones is None:
-        main_only = {"minutes": [res.config.minutes]} if scen else {}  # keep within budget
-        iso = (
-            res.isochrones(by="kind", simplify_m=15.0, **main_only)
-            if big
-            else res.isochrones(**main_only)
-        )
-    else:
-        iso = isochrones
-    layers += _layers.isochrone_layers(iso, gcj, lang, res.config.main_level)
+    if not live:
+        if isochrones is None:
+            iso = res.isochrones(by="kind", simplify_m=15.0) if big else res.isochrones()
+        else:
+            iso = isochrones
+        layers += _layers.isochrone_layers(iso, gcj, lang, res.config.main_level)
     if boundaries is not None and len(boundaries):
         layers.append(_layers.boundaries_layer(boundaries, gcj, lang))
     classes = _classes(res)
     hex_note = None
-    live = scen and _scenario.wants(m, res, scenario)
     if scen and not live and vector_bg:
         layers[:0] = _layers.streets(res.network, gcj, lang, max_street_edges)
     if not live:  # with scenario mode the page draws communities and sites itself

@@ -251,6 +251,7 @@ def _texts(lang: str) -> dict[str, str]:
         "beyond": "超出步行范围",
         "kind": "类型",
         "crs_note": "导出坐标系",
+        "iso_note": "粗线：各站点步行可达的街道（主级别），随调整即时更新",
     }
     en = {
         "panel": "What-if scenario",
@@ -282,6 +283,7 @@ def _texts(lang: str) -> dict[str, str]:
         "beyond": "beyond walking range",
         "kind": "Kind",
         "crs_note": "export coordinates",
+        "iso_note": "Thick lines: streets each site reaches on foot (main level), live",
     }
     return zh if lang == "zh" else en
 
@@ -313,9 +315,21 @@ def _off_notice(lang: str, size_mb: float, budget_mb: float) -> str:
     )
 
 
-def wants(m: folium.Map, res: CoverageResult, mode: bool | None, budget_bytes: int = 0) -> bool:
+def json_bytes(obj: Any) -> int:
+    """Size of ``obj`` as JSON (bytes), for the size estimate."""
+    return len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"))
+
+
+def wants(
+    m: folium.Map,
+    res: CoverageResult,
+    mode: bool | None,
+    budget_bytes: int = 0,
+    extra_bytes: int = 0,
+) -> bool:
     """Whether scenario mode goes in: always when ``mode`` is True; when None, only if the map
-    (as drawn so far, plus the embedded network) stays within the budget."""
+    (as drawn so far, plus ``extra_bytes`` of layers still to come, plus the embedded network)
+    stays within the budget."""
     if mode is True:
         return True
     if mode is False:
@@ -323,7 +337,7 @@ def wants(m: folium.Map, res: CoverageResult, mode: bool | None, budget_bytes: i
     budget = budget_bytes or SCENARIO_BUDGET_BYTES
     from ._offline import inline_assets
 
-    base = len(inline_assets(m.get_root().render()).encode("utf-8"))
+    base = len(inline_assets(m.get_root().render()).encode("utf-8")) + extra_bytes
     est = base + estimate_bytes(res.network, len(res.communities), len(res.sites))
     m.__dict__["_sc_estimate"] = est
     return est <= budget

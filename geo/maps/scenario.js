@@ -658,12 +658,17 @@
         }
       }
     }
+    // live walking areas (main level) of every open site: the streets reached, drawn thick;
+    // an edit redraws only the edited site's
     const isoLayer = L.layerGroup().addTo(map);
     map.createPane("sc-iso").style.zIndex = 390;
     const isoRenderer = L.canvas({ pane: "sc-iso", padding: 0.3 });
+    const isoOf = new Map();
     function drawIso(site) {
-      isoLayer.clearLayers();
-      if (!site || !site.open || !site.usable) return;
+      if (!site) return;
+      const old = isoOf.get(site.id);
+      if (old) { isoLayer.removeLayer(old); isoOf.delete(site.id); }
+      if (!site.open || !site.usable || !sites.includes(site)) return;
       eng.run([site.snap], mainLim);
       const parts = [];
       for (const [e, a, b] of eng.reachedPieces(mainLim, site.snap)) {
@@ -671,7 +676,12 @@
         if (line.length > 1) parts.push(line);
       }
       const col = (kinds[site.kind] || {}).colour || "#d62728";
-      L.polyline(parts, { renderer: isoRenderer, color: col, weight: 4, opacity: 0.7, interactive: false }).addTo(isoLayer);
+      const layer = L.polyline(parts, {
+        renderer: isoRenderer, color: col, weight: 5, opacity: 0.35, interactive: false,
+        lineCap: "round",
+      });
+      layer.addTo(isoLayer);
+      isoOf.set(site.id, layer);
     }
     const sLayer = L.layerGroup().addTo(map);
     function siteIcon(s) {
@@ -706,6 +716,7 @@
       paintSite(s);
     }
     sites.forEach(drawSite);
+    sites.forEach(drawIso);
 
     // ---- panel
     const panel = el("div", "sc-scn");
@@ -731,6 +742,7 @@
     panel.appendChild(hint);
     const sumBox = el("div", "sc-sum");
     panel.appendChild(sumBox);
+    panel.appendChild(el("div", "sc-muted", T.iso_note));
     panel.appendChild(el("div", "sc-head", T.edits));
     const list = el("ol");
     panel.appendChild(list);
@@ -865,6 +877,7 @@
         if (e.type === "added") {
           sLayer.removeLayer(s.marker);
           sites.splice(sites.indexOf(s), 1);
+          drawIso(s); // removes its walking area
         } else if (e.type === "moved") {
           [s.lon, s.lat, s.snap, s.usable, s.moved] = e.prev;
           refreshSite(s);
