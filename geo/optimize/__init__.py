@@ -106,6 +106,21 @@ def distance_matrix(res: CoverageResult, cand_snap, max_m: float = np.inf) -> np
     return out
 
 
+def _one_median(res: CoverageResult, snap, w, e) -> tuple[_core.Solution, np.ndarray]:
+    """Exact 1-median on the network, and the chosen candidate's row of walk distances."""
+    import time
+
+    from ._median import one_median
+
+    t0 = time.perf_counter()
+    off = res.communities["off_network"].to_numpy(bool)
+    best, f, info = one_median(res.network, snap, res.community_snap, w, e, off_network=off)
+    row = distance_matrix(res, snap.take(np.array([best])))
+    sol = _core.single_site_solution(best, float(f[best]), w, e, np.ones(len(e), bool), t0)
+    sol.info = {"exact_1_median": info}
+    return sol, row
+
+
 def _existing_cost(res: CoverageResult, kinds: list[str] | None) -> np.ndarray:
     if kinds is None:
         d = res.communities["walk_distance_m"].to_numpy(float)
@@ -249,9 +264,13 @@ def propose_sites(
     elif model == "pmedian":
         if k is None:
             raise SolverError("p-median needs the number of new sites: pass k (--new-sites K)")
-        cost = distance_matrix(res, snap)
         e = _existing_cost(res, existing_kinds)
-        sol = _core.pmedian(cost, w, min(k, len(cand)), e, time_limit=time_limit)
+        if min(k, len(cand)) == 1:
+            # exact 1-median from bounded candidate searches: no MILP, no dense matrix
+            sol, cost = _one_median(res, snap, w, e)
+        else:
+            cost = distance_matrix(res, snap)
+            sol = _core.pmedian(cost, w, min(k, len(cand)), e, time_limit=time_limit)
     else:
         raise SolverError(f"unknown model {model!r}: use mclp, lscp or pmedian")
     messages += sol.messages
@@ -275,7 +294,10 @@ def propose_sites(
     sites = _proposal_table(res, cand, a, w, covered, sol, model)
     sites["purpose"] = ["coverage"] * n_cov + ["count"] * (len(sites) - n_cov)
     if model == "pmedian":
-        sites = pmedian_figures(sites, sol.selected, cost, w, e)
+        if cost.shape[0] == 1:  # the 1-median keeps only the chosen candidate's row
+            sites = pmedian_figures(sites, np.zeros(len(sol.selected), np.int64), cost, w, e)
+        else:
+            sites = pmedian_figures(sites, sol.selected, cost, w, e)
     palace = model == "pmedian" and list(existing_kinds or []) == ["cultural_palace"]
     sites = describe_proposals(
         sites, res.network, candidates=candidates, boundaries=boundaries, output_crs=output_crs,
@@ -295,6 +317,7 @@ def propose_sites(
             "bound": sol.bound,
             "objective": sol.objective,
             "solve_seconds": round(sol.solve_seconds, 3),
+            **({"solver_info": sol.info} if sol.info else {}),
             "new_sites": len(sites),
             "population": float(w.sum()),
             "covered_population_before": float(w[covered].sum()),

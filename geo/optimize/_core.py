@@ -48,7 +48,9 @@ class Solution:
     bound
         Best bound on the objective.
     method
-        ``milp`` or ``greedy``.
+        ``milp``, ``exact`` (1-median by column sums) or ``greedy``.
+    info
+        Solver facts for the summary: the instance reduction before HiGHS, searches made.
     """
 
     selected: np.ndarray
@@ -60,6 +62,7 @@ class Solution:
     method: str
     solve_seconds: float
     messages: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
 
     @classmethod
     def nothing(cls, t0: float, objective: float = 0.0, *messages: str) -> Solution:
@@ -339,8 +342,13 @@ def pmedian(
     time_limit: float = 60.0,
     mip_gap: float = 1e-6,
     max_pairs: int = 3_000_000,
+    exact_one: bool = True,
 ) -> Solution:
     """p-median: ``k`` new sites minimising total weighted walk distance.
+
+    With ``k = 1`` (and ``exact_one``, the default) no MILP is needed: each candidate's
+    weighted column sum is its objective (:func:`one_median_dense`); the answer is exact, the
+    same as the MILP's, and ties go to the lowest candidate index.
 
     Parameters
     ----------
@@ -360,6 +368,8 @@ def pmedian(
         raise SolverError(f"k={k} new sites asked for, but there are only {n_c} candidates")
     e = np.full(n_d, np.inf) if existing_cost is None else np.asarray(existing_cost, float)
     ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
+    if k == 1 and exact_one:
+        return one_median_dense(cost, w, e, ok, t0)
     if not ok.all():
         logger.warning(
             "%d demands reach no site or candidate; left out of the p-median", int((~ok).sum())
@@ -417,6 +427,55 @@ def pmedian(
     return Solution(
         order, gains, obj, status, float(gap or 0.0), bound, "milp", time.perf_counter() - t0
     )
+
+
+def single_site_solution(
+    best: int, objective: float, w, e, ok, t0: float, messages: list[str] | None = None
+) -> Solution:
+    """The :class:`Solution` of a 1-median whose candidate ``best`` costs ``objective``."""
+    fin = ok & np.isfinite(e)
+    before = float((w[fin] * e[fin]).sum())
+    return Solution(
+        np.array([best], np.int64),
+        np.array([before - objective]),
+        float(objective),
+        "optimal",
+        0.0,
+        float(objective),
+        "exact",
+        time.perf_counter() - t0,
+        list(messages or []),
+    )
+
+
+def one_median_dense(cost, w, e, ok, t0: float) -> Solution:
+    """Exact p-median with p = 1 from a cost matrix: the smallest weighted column sum.
+
+    A demand with no existing site must be reached (as in the MILP), so a candidate that leaves
+    such a demand unreachable is infeasible; ties go to the lowest candidate index.
+    """
+    n_c = cost.shape[0]
+    fixed = np.where(np.isfinite(e), e, np.inf)
+    f = np.empty(n_c)
+    rows = max(1, 4_000_000 // max(1, cost.shape[1]))
+    must = ok & ~np.isfinite(e)
+    for s in range(0, n_c, rows):
+        c = np.minimum(cost[s : s + rows][:, ok], fixed[ok][None, :])
+        val = np.where(np.isfinite(c), c * w[ok][None, :], 0.0).sum(axis=1)
+        val[(~np.isfinite(cost[s : s + rows][:, must])).any(axis=1)] = np.inf
+        f[s : s + rows] = val
+    if not np.isfinite(f).any():
+        raise SolverError(
+            "p-median infeasible: some demand reaches no candidate and has no existing site"
+        )
+    best = _lowest_tied(f)
+    return single_site_solution(best, float(f[best]), w, e, ok, t0)
+
+
+def _lowest_tied(f: np.ndarray, rel: float = 1e-9) -> int:
+    """Index of the minimum, the lowest index among values tied within ``rel``."""
+    m = float(np.min(f))
+    return int(np.flatnonzero(f <= m + rel * abs(m) + 1e-9)[0])
 
 
 def weighted_cost(cost, w, e, ok, chosen) -> float:

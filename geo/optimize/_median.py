@@ -1,0 +1,207 @@
+"""The 1-median (p-median with p = 1, e.g. where a county's first cultural palace should go),
+solved exactly without a mixed-integer program and without a dense distance matrix.
+
+With one new site the p-median has no interaction between choices: candidate ``j`` costs
+``f(j) = sum_i w_i min(e_i, d(j, i))`` (``e_i`` = walk to the nearest existing site), so the
+answer is the candidate with the smallest weighted column sum. :func:`one_median` computes those
+sums **exactly**, in blocks of candidate searches (memory: one block of node distances), and
+skips candidates that cannot win: every candidate gets a lower bound from straight-line
+distances and from *landmarks* (``|d(L, i) - d(L, j)| <= d(i, j)`` for a few peripheral
+nodes ``L``), candidates are searched in order of their bound, and the search stops as soon as
+the next bound reaches the best exact sum found. Ties go to the lowest candidate index, so the
+answer never depends on timing or machine load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from .._errors import SolverError
+from ..coverage.core import Snap, _augment, _endpoint_costs, same_edge_pairs
+from ..network import Network
+from ._core import _lowest_tied
+
+logger = logging.getLogger(__name__)
+
+#: Straight-line bounds are scaled by this (UTM scale factor and rounding keep a true walk at
+#: least 99% of the projected straight line between the snapped points plus both legs).
+_EUCLID_SLACK = 0.99
+#: Node distances held at once while searching (float64 values): about 40 MB.
+_BLOCK_VALUES = 5_000_000
+_LANDMARKS = 8
+_REL_TIE = 1e-9
+
+
+def _point_component(net: Network, snap: Snap) -> np.ndarray:
+    lab = net.component_labels
+    out = np.full(len(snap), -1, np.int64)
+    on = snap.edge >= 0
+    out[on] = lab[net.edge_u[snap.edge[on]]]
+    return out
+
+
+def _landmarks(net: Network, n: int = _LANDMARKS) -> np.ndarray:
+    """Peripheral nodes of the largest piece, one per compass direction."""
+    lab = net.component_labels
+    main = np.flatnonzero(lab == 0)
+    x, y = np.asarray(net.lon)[main], np.asarray(net.lat)[main]
+    x = (x - x.mean()) * np.cos(np.radians(y.mean()))
+    y = y - y.mean()
+    angles = np.arange(n) * (2 * np.pi / n)
+    picks = [main[int(np.argmax(np.cos(a) * x + np.sin(a) * y))] for a in angles]
+    return np.unique(np.asarray(picks, np.int64))
+
+
+def _point_dist(dnode: np.ndarray, snap_u, snap_v, cu, cv) -> np.ndarray:
+    """Distances (rows: sources) from node distances to points on edges."""
+    return np.minimum(dnode[:, snap_u] + cu, dnode[:, snap_v] + cv)
+
+
+def one_median(
+    net: Network,
+    cand: Snap,
+    comm: Snap,
+    w: np.ndarray,
+    existing: np.ndarray | None = None,
+    *,
+    off_network: np.ndarray | None = None,
+) -> tuple[int, np.ndarray, dict]:
+    """Exact 1-median on the network: the candidate minimising ``sum_i w_i min(e_i, d_ij)``.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    cand, comm
+        Snapped candidates and communities (points on edges).
+    w
+        Community weights (population), non-negative.
+    existing
+        Each community's walk (m) to its nearest existing site, ``inf`` where none.
+    off_network
+        Communities with no usable snap (left out, as in the p-median's distance matrix).
+
+    Returns
+    -------
+    (best, objective, info)
+        The chosen candidate index; the exact objective of every searched candidate (``nan``
+        for those skipped by their bound, ``inf`` for those that leave a community with no
+        site in reach); and ``{"searched", "skipped", "seconds"}``.
+
+    Raises
+    ------
+    SolverError
+        When no candidate reaches every community that has no existing site (the same case
+        the p-median MILP reports as infeasible).
+    """
+    t0 = time.perf_counter()
+    w = np.asarray(w, float)
+    n_c = len(cand)
+    e = np.full(len(comm), np.inf) if existing is None else np.asarray(existing, float)
+    off = comm.edge < 0
+    if off_network is not None:
+        off = off | np.asarray(off_network, bool)
+    cc = _point_component(net, cand)
+    pc = _point_component(net, comm)
+    cand_pieces = np.unique(cc[cand.edge >= 0])
+    # as in the MILP: a community takes part if an existing site or some candidate reaches it
+    use = np.isfinite(w) & (np.isfinite(e) | (~off & np.isin(pc, cand_pieces)))
+    must = use & ~np.isfinite(e)
+    fixed = np.where(np.isfinite(e), e, 0.0)
+    on = use & ~off
+    ion = np.flatnonzero(on)
+    # feasibility by connected pieces: a candidate must share a piece with every `must`
+    must_pieces = np.unique(pc[must])
+    if must_pieces.size > 1:
+        feasible = np.zeros(n_c, bool)
+    elif must_pieces.size == 1:
+        feasible = (cc == must_pieces[0]) & (cand.edge >= 0)
+    else:
+        feasible = cand.edge >= 0
+    if not feasible.any():
+        raise SolverError(
+            "p-median infeasible: some demand reaches no candidate and has no existing site"
+        )
+    fidx = np.flatnonzero(feasible)
+    # -- lower bounds: straight line (snapped points + legs) and landmarks
+    lm = _landmarks(net)
+    dl = dijkstra(net.csr, directed=False, indices=lm)
+    cu_, cv_, ccu, ccv = _endpoint_costs(net, cand.take(fidx))
+    pu, pv, pcu, pcv = _endpoint_costs(net, comm.take(ion))
+    dl_c = _point_dist(dl, cu_, cv_, ccu, ccv)  # (L, feasible candidates)
+    dl_p = _point_dist(dl, pu, pv, pcu, pcv)  # (L, on-network communities)
+    wn, en = w[ion], e[ion]
+    same_piece = pc[ion]
+    lb = np.empty(fidx.size)
+    rows = max(1, _BLOCK_VALUES // max(1, ion.size * max(1, lm.size)))
+    for s in range(0, fidx.size, rows):
+        sl = slice(s, min(s + rows, fidx.size))
+        j = fidx[sl]
+        eu = np.hypot(cand.x[j, None] - comm.x[None, ion], cand.y[j, None] - comm.y[None, ion])
+        b = _EUCLID_SLACK * eu + cand.leg[j, None] + comm.leg[None, ion]
+        with np.errstate(invalid="ignore"):
+            land = np.abs(dl_c[:, sl, None] - dl_p[:, None, :])
+        land = np.where(np.isfinite(land), land, 0.0).max(axis=0)
+        b = np.maximum(b, land)
+        b = np.where(same_piece[None, :] == cc[j, None], b, np.inf)
+        lb[sl] = (wn * np.minimum(en, b)).sum(axis=1)
+    base_off = float((w * fixed)[use & off].sum())  # off-network communities keep e
+    lb += base_off
+    order = fidx[np.lexsort((fidx, lb))]
+    lb_sorted = np.sort(lb)
+    # -- exact sums, best bounds first
+    objective = np.full(n_c, np.nan)
+    objective[~feasible] = np.inf
+    ip_all, js_all, dd_all = same_edge_pairs(net, comm.take(ion), cand)
+    n = net.n_nodes
+    block = max(1, min(64, _BLOCK_VALUES // max(n, 1)))
+    best, searched = np.inf, 0
+    rowmap = np.full(n_c, -1, np.int64)
+    pos = 0
+    while pos < order.size:
+        if lb_sorted[pos] > best * (1 + _REL_TIE) + 1e-9:
+            break  # no remaining candidate can beat (or tie) the best
+        thr = best * (1 + _REL_TIE) + 1e-9
+        end = min(pos + block, order.size)
+        end = pos + max(1, int(np.searchsorted(lb_sorted[pos:end], thr, side="right")))
+        js = order[pos:end]
+        u, v, cu, cv = _endpoint_costs(net, cand.take(js))
+        aug = _augment(net.csr, u, v, cu, cv)
+        d = dijkstra(aug, directed=True, indices=np.arange(n, n + js.size))[:, :n]
+        dp = _point_dist(d, pu, pv, pcu, pcv)  # (block, on-network communities)
+        rowmap[js] = np.arange(js.size)
+        hit = rowmap[js_all] >= 0
+        if hit.any():
+            np.minimum.at(dp, (rowmap[js_all[hit]], ip_all[hit]), dd_all[hit])
+        rowmap[js] = -1
+        val = np.minimum(en[None, :], dp)
+        bad = (~np.isfinite(val)) & (wn[None, :] > 0) & ~np.isfinite(en)[None, :]
+        f = np.where(np.isfinite(val), wn[None, :] * val, 0.0).sum(axis=1) + base_off
+        f[bad.any(axis=1)] = np.inf
+        objective[js] = f
+        searched += js.size
+        best = min(best, float(f.min()))
+        pos += js.size
+    if not np.isfinite(best):
+        raise SolverError(
+            "p-median infeasible: some demand reaches no candidate and has no existing site"
+        )
+    best_j = _lowest_tied(np.where(np.isnan(objective), np.inf, objective))
+    info = {
+        "searched": int(searched),
+        "skipped": int(n_c - searched),
+        "landmarks": int(lm.size),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    logger.info(
+        "1-median: %d of %d candidates searched (%d skipped by their bound) in %.3f s",
+        searched,
+        n_c,
+        n_c - searched,
+        info["seconds"],
+    )
+    return best_j, objective, info

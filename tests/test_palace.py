@@ -1,0 +1,125 @@
+"""The exact 1-median (a first cultural palace, issue 13): same answer as the p-median MILP,
+from bounded searches, deterministic."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from helpers import grid_network
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo._errors import SolverError
+from geo.config import Config
+from geo.coverage import compute_coverage
+from geo.optimize import _core, distance_matrix
+from geo.optimize._candidates import candidate_snap, generate_candidates
+from geo.optimize._median import one_median
+
+
+def _instance(seed: int, n: int, drop: float, n_comm: int, palaces: int):
+    rng = np.random.default_rng(seed)
+    net = grid_network(n, 90.0, drop=drop, seed=seed)
+    kinds = ["station"] * 3 + ["cultural_palace"] * palaces
+    at = rng.integers(0, net.n_nodes, len(kinds))
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"s{i}" for i in range(len(kinds))], "kind": kinds},
+        geometry=shapely.points(net.lon[at] + 2e-5, net.lat[at]),
+        crs=4326,
+    )
+    lon = rng.uniform(net.lon.min() - 0.001, net.lon.max() + 0.001, n_comm)
+    lat = rng.uniform(net.lat.min() - 0.001, net.lat.max() + 0.001, n_comm)
+    comms = gpd.GeoDataFrame(
+        {
+            "community_id": [f"c{i}" for i in range(n_comm)],
+            "population": rng.integers(0, 900, n_comm).astype(float),
+        },
+        geometry=shapely.points(lon, lat),
+        crs=4326,
+    )
+    return compute_coverage(net, sites, comms, config=Config(max_distance_m=250))
+
+
+def _existing(res, kinds=("cultural_palace",)):
+    from geo.optimize import _existing_cost
+
+    return _existing_cost(res, list(kinds))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 100_000),
+    n=st.integers(5, 11),
+    drop=st.sampled_from([0.0, 0.1, 0.25]),
+    n_comm=st.integers(5, 80),
+    palaces=st.integers(0, 2),
+)
+def test_exact_one_median_equals_pmedian_milp(seed, n, drop, n_comm, palaces):
+    res = _instance(seed, n, drop, n_comm, palaces)
+    cand = generate_candidates(res)
+    if len(cand) == 0:
+        return
+    snap = candidate_snap(res, cand)
+    w = res.communities["population"].to_numpy(float)
+    e = _existing(res)
+    cost = distance_matrix(res, snap)
+    try:
+        milp = _core.pmedian(cost, w, 1, e, exact_one=False)
+    except SolverError:
+        with pytest.raises(SolverError, match="infeasible"):
+            one_median(res.network, snap, res.community_snap, w, e,
+                       off_network=res.communities["off_network"].to_numpy(bool))  # fmt: skip
+        return
+    dense = _core.pmedian(cost, w, 1, e)
+    best, f, info = one_median(
+        res.network, snap, res.community_snap, w, e,
+        off_network=res.communities["off_network"].to_numpy(bool),
+    )  # fmt: skip
+    assert milp.status == "optimal" and dense.method == "exact"
+    assert dense.objective == pytest.approx(milp.objective, rel=1e-9, abs=1e-6)
+    assert f[best] == pytest.approx(milp.objective, rel=1e-9, abs=1e-6)
+    # the chosen candidate's own column sum equals the objective (no guessing)
+    assert _core.weighted_cost(cost, w, e, np.isfinite(e) | np.isfinite(cost).any(axis=0),
+                               [best]) == pytest.approx(milp.objective, rel=1e-9, abs=1e-6)  # fmt: skip
+    # searched candidates' sums are exact; skipped ones had a bound no better than the best
+    searched = np.isfinite(f)
+    ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
+    for j in np.flatnonzero(searched)[:20]:
+        assert f[j] == pytest.approx(_core.weighted_cost(cost, w, e, ok, [j]), rel=1e-9, abs=1e-6)
+    assert best == dense.selected[0]  # same tie rule: lowest index among equal sums
+    assert info["searched"] + info["skipped"] == len(cand)
+
+
+def test_palace_via_propose_sites_skips_most_candidates_and_is_deterministic():
+    from geo.optimize import propose_sites
+
+    res = _instance(3, 24, 0.05, 400, 0)
+    runs = [
+        propose_sites(res, k=1, model="pmedian", existing_kinds=["cultural_palace"], curve=False)
+        for _ in range(2)
+    ]
+    a, b = (r.summary for r in runs)
+    assert a["method"] == "exact" and a["status"] == "optimal"
+    info = a["solver_info"]["exact_1_median"]
+    assert info["skipped"] > 0
+    assert a["objective"] == b["objective"]
+    assert runs[0].sites["lon"].iloc[0] == runs[1].sites["lon"].iloc[0]
+    assert runs[0].sites["mean_walk_m_after"].iloc[0] > 0
+    # the smallest weighted column sum of the full matrix (brute force over every candidate;
+    # the MILP hits its time limit on this size, which is the point of the exact method)
+    cand = runs[0].candidates
+    cost = distance_matrix(res, candidate_snap(res, cand))
+    w = res.communities["population"].to_numpy(float)
+    e = _existing(res)
+    ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
+    brute = [_core.weighted_cost(cost, w, e, ok, [j]) for j in range(len(cand))]
+    assert a["objective"] == pytest.approx(min(brute), rel=1e-12)
+
+
+def test_dense_one_median_ties_go_to_lowest_index():
+    cost = np.array([[2.0, 1.0], [1.0, 2.0], [5.0, 5.0]])
+    w = np.array([1.0, 1.0])
+    s = _core.pmedian(cost, w, 1)
+    assert list(s.selected) == [0] and s.objective == 3.0 and s.method == "exact"
