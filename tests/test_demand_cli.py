@@ -187,3 +187,31 @@ def test_demand_layers_in_headless_chromium(inputs, tmp_path, artifacts):
         d.save_screenshot(str(artifacts / "demand_views_map.png"))
     finally:
         d.quit()
+
+
+def test_load_workplaces_gcj02_chinese_headers_and_rejects(tmp_path):
+    from geo.io import load_workplaces
+
+    lon = np.array([114.30, 114.31, 114.32, 114.33])
+    lat = np.array([30.55, 30.56, 30.57, 30.58])
+    glon, glat = C.wgs84_to_gcj02(lon, lat)
+    df = pd.DataFrame(
+        {"单位名称": ["物流园A", "农贸市场B", "企业C", "园区D"], "从业人员": ["1,200", "80", "", "300"],
+         "经度": np.round(glon, 7), "纬度": np.round(glat, 7), "备注": ["x", "y", "z", "w"]}
+    )  # fmt: skip
+    df.to_csv(tmp_path / "w.csv", index=False, encoding="gbk")
+    w = load_workplaces(tmp_path / "w.csv", crs="gcj02")
+    d = w.data
+    assert d["name"].tolist() == ["物流园A", "农贸市场B", "园区D"]
+    assert d["employees"].tolist() == [1200.0, 80.0, 300.0]
+    from geo.network import haversine_m
+
+    err = haversine_m(d["lon"], d["lat"], lon[[0, 1, 3]], lat[[0, 1, 3]])
+    assert err.max() < 1.0  # GCJ-02 converted back to WGS84 within a metre
+    assert len(w.rejects) == 1 and w.rejects["row"].iloc[0] == 4
+    assert "职工人数" in w.rejects["reason"].iloc[0] or "employees" in w.rejects["reason"].iloc[0]
+    df.drop(columns="从业人员").to_csv(tmp_path / "n.csv", index=False, encoding="gbk")
+    from geo._errors import InputError
+
+    with pytest.raises(InputError, match="employees"):
+        load_workplaces(tmp_path / "n.csv", crs="gcj02")
