@@ -51,6 +51,7 @@ class EdgeSamples:
     t: np.ndarray  # metres from the edge's u end (network length units)
     x: np.ndarray
     y: np.ndarray
+    skey: np.ndarray  # sample t shifted per edge (ekey) so that it increases across edges
     vt: np.ndarray  # per geometry vertex: metres from its edge's u end
     vkey: np.ndarray  # vt shifted per edge so that it increases across all edges
     ekey: np.ndarray  # (E,) the shift of each edge
@@ -92,7 +93,8 @@ def edge_samples(net: Network, spacing: float) -> EdgeSamples:
     order = np.lexsort((st, se))
     ptr = np.zeros(n_e + 1, np.int64)
     np.cumsum(np.bincount(se, minlength=n_e), out=ptr[1:])
-    out = EdgeSamples(ptr, st[order], sx[order], sy[order], vt, vkey, ekey)
+    st, se = st[order], se[order]
+    out = EdgeSamples(ptr, st, sx[order], sy[order], ekey[se] + st, vt, vkey, ekey)
     cache[key] = out
     return out
 
@@ -110,24 +112,26 @@ def point_at(net: Network, es: EdgeSamples, e: np.ndarray, t: np.ndarray) -> np.
 
 @dataclass(frozen=True)
 class SiteFeatures:
-    """Per-site walk distances at street samples, and the points where each level ends.
+    """What each site reaches, as (site, edge, side, metres) rows sorted by site.
 
-    Rows are sorted by site; ``*_ptr`` give each site's slice.
+    A row says the site reaches the edge's ``u`` end (side 0) or ``v`` end (side 1) after
+    ``dist`` metres; at a level of ``L`` metres it walks ``L - dist`` metres into the edge from
+    that end. The site's own edge is walked directly from the snapped point.
     """
 
-    q_ptr: np.ndarray
-    q: np.ndarray  # sample index
-    d: np.ndarray  # walk distance (m) from the site to the sample
-    end_ptr: np.ndarray
-    end_xy: np.ndarray  # (K, 2) points where a level's walk runs out (or edge ends inside it)
-    end_level: np.ndarray  # which level (index into limits) the end point belongs to
+    row_ptr: np.ndarray  # (S+1,)
+    edge: np.ndarray
+    side: np.ndarray
+    dist: np.ndarray
+    own_edge: np.ndarray  # (S,) -1 when off the network
+    own_t: np.ndarray
+    own_leg: np.ndarray
     leg_ptr: np.ndarray
     leg_xy: np.ndarray  # samples of the straight access leg, site point to street
 
 
 def site_features(
     net: Network,
-    es: EdgeSamples,
     reach_site: np.ndarray,
     reach_node: np.ndarray,
     reach_dist: np.ndarray,
@@ -137,98 +141,17 @@ def site_features(
     snap_leg: np.ndarray,
     snap_xy: np.ndarray,
     site_xy: np.ndarray,
-    limits: np.ndarray,
     spacing: float,
 ) -> SiteFeatures:
-    """Distances along every street sample each site reaches (``reach`` at ``max(limits)``)."""
+    """Rows of edge ends reached by every site (``reach`` at the largest level)."""
     n_e = net.n_edges
-    length = net.length
-    # node -> incident edges (side 0: edge's u end, side 1: v end)
     ends = np.concatenate([net.edge_u, net.edge_v])
-    order = np.argsort(ends, kind="stable")
-    inc_ptr = np.zeros(net.n_nodes + 1, np.int64)
-    np.cumsum(np.bincount(ends, minlength=net.n_nodes), out=inc_ptr[1:])
-    inc_edge = order % n_e
-    inc_side = order // n_e
-    chunk = max(1, 4_000_000 // max(n_e, 1))
-    site_ptr = np.searchsorted(reach_site, np.arange(n_sites + 1))
-    qs, ds, q_cnt = [], [], np.zeros(n_sites, np.int64)
-    end_xy, end_lv, end_site = [], [], []
-    lim_max = float(limits.max())
-    for c0 in range(0, n_sites, chunk):
-        c1 = min(n_sites, c0 + chunk)
-        r0, r1 = site_ptr[c0], site_ptr[c1]
-        rs, rn, rd = reach_site[r0:r1] - c0, reach_node[r0:r1], reach_dist[r0:r1]
-        cnt = inc_ptr[rn + 1] - inc_ptr[rn]
-        flat = _ranges(inc_ptr[rn], cnt)
-        es_ = np.repeat(rs, cnt)
-        ee = inc_edge[flat]
-        side = inc_side[flat]
-        dd = np.repeat(rd, cnt)
-        du = np.full((c1 - c0, n_e), np.inf)
-        dv = np.full((c1 - c0, n_e), np.inf)
-        du[es_[side == 0], ee[side == 0]] = dd[side == 0]
-        dv[es_[side == 1], ee[side == 1]] = dd[side == 1]
-        ls = np.arange(c1 - c0)
-        own = snap_edge[c0:c1]
-        ok = own >= 0
-        lo, own_ok = ls[ok], own[ok]
-        st, sl = snap_t[c0:c1][ok], snap_leg[c0:c1][ok]
-        du[lo, own_ok] = np.minimum(du[lo, own_ok], sl + st)
-        dv[lo, own_ok] = np.minimum(dv[lo, own_ok], sl + length[own_ok] - st)
-        ps, pe = np.nonzero(np.isfinite(du) | np.isfinite(dv))
-        a, b = du[ps, pe], dv[ps, pe]
-        # samples of every touched edge
-        n_q = es.ptr[pe + 1] - es.ptr[pe]
-        q = _ranges(es.ptr[pe], n_q)
-        qs_site = np.repeat(ps, n_q)
-        tq = es.t[q]
-        lq = length[np.repeat(pe, n_q)]
-        d = np.minimum(np.repeat(a, n_q) + tq, np.repeat(b, n_q) + lq - tq)
-        # the site's own edge: the direct walk along it
-        is_own = np.repeat(pe == np.where(ok, own, -2)[ps], n_q)
-        if is_own.any():
-            s_of = qs_site[is_own] + c0
-            d[is_own] = np.minimum(d[is_own], snap_leg[s_of] + np.abs(tq[is_own] - snap_t[s_of]))
-        keep = d <= lim_max + spacing  # one sample past the end keeps the edge's direction
-        qs.append(q[keep])
-        ds.append(d[keep])
-        q_cnt[c0:c1] = np.bincount(qs_site[keep], minlength=c1 - c0)
-        # where each level's walk runs out along each edge
-        for li, lim in enumerate(limits):
-            lim = float(lim)
-            le = length[pe]
-            cand_t = np.concatenate([lim - a, le - (lim - b)])
-            cand_i = np.concatenate([np.arange(pe.size)] * 2)
-            is_o = pe == np.where(ok, own, -2)[ps]
-            if is_o.any():
-                io = np.flatnonzero(is_o)
-                so = ps[io] + c0
-                rem = lim - snap_leg[so]
-                cand_t = np.concatenate([cand_t, snap_t[so] - rem, snap_t[so] + rem])
-                cand_i = np.concatenate([cand_i, io, io])
-            # ends at the edge's end nodes are samples already
-            fin = (cand_t > 0.0) & (cand_t < le[cand_i])
-            cand_t, cand_i = cand_t[fin], cand_i[fin]
-            dt = np.minimum(a[cand_i] + cand_t, b[cand_i] + le[cand_i] - cand_t)
-            own_i = is_o[cand_i]
-            if own_i.any():
-                so = ps[cand_i[own_i]] + c0
-                dt[own_i] = np.minimum(dt[own_i], snap_leg[so] + np.abs(cand_t[own_i] - snap_t[so]))
-            good = dt <= lim + 1e-6
-            cand_t, cand_i = cand_t[good], cand_i[good]
-            end_xy.append(point_at(net, es, pe[cand_i], cand_t))
-            end_lv.append(np.full(cand_i.size, li, np.int64))
-            end_site.append(ps[cand_i] + c0)
-    q_all = np.concatenate(qs) if qs else np.zeros(0, np.int64)
-    d_all = np.concatenate(ds) if ds else np.zeros(0)
-    q_ptr = np.concatenate([[0], np.cumsum(q_cnt)])
-    e_site = np.concatenate(end_site) if end_site else np.zeros(0, np.int64)
-    e_xy = np.concatenate(end_xy) if end_xy else np.zeros((0, 2))
-    e_lv = np.concatenate(end_lv) if end_lv else np.zeros(0, np.int64)
-    o = np.argsort(e_site, kind="stable")
-    end_ptr = np.searchsorted(e_site[o], np.arange(n_sites + 1))
-    # access legs: site point to its snapped point
+    by_node = np.argsort(ends, kind="stable")
+    ptr = np.searchsorted(ends[by_node], np.arange(net.n_nodes + 1))
+    cnt = ptr[reach_node + 1] - ptr[reach_node]
+    inc = by_node[_ranges(ptr[reach_node], cnt)]
+    row_site = np.repeat(reach_site, cnt)  # reach is sorted by site, so rows are too
+    row_ptr = np.searchsorted(row_site, np.arange(n_sites + 1))
     leg_len = np.hypot(*(site_xy - snap_xy).T)
     leg_len = np.where(np.isfinite(leg_len), leg_len, 0.0)
     n_leg = np.ceil(leg_len / spacing).astype(np.int64) + 1
@@ -237,8 +160,60 @@ def site_features(
         np.maximum(n_leg - 1, 1), n_leg
     )
     leg_xy = site_xy[ls] + f[:, None] * (snap_xy[ls] - site_xy[ls])
-    leg_ptr = np.concatenate([[0], np.cumsum(n_leg)])
-    return SiteFeatures(q_ptr, q_all, d_all, end_ptr, e_xy[o], e_lv[o], leg_ptr, leg_xy)
+    return SiteFeatures(
+        row_ptr,
+        inc % n_e,
+        (inc >= n_e).astype(np.int8),
+        np.repeat(reach_dist, cnt),
+        np.where(np.isfinite(snap_leg), snap_edge, -1),
+        snap_t,
+        snap_leg,
+        np.concatenate([[0], np.cumsum(n_leg)]),
+        leg_xy,
+    )
+
+
+def reached_points(
+    net: Network, es: EdgeSamples, feats: SiteFeatures, s: int, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of the street samples site ``s`` reaches within ``limit`` metres, then the
+    exact points where its walk runs out, then its access leg (x and y arrays)."""
+    a, b = feats.row_ptr[s], feats.row_ptr[s + 1]
+    e, side, rem = feats.edge[a:b], feats.side[a:b], limit - feats.dist[a:b]
+    ok = rem >= 0
+    e, side, rem = e[ok], side[ok], rem[ok]
+    length = net.length[e]
+    lo_e, hi_e = es.ptr[e], es.ptr[e + 1]
+    # side u: samples with t <= rem; side v: samples with t >= length - rem (whole edges need
+    # no search: most rows at the larger levels)
+    cut = np.where(side == 0, rem, length - rem)
+    lo, hi = lo_e.copy(), hi_e.copy()
+    pu = np.flatnonzero((rem < length) & (side == 0))
+    pv = np.flatnonzero((rem < length) & (side == 1))
+    if pu.size:
+        hi[pu] = np.searchsorted(es.skey, es.ekey[e[pu]] + cut[pu], side="right")
+    if pv.size:
+        lo[pv] = np.searchsorted(es.skey, es.ekey[e[pv]] + cut[pv], side="left")
+    part = rem < length
+    e_end, t_end = e[part], cut[part]
+    oe = int(feats.own_edge[s])
+    if oe >= 0 and limit >= feats.own_leg[s]:
+        r = limit - float(feats.own_leg[s])
+        t0 = float(feats.own_t[s])
+        ta, tb = max(t0 - r, 0.0), min(t0 + r, float(net.length[oe]))
+        base = es.ekey[oe]
+        lo = np.append(lo, np.searchsorted(es.skey, base + ta, side="left"))
+        hi = np.append(hi, np.searchsorted(es.skey, base + tb, side="right"))
+        e_end = np.append(e_end, [oe, oe])
+        t_end = np.append(t_end, [ta, tb])
+    q = _ranges(lo, np.maximum(hi - lo, 0))
+    ends = point_at(net, es, e_end, t_end)
+    la, lb = feats.leg_ptr[s], feats.leg_ptr[s + 1]
+    legs = feats.leg_xy[la:lb] if limit >= feats.own_leg[s] else feats.leg_xy[:0]
+    return (
+        np.concatenate([es.x[q], ends[:, 0], legs[:, 0]]),
+        np.concatenate([es.y[q], ends[:, 1], legs[:, 1]]),
+    )
 
 
 def _clusters(boxes: np.ndarray) -> list[np.ndarray]:
@@ -320,31 +295,24 @@ def _contour(fx: np.ndarray, fy: np.ndarray, width: float, cell: float):
 
 
 def group_polygons(
+    net: Network,
     feats: SiteFeatures,
     es: EdgeSamples,
     groups: list[np.ndarray],
-    level: int,
     limit: float,
     width: float,
     cell: float = CELL_M,
 ) -> np.ndarray:
-    """One (Multi)Polygon per group of sites: the buffered street pieces they reach within
-    ``limit`` metres (``level`` indexes the limits the features were built for)."""
+    """One MultiPolygon per group of sites: the street pieces they reach within ``limit``
+    metres, buffered by ``width`` metres (empty when nothing is reached)."""
     coords, rings, polys, multi = [], [0], [0], [0]
     n_pts = n_rings = 0
     for members in groups:
         fxs, fys, boxes = [], [], []
         for s in members:
-            a, b = feats.q_ptr[s], feats.q_ptr[s + 1]
-            q = feats.q[a:b][feats.d[a:b] <= limit + 1e-6]
-            a, b = feats.end_ptr[s], feats.end_ptr[s + 1]
-            ends = feats.end_xy[a:b][feats.end_level[a:b] == level]
-            if q.size == 0 and ends.shape[0] == 0:
+            fx, fy = reached_points(net, es, feats, int(s), limit)
+            if fx.size == 0:
                 continue
-            a, b = feats.leg_ptr[s], feats.leg_ptr[s + 1]
-            legs = feats.leg_xy[a:b]
-            fx = np.concatenate([es.x[q], ends[:, 0], legs[:, 0]])
-            fy = np.concatenate([es.y[q], ends[:, 1], legs[:, 1]])
             fxs.append(fx)
             fys.append(fy)
             boxes.append([fx.min(), fy.min(), fx.max(), fy.max()])

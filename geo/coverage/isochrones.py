@@ -172,7 +172,6 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     feats = _grid.site_features(
         net,
-        es,
         reach.site,
         reach.node,
         reach.dist,
@@ -182,7 +181,6 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
         snap.leg,
         np.column_stack([snap.x, snap.y]),
         np.column_stack([sx, sy]),
-        limits,
         spacing,
     )
     if by == "kind":
@@ -191,8 +189,8 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
     else:
         groups = [np.array([i]) for i in range(len(sites))]
     frames = []
-    for li, (level, limit) in enumerate(levels):
-        polys = _grid.group_polygons(feats, es, groups, li, limit, cfg.street_buffer_m, cell_m)
+    for level, limit in levels:
+        polys = _grid.group_polygons(net, feats, es, groups, limit, cfg.street_buffer_m, cell_m)
         polys = _grid.simplify(polys, simplify_m)
         if by == "kind":
             f = gpd.GeoDataFrame({"kind": kinds}, geometry=polys, crs=net.metric_crs)

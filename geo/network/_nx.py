@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pyproj
 import shapely
 
 from .._errors import NetworkError
 from ._model import Network, haversine_m
+
+if TYPE_CHECKING:  # networkx is imported only where a graph is built (0.15 s at start-up)
+    import networkx as nx
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ def to_networkx(net: Network) -> nx.MultiDiGraph:
     ``reversed``, plus ``geometry`` (a LineString) where the street is not straight. The graph's
     ``crs`` is ``"epsg:4326"``, as osmnx expects.
     """
+    import networkx as nx
+
     G = nx.MultiDiGraph(
         crs="epsg:4326", simplified=True, **{f"sc_{k}": str(v) for k, v in net.meta.items()}
     )
