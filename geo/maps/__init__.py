@@ -116,11 +116,13 @@ def main_minutes(res) -> float:
 
 
 def robust_bounds(res, boundaries: gpd.GeoDataFrame | None = None) -> np.ndarray:
-    """``[minlon, minlat, maxlon, maxlat]`` to show: the boundary's, or the data's without
-    outliers (1st-99th percentile of communities and sites, padded), so one mistyped point
-    (Beijing in a Wuhan file) never shrinks the study area to a dot."""
+    """``[minlon, minlat, maxlon, maxlat]`` to show: the data's extent without outliers
+    (communities and sites, padded), so one mistyped point (Beijing in a Wuhan file) never
+    shrinks the study area to a dot, kept within the county boundary's box; the boundary's box
+    when there is no data inside it."""
+    box = None
     if boundaries is not None and len(boundaries):
-        return np.asarray(boundaries.to_crs(4326).total_bounds, float)
+        box = np.asarray(boundaries.to_crs(4326).total_bounds, float)
     pts = []
     for g in (res.communities, res.sites):
         if g is not None and len(g):
@@ -128,6 +130,8 @@ def robust_bounds(res, boundaries: gpd.GeoDataFrame | None = None) -> np.ndarray
             p = np.where(shapely.get_type_id(p) == 0, p, shapely.point_on_surface(p))
             pts.append(shapely.get_coordinates(p))
     if not pts:
+        if box is not None:
+            return box
         net = res.network
         return np.array([net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()], float)
     xy = np.concatenate(pts)
@@ -140,7 +144,12 @@ def robust_bounds(res, boundaries: gpd.GeoDataFrame | None = None) -> np.ndarray
     xy = xy[keep] if keep.any() else xy
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     pad = np.maximum((hi - lo) * 0.05, 0.002)
-    return np.concatenate([lo - pad, hi + pad])
+    lo, hi = lo - pad, hi + pad
+    if box is not None:
+        lo, hi = np.maximum(lo, box[:2]), np.minimum(hi, box[2:])
+        if (lo >= hi).any():  # the data lie outside the county: show the county
+            return box
+    return np.concatenate([lo, hi])
 
 
 def summary_numbers(res, in_area: np.ndarray | None = None) -> dict[str, Any]:
@@ -305,6 +314,8 @@ def make_map(
         if comm:
             layers.append(comm)
         layers += _layers.site_layers(res, gcj, lang, site_in_area)
+    else:
+        layers += _layers.site_layers(res, gcj, lang, site_in_area, only_neighbours=True)
     has_palace = False
     if proposals is not None and len(proposals):
         pl, has_palace = _layers.proposal_layer(proposals, gcj, lang)

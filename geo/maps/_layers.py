@@ -409,7 +409,13 @@ def _hex_layer(res, pts, cov, gcj, lang, limit):
     )
 
 
-def site_layers(res, gcj: bool, lang: str, in_area: np.ndarray | None) -> list[str]:
+def site_layers(
+    res, gcj: bool, lang: str, in_area: np.ndarray | None, only_neighbours: bool = False
+) -> list[str]:
+    """One layer per site kind, plus neighbouring-county sites in grey (``in_area`` False).
+
+    ``only_neighbours``: just the grey layer, in a pane above other markers (when the scenario
+    editor draws the sites itself, this keeps the neighbours visibly grey)."""
     s = res.sites
     if not len(s):
         return []
@@ -433,6 +439,8 @@ def site_layers(res, gcj: bool, lang: str, in_area: np.ndarray | None) -> list[s
     ]
     out = []
     groups = [(k, inside & (kinds == k), kind_colour(k, others), label(lang, k)) for k in others]
+    if only_neighbours:
+        groups = []
     if (~inside).any():
         groups.append(("neighbour", ~inside, NEIGHBOUR_COLOUR, text(lang, "neighbour")))
     for key, mask, colour, name in groups:
@@ -449,6 +457,7 @@ def site_layers(res, gcj: bool, lang: str, in_area: np.ndarray | None) -> list[s
                     "interactive": True,
                     "tooltip": "n",
                     "fields": fields,
+                    "pane": "scTop" if only_neighbours else None,
                     "style": {
                         "radius": 8 if key != "neighbour" else 6,
                         "color": "#fff",
@@ -526,7 +535,8 @@ def proposal_layer(prop, gcj: bool, lang: str) -> tuple[str, bool]:
             {
                 "id": "proposals",
                 "kind": "proposals",
-                "name": f"{label(lang, 'proposed')} ({len(p)})",
+                "name": f"{label(lang, 'proposed')} ({len(p) - int(sum(rows['_palace']))})"
+                + (f" · {text(lang, 'palace_proposed')}" if has_palace else ""),
                 "fields": fields,
                 "palaceText": "宫" if lang == "zh" else "P",
             },

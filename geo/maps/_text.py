@@ -39,7 +39,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "hex_cell": "Hexagon summary",
         "hex_share": "Population covered",
         "hex_count": "Communities",
-        "before_after": "{k} new sites → coverage {a:.1f}% to {b:.1f}%",
+        "before_after": "{k} new site(s) → coverage {a:.1f}% to {b:.1f}%",
         "sites_in_area": "Sites in the county",
         "neighbour_count": "plus {n} neighbouring-county site(s) (count for coverage)",
         "water": "Water", "park": "Parks", "rail": "Railways", "background": "Background (offline)",

@@ -66,6 +66,7 @@
     if (props._e) s.color = props._e;
     if (props._w) s.weight = props._w;
     if (props._r) s.radius = props._r;
+    if (layer.pane) s.pane = layer.pane;
     return s;
   }
 
@@ -140,9 +141,14 @@
   function geoLayer(map, layer) {
     if (layer.kind === "labels") return labelLayer(map, layer);
     if (layer.kind === "proposals") return proposalLayer(map, layer);
+    if (layer.pane && !map.getPane(layer.pane)) {
+      // above the markers of other scripts (e.g. the scenario editor's sites)
+      map.createPane(layer.pane).style.zIndex = 650;
+    }
     var opts = {
       interactive: !!layer.interactive,
       style: function (f) { return styleOf(layer, f.properties); },
+      pane: layer.pane || undefined,
       pointToLayer: function (f, ll) {
         return L.circleMarker(ll, styleOf(layer, f.properties));
       },
@@ -223,7 +229,12 @@
     });
     // another panel in the bottom-right corner (demand legend) must not hide the scale bar
     var other = document.getElementById("sc-demand-legend");
-    if (other) other.style.bottom = "64px";
+    if (other) {
+      var ctl = container.querySelector(".leaflet-control-layers");
+      var top = ctl ? ctl.getBoundingClientRect().bottom + 10 : 10;
+      other.style.bottom = "auto";
+      other.style.top = top + "px";
+    }
     var api = {map: map, data: data, layers: layers};
     window.scMap = api;
     try {
