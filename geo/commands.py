@@ -544,7 +544,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
 
     demand = parse_demand(a.demand, a.weights)
     if list(demand) != ["residents"]:  # issue 15: streets / workplaces / a weighted mix
-        prop = _mixed_gaps(a, res, views, demand, cands, area)
+        prop = _mixed_gaps(a, res, views, demand, cands, area, sites, boundary)
     else:
         prop = propose_sites(
             res,
@@ -606,7 +606,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     return 0
 
 
-def _mixed_gaps(a, res, views, demand, cands, area):
+def _mixed_gaps(a, res, views, demand, cands, area, sites, boundary):
     from ._errors import InputError
     from .coverage.streets import parse_street_weights
     from .optimize._demand import propose_mixed
@@ -625,6 +625,9 @@ def _mixed_gaps(a, res, views, demand, cands, area):
         workplaces=views.workplaces,
         street_weights=parse_street_weights(a.street_weights),
         classes=None if views.streets is None else views.streets.edges["highway"].to_numpy(),
+        boundaries=a._boundaries_all if a._boundaries_all is not None else boundary,
+        output_crs=_output_crs(a, sites),
+        lang=a.lang,
         candidates=cands.data if cands else None,
         candidates_only=a.candidates_only,
         spacing_m=a.grid_spacing_m,

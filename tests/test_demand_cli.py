@@ -132,6 +132,9 @@ def test_gaps_demand_streets_and_mix(inputs, tmp_path, capsys):
     assert s["streets_share_after"] > s["streets_share_before"]
     p = pd.read_csv(out / "proposed_sites.csv")
     assert len(p) == 3 and (p["newly_covered_street_km"] > 0).all()
+    # proposals a person can find, as for the residents' gaps (issue 10 contract)
+    assert p["proposal_id"].tolist() == ["P01", "P02", "P03"]
+    assert p["location_desc"].astype(str).str.len().gt(0).all() and "amap_url" in p
     out2 = tmp_path / "g2"
     capsys.readouterr()
     _run(

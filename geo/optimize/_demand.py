@@ -253,6 +253,9 @@ def propose_mixed(
     time_limit: float = 60.0,
     curve: bool = True,
     classes: np.ndarray | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    output_crs: str | None = None,
+    lang: str = "zh",
 ):
     """``k`` new sites maximising the weighted sum of covered shares of the demand layers.
 
@@ -270,6 +273,9 @@ def propose_mixed(
         Per-class weights for the street layer (:func:`geo.coverage.streets.parse_street_weights`).
     candidates, candidates_only, spacing_m, boundary, time_limit
         As for :func:`geo.optimize.propose_sites`.
+    boundaries, output_crs, lang
+        For the proposals' ids, names and locations
+        (:func:`geo.optimize._describe.describe_proposals`).
     classes
         Per-edge street classes for the weights (default the OSM classes; see
         :func:`geo.coverage.streets.edge_classes` for ``--main-roads``).
@@ -340,6 +346,14 @@ def propose_mixed(
     k_eff = min(k, A.shape[0])
     sol = _core.mclp(A, W, k_eff, C, time_limit=time_limit)
     sites = _table(cand, sol, raw, streets)
+    sites["purpose"] = "coverage"
+    sites["suggested_kind"] = "station" if "streets" in demand else ""
+    from ._describe import describe_proposals
+
+    sites = describe_proposals(
+        sites, res.network, candidates=candidates, boundaries=boundaries,
+        output_crs=output_crs, lang=lang,
+    )  # fmt: skip
     summary: dict[str, Any] = {
         "model": "mclp",
         "demand": list(demand),
