@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         out["scenario_init_ms"] = round(d.execute_script("return window.servicecircle.loadMs"), 1)
         ids = [s["id"] for s in d.execute_script("return window.servicecircle.sites()")]
         ops = scripted_edits(np.random.default_rng(9), net, a.edits, ids)
-        page_ms, wall_ms, paint_ms = [], [], []
+        page_ms, wall_ms, paint_ms, parts = [], [], [], []
         d.set_script_timeout(30)
         for op in ops:
             t = time.perf_counter()
@@ -125,14 +125,15 @@ def main(argv=None) -> int:
                 """const done = arguments[arguments.length - 1];
                 const s = window.servicecircle, t0 = performance.now();
                 s[arguments[0]](...arguments[1]);
-                const upd = s.lastUpdateMs;
+                const upd = s.lastUpdateMs, br = s.lastBreakdown;
                 requestAnimationFrame(() => requestAnimationFrame(
-                    () => done([upd, performance.now() - t0])));""",
+                    () => done([upd, performance.now() - t0, br])));""",
                 name,
                 list(args),
             )
             page_ms.append(r[0])
             paint_ms.append(r[1])
+            parts.append(r[2])
             wall_ms.append(1000 * (time.perf_counter() - t))
         if a.screenshot:
             d.save_screenshot(a.screenshot)
@@ -143,6 +144,8 @@ def main(argv=None) -> int:
     out["update_ms_median"] = round(float(np.median(pm)), 1)
     out["update_ms_p95"] = round(float(np.percentile(pm, 95)), 1)
     out["update_ms_max"] = round(float(pm.max()), 1)
+    for k in ("engine", "recolour", "isochrone", "panel"):
+        out[f"{k}_ms_median"] = round(float(np.median([x[k] for x in parts])), 1)
     out["to_paint_ms_median"] = round(float(np.median(fm)), 1)
     out["to_paint_ms_p95"] = round(float(np.percentile(fm, 95)), 1)
     out["roundtrip_ms_median"] = round(float(np.median(wm)), 1)

@@ -808,10 +808,14 @@
     function update(site) {
       const a = performance.now();
       compute();
+      const b = performance.now();
       recolour();
+      const c = performance.now();
       drawIso(site);
+      const d = performance.now();
       render();
       api.lastUpdateMs = performance.now() - a;
+      api.lastBreakdown = { engine: b - a, recolour: c - b, isochrone: d - c, panel: performance.now() - d };
       timing.textContent = T.ms + " " + api.lastUpdateMs.toFixed(0) + " ms";
     }
     function find(id) {
@@ -926,6 +930,7 @@
     };
     recolour();
     render();
+    api.layers = { isochrones: isoLayer, communities: cLayer, sites: sLayer };
     api.loadMs = performance.now() - t0;
     root.servicecircle = api;
   }
