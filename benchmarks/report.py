@@ -204,8 +204,38 @@ def main() -> None:
             f"{maps['load_event_ms']} ms).",
             "",
         ]
+    L += scenario_section()
     (HERE / "RESULTS.md").write_text("\n".join(L) + "\n", encoding="utf-8")
     print("wrote", HERE / "RESULTS.md")
+
+
+def scenario_section() -> list[str]:
+    """Scenario mode (issue 14): benchmarks/scenario.py, one JSON per network."""
+    runs = [(p.stem, json.loads(p.read_text())) for p in sorted(OUT.glob("scenario_*.json"))]
+    if not runs:
+        return []
+    L = [
+        "## Scenario mode in the offline map (issue 14)",
+        "",
+        "`python benchmarks/scenario.py --network FILE --json` (real) and `python "
+        "benchmarks/scenario.py --nodes 50000 --shape-points 3 --json` (generated county): 300 "
+        "sites, 1,500 communities, 100 scripted edits (add, move, close, reopen) through "
+        "`window.servicecircle` in headless Chromium from file://. *update* = the page's own "
+        "time per edit (engine + recolouring + isochrone + panel); *to paint* = until two "
+        "animation frames later (the recoloured map is on screen; includes waiting for the "
+        "frame). Target: update ≤ 200 ms and map ≤ 8 MB for a 50k-node county.",
+        "",
+        "| network | nodes | edges | map MB | update median / p95 (ms) | to paint median / "
+        "p95 (ms) | page init (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for _, d in runs:
+        L.append(
+            f"| {Path(str(d['network'])).name} | {d['nodes']:,} | {d['edges']:,} | "
+            f"{d['map_mb']} | {d['update_ms_median']} / {d['update_ms_p95']} | "
+            f"{d['to_paint_ms_median']} / {d['to_paint_ms_p95']} | {d['scenario_init_ms']} |"
+        )
+    return [*L, ""]
 
 
 if __name__ == "__main__":
