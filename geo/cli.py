@@ -440,23 +440,67 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fail(message: object, code: int, verbose: bool) -> int:
+    """Print one line (control characters escaped) and, with -v, the traceback."""
+    from ._safety import console
+
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    line = " ".join(str(message).split("\n"))
+    print(console(f"error: {line}"), file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 unexpected error or ``--fail-on-target`` missed,
+    2 bad input or arguments (one line says what and how to fix it; ``-v`` adds the traceback),
+    3 some counties (or report files) failed, 130 interrupted."""
     parser = build_parser()
     a = parser.parse_args(argv)
+    verbose = bool(getattr(a, "verbose", False))
     level = (
         logging.ERROR
         if getattr(a, "quiet", False)
-        else (logging.INFO if getattr(a, "verbose", False) else logging.WARNING)
+        else (logging.INFO if verbose else logging.WARNING)
     )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt)
+    from ._safety import ConsoleFormatter, OutLock
+
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.StreamHandler) and type(h.formatter) is logging.Formatter:
+            h.setFormatter(ConsoleFormatter(fmt))
     try:
-        return int(a.func(a) or 0)
+        from ._checks import check_args, lock_folder
+
+        check_args(a)
+        folder = lock_folder(a)
+        if folder is None:
+            return int(a.func(a) or 0)
+        with OutLock(folder):
+            return int(a.func(a) or 0)
     except ServiceCircleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc, 2, verbose)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a read-only or full disk, a missing folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(
+            f"{where}{exc.strerror or exc}. Fix: check that the output folder (--out) exists, "
+            "is writable and has free space, and that the input files are readable",
+            2,
+            verbose,
+        )
+    except Exception as exc:
+        return _fail(
+            f"unexpected {type(exc).__name__}: {exc}. Fix: check the inputs; run again with -v "
+            "for the traceback and report it if the inputs look right",
+            1,
+            verbose,
+        )
 
 
 if __name__ == "__main__":

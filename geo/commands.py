@@ -57,9 +57,10 @@ def _area(a: argparse.Namespace):
         if getattr(a, "county", None):
             return select_counties(allb, a.county), allb
     if a.boundary:
+        from .audit._boundaries import repair_polygons
         from .io import load_boundaries
 
-        return load_boundaries(a.boundary), allb
+        return repair_polygons(load_boundaries(a.boundary), a.boundary), allb
     return None, allb
 
 
@@ -120,14 +121,21 @@ def _load(a: argparse.Namespace, cfg):
     if allb is not None:
         _fill_county(comms.data, allb)
         _fill_county(sites.data, allb)
-    net = build_network(
-        a.network,
-        config=cfg,
-        boundary=boundary,
-        crs=a.network_crs,
-        largest_component=a.largest_component,
-        keep_islands=a.keep_islands,
-    )
+    from .network._lines import ProjectedWithoutCRS
+
+    try:
+        net = build_network(
+            a.network,
+            config=cfg,
+            boundary=boundary,
+            crs=a.network_crs,
+            largest_component=a.largest_component,
+            keep_islands=a.keep_islands,
+        )
+    except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the sites' longitude
+        if exc.lon_hint is not None or not len(sites.data):
+            raise
+        raise exc.with_longitude(float(sites.data.geometry.x.median())) from None
     return net, sites, comms, rejects_frame(sites, comms), boundary
 
 
@@ -730,22 +738,50 @@ def _audit_report(a: argparse.Namespace, res, level: str = "15min") -> int:
     cols = [c for c in cols if c in s.columns]
     import pandas as pd
 
+    from ._safety import console
+
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(s[cols].to_string(index=False))
+        print(console(s[cols].to_string(index=False)))
     failed = s[s["status"] != "ok"]
     for _, r in failed.iterrows():
-        print(f"FAILED {r['county']}: {r['error']}")
+        print(console(f"FAILED {r['county']}: {r['error']}"))
     outside = res.report.get("sites_outside_counties", [])
     if outside:
         print(f"{len(outside)} site(s) lie outside every county (listed in summary.json)")
+    if res.report.get("counties_reused"):
+        print(
+            f"reused {res.report['counties_reused']} county result(s) from a previous run "
+            "(same inputs, network and settings; --force recomputes them)"
+        )
+    for w in res.report.get("reports_failed", []):
+        print(console(f"FAILED to write {w['file']}: {w['error']}"))
     print(
         f"outputs: {res.out} (summary.csv, audit.xlsx, layers.gpkg, summary.json, "
         "counties/*/map.html)"
     )
+    bad_reports = [w["file"] for w in res.report.get("reports_failed", [])]
+    if len(failed):
+        print(
+            console(
+                f"error: {len(failed)} of {len(s)} counties failed (excluded from the combined "
+                "tables; see FAILED above and counties/*/error.txt): "
+                + ", ".join(failed["county"].astype(str))
+            ),
+            file=sys.stderr,
+        )
+    if bad_reports:
+        print(
+            console(
+                f"error: could not write {', '.join(bad_reports)} (the other reports were "
+                "written; see the messages above)"
+            ),
+            file=sys.stderr,
+        )
+    if len(failed) or bad_reports:
+        return 3
     if a.fail_on_target and not res.targets_met:
         print(
-            "targets missed (--fail-on-target): "
-            + ", ".join(res.report["targets_missed"] + failed["county"].tolist())
+            console("targets missed (--fail-on-target): " + ", ".join(res.report["targets_missed"]))
         )
         return 1
     return 0

@@ -5,7 +5,6 @@ travels in a picklable :class:`CountyTask`."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._safety import console, folder_name, inside
 from ..config import Config
 from ..io import write_csv, write_json
 
@@ -46,33 +46,50 @@ class CountyTask:
     demand: dict[str, Any] | None = None  # demand_views options (community_coverage, decay)
     scenario: bool | None = None  # what-if editor in the map (None: within the size budget)
     input_crs: Any = None  # coordinates of the input files, for the editor's CSV export
+    folder: str = ""  # the county's folder under out_dir/counties (from geo._safety)
+    input_key: str = ""  # hash of everything the result depends on (reuse only on a match)
 
 
 def slug(county: str, code: str) -> str:
-    name = re.sub(r'[\\/:*?"<>|\s]+', "_", str(county)).strip("_") or "county"
-    return f"{code}_{name}" if code and code != name else name
+    """The county's folder name from cleaned parts (see :func:`geo._safety.folder_name`)."""
+    return folder_name(county, code)
+
+
+def _clear(folder: Path) -> None:
+    """Remove a previous run's files so that a failure never leaves stale tables behind."""
+    for f in folder.iterdir() if folder.is_dir() else []:
+        if f.is_file() or f.is_symlink():
+            f.unlink()
 
 
 def audit_county(task: CountyTask) -> dict[str, Any]:
     """Run one county; never raises: errors come back in the row's ``error`` field."""
     t0 = time.perf_counter()
-    folder = Path(task.out_dir) / "counties" / slug(task.county, task.code)
-    folder.mkdir(parents=True, exist_ok=True)
+    name = task.folder or folder_name(task.county, task.code)
+    base = {"county": task.county, "code": task.code, "folder": name}
+    try:
+        folder = inside(task.out_dir, "counties", name)
+        _clear(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+    except Exception as exc:
+        return {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
     try:
         row = _audit(task, folder)
-        row["status"] = "ok"
-        row["error"] = ""
+        row.update(base, status="ok", error="")
     except Exception as exc:  # one failing county must not stop the others
-        logger.error("county %s failed: %s", task.county, exc)
-        row = {
-            "county": task.county,
-            "code": task.code,
-            "status": "error",
-            "error": f"{type(exc).__name__}: {exc}",
-        }
-        (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        logger.error("county %s failed: %s", console(task.county), console(exc))
+        row = {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
+        try:
+            (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        except OSError:
+            pass
     row["seconds"] = round(time.perf_counter() - t0, 2)
-    write_json(row, folder / "result.json")
+    row["input_key"] = task.input_key
+    try:
+        write_json(row, folder / "result.json")
+    except OSError as exc:  # a full or read-only disk: the county fails, the run goes on
+        if row.get("status") == "ok":
+            row.update(status="error", error=f"cannot write result.json: {exc}")
     return row
 
 

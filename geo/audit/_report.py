@@ -122,27 +122,50 @@ def write_reports(
     meta: dict,
     lang: str,
 ) -> dict:
-    from ._county import slug
+    """Write the combined reports from the counties that succeeded.
+
+    Failed counties are listed (summary table, ``counties_failed``) but their files never enter
+    the combined tables. Each report file is written on its own: one that fails (an illegal
+    character, a full disk) is logged and listed in ``reports_failed``, and the others are
+    still written.
+    """
+    from .._safety import console, folder_name
 
     out = Path(out)
     summary = summary_frame(rows)
-    write_csv(summary, out / "summary.csv")
-    names = [slug(r["county"], r.get("code", "")) for r in rows]
+    failed_writers: list[dict] = []
+
+    def attempt(name: str, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            logger.error("could not write %s: %s", name, console(exc))
+            failed_writers.append({"file": name, "error": f"{type(exc).__name__}: {exc}"})
+
+    attempt("summary.csv", write_csv, summary, out / "summary.csv")
+    ok_rows = [r for r in rows if r.get("status") == "ok"]
+    names = [r.get("folder") or folder_name(r["county"], r.get("code", "")) for r in ok_rows]
     tables = {"summary": summary}
     for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities",
                 "uncovered_main_roads", "workplaces"):  # fmt: skip
-        tables[key] = _gather(out, key, names)
+        try:
+            tables[key] = _gather(out, key, names)
+        except Exception as exc:
+            failed_writers.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
+            tables[key] = pd.DataFrame()
         if len(tables[key]):
-            write_csv(tables[key], out / f"{key}.csv")
+            attempt(f"{key}.csv", write_csv, tables[key], out / f"{key}.csv")
     if len(rejects):
         tables["rejects"] = rejects
-    write_excel(
+    attempt(
+        "audit.xlsx",
+        write_excel,
         {k: safe_frame(v) if k == "rejects" else v for k, v in tables.items()},
         out / "audit.xlsx",
         lang,
     )
-    write_csv(rejects, out / "rejects.csv")
-    _write_gpkg(out, names, boundaries, tables)
+    attempt("rejects.csv", write_csv, rejects, out / "rejects.csv")
+    attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables)
     ok = summary[summary["status"] == "ok"]
     doc = {
         **meta,
@@ -155,7 +178,9 @@ def write_reports(
         "sites_outside_counties": outside.to_dict("records"),
         "rows": summary.to_dict("records"),
     }
-    write_json(doc, out / "summary.json")
+    doc["reports_failed"] = failed_writers
+    attempt("summary.json", write_json, doc, out / "summary.json")
+    doc["reports_failed"] = failed_writers
     return doc
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import shapely
 
-from .._errors import NetworkError
+from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
-from ._lines import Noding, read_lines
+from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import ZERO_LENGTH_M, Network, drop_islands, haversine_m
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
 from ._osm import is_walkable, read_osm
@@ -64,6 +64,19 @@ def source_kind(source: object) -> str:
         f"unsupported network source {str(source)!r}: use an OSM .osm/.osm.pbf file, a road "
         "shapefile/GeoPackage/GeoJSON, a .graphml, or a place name for online download"
     )
+
+
+def _read_or_explain(reader, path, what: str) -> Network:
+    """``reader(path)``, turning a parser's crash on a damaged file into one clear error."""
+    try:
+        return reader(path)
+    except (ServiceCircleError, FileNotFoundError):
+        raise
+    except Exception as exc:
+        raise NetworkError(
+            f"{path}: not a readable {what} file ({type(exc).__name__}: {exc}). Fix: check that "
+            "the file is complete and in that format (re-export or re-download it)"
+        ) from exc
 
 
 def _area_of(boundary: object):
@@ -126,7 +139,7 @@ def build_network(
         query = area if (kind == "online-place" and area is not None) else source
         net = from_osmnx_online(query, buffer_m=cfg.clip_buffer_m if area is not None else 0)
     elif kind == "npz":
-        net = Network.load_npz(source)
+        net = _read_or_explain(Network.load_npz, source, "network .npz")
     else:
         path = Path(source)
         if not path.exists():
@@ -152,11 +165,16 @@ def build_network(
                 return cached
         t0 = time.perf_counter()
         if kind == "osm":
-            net = read_osm(path)
+            net = _read_or_explain(read_osm, path, "OSM")
         elif kind == "graphml":
-            net = read_graphml(path)
+            net = _read_or_explain(read_graphml, path, "GraphML")
         else:
-            net = read_lines(path, crs=crs, noding=noding, grade_column=grade_column)
+            try:
+                net = read_lines(path, crs=crs, noding=noding, grade_column=grade_column)
+            except ProjectedWithoutCRS as exc:
+                if area is None:
+                    raise
+                raise exc.with_longitude(float(area.centroid.x)) from None
         net = _finish(net, area, cfg, largest_component, keep_islands)
         net.meta["build_seconds"] = round(time.perf_counter() - t0, 3)
         if cpath is not None:

@@ -86,6 +86,25 @@ def _grade_separated(gdf: pd.DataFrame, grade_column: str | None) -> np.ndarray:
     return flag
 
 
+class ProjectedWithoutCRS(NetworkError):
+    """A road file without ``.prj`` whose coordinates are projected metres, not degrees.
+
+    The message suggests the CGCS2000 Gauss-Krüger EPSG code (:func:`geo.crs.projected_hint`);
+    :meth:`with_longitude` refines it with the study area's longitude when the caller knows it
+    (from the sites, the boundary or the counties).
+    """
+
+    def __init__(self, path: Path, bounds, lon_hint: float | None = None) -> None:
+        self.path, self.bounds, self.lon_hint = Path(path), tuple(bounds), lon_hint
+        x0, y0, x1, y1 = self.bounds
+        hint = _crs.projected_hint([x0, x1], [y0, y1], near_lon=lon_hint)
+        super().__init__(f"{path}: no .prj and {hint}")
+
+    def with_longitude(self, lon: float) -> ProjectedWithoutCRS:
+        """The same error, suggesting the EPSG code for the study area's longitude."""
+        return ProjectedWithoutCRS(self.path, self.bounds, lon)
+
+
 def read_lines(
     path: str | Path,
     *,
@@ -129,7 +148,7 @@ def read_lines(
         b = gdf.total_bounds
         hint = _crs.projected_hint(b[[0, 2]], b[[1, 3]])
         if hint:
-            raise NetworkError(f"{path}: no .prj and {hint}")
+            raise ProjectedWithoutCRS(path, b)
         logger.warning("%s has no .prj; assuming WGS84 longitude/latitude", path.name)
         gdf = gdf.set_crs(4326)
     gdf = gdf.to_crs(4326)

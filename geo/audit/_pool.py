@@ -1,0 +1,186 @@
+"""Run county tasks in local worker processes that die with their parent, and survive the loss
+of one worker.
+
+Each worker is a long-lived ``spawn`` process fed one task at a time through a pipe, so the
+parent always knows which county a worker was running. When a worker disappears (the
+out-of-memory killer, a crash), its county is retried once on a fresh worker, then reported as
+failed; the other counties carry on. Workers watch their parent: on Linux the kernel kills them
+when the parent dies (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread exits the worker
+within a second of the parent's death.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: How many times a county runs before a lost worker counts as the county's failure.
+MAX_ATTEMPTS = 2
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process exit when ``parent_pid`` does (Linux prctl, plus a watchdog)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _worker(conn: Connection, parent_pid: int, func: Callable[[Any], Any]) -> None:
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        i, task = msg
+        try:
+            row = func(task)
+        except Exception as exc:  # func should not raise; if it does, the county fails alone
+            row = {
+                "county": getattr(task, "county", ""),
+                "code": getattr(task, "code", ""),
+                "folder": getattr(task, "folder", ""),
+                "status": "error",
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        conn.send((i, row))
+
+
+def _lost_row(task: Any, exitcode: int | None, attempts: int) -> dict[str, Any]:
+    how = (
+        f"killed by signal {-exitcode}"
+        if exitcode is not None and exitcode < 0
+        else f"exit code {exitcode}"
+    )
+    hint = " (SIGKILL: often the out-of-memory killer)" if exitcode == -signal.SIGKILL else ""
+    return {
+        "county": task.county,
+        "code": task.code,
+        "folder": getattr(task, "folder", ""),
+        "status": "error",
+        "error": f"worker process lost {attempts} times ({how}{hint}); re-run this county "
+        "with fewer --workers or more memory",
+        "attempts": attempts,
+    }
+
+
+def run_in_workers(
+    func: Callable[[Any], dict[str, Any]],
+    tasks: list[Any],
+    n_workers: int,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """``[func(t) for t in tasks]`` in ``n_workers`` processes, in completion order.
+
+    ``func`` must not raise (county audits return an error row instead). A task whose worker
+    is lost is retried once; then its row says so with ``status = "error"``.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    pending: deque[int] = deque(range(len(tasks)))
+    attempts = [0] * len(tasks)
+    results: list[dict[str, Any]] = []
+    busy: dict[Connection, tuple[Any, int | None]] = {}  # conn -> (process, task index)
+
+    def spawn() -> None:
+        parent, child = ctx.Pipe()
+        p = ctx.Process(
+            target=_worker, args=(child, os.getpid(), func), daemon=True, name="county-worker"
+        )
+        p.start()
+        child.close()
+        busy[parent] = (p, None)
+
+    def finish(row: dict[str, Any]) -> None:
+        results.append(row)
+        if on_done is not None:
+            on_done(row)
+
+    try:
+        for _ in range(min(n_workers, len(tasks))):
+            spawn()
+        while len(results) < len(tasks):
+            for conn, (p, cur) in list(busy.items()):
+                if cur is None and pending:
+                    i = pending.popleft()
+                    attempts[i] += 1
+                    busy[conn] = (p, i)
+                    try:
+                        conn.send((i, tasks[i]))
+                    except (BrokenPipeError, OSError):
+                        pass  # the worker is gone: its sentinel reports it below
+            ready = wait(list(busy) + [p.sentinel for p, _ in busy.values()])
+            for conn, (p, cur) in list(busy.items()):
+                got = False
+                if conn in ready or p.sentinel in ready:
+                    try:
+                        while conn.poll():
+                            i, row = conn.recv()
+                            row["attempts"] = attempts[i]
+                            finish(row)
+                            busy[conn] = (p, None)
+                            got = True
+                    except (EOFError, OSError):
+                        pass
+                if p.sentinel in ready and not p.is_alive():
+                    p.join()
+                    conn.close()
+                    del busy[conn]
+                    if cur is not None and not got:
+                        if attempts[cur] < MAX_ATTEMPTS:
+                            logger.warning(
+                                "worker for county %s was lost (exit code %s); retrying it",
+                                tasks[cur].county,
+                                p.exitcode,
+                            )
+                            pending.appendleft(cur)
+                        else:
+                            logger.error(
+                                "worker for county %s was lost again; marking it failed",
+                                tasks[cur].county,
+                            )
+                            finish(_lost_row(tasks[cur], p.exitcode, attempts[cur]))
+                    if pending and len(busy) < n_workers:
+                        spawn()
+    finally:
+        for conn in busy:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for _, (p, _) in busy.items():
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join()
+    for r in results:
+        r.setdefault("attempts", 1)
+    return results
