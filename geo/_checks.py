@@ -19,7 +19,7 @@ from ._safety import check_out_dir, check_out_file, refuse_overwrite
 COVERAGE_FILES = (
     "communities.csv", "sites.csv", "rejects.csv", "isochrones.geojson", "summary.json",
     "map.html", "map.png", "proposed_sites.csv", "marginal_gain.csv", "marginal_gain.png",
-    "candidates.csv",
+    "candidates.csv", "streets.csv", "uncovered_streets.geojson", "workplaces.csv",
 )  # fmt: skip
 
 # attribute -> (flag, kind): "pos" > 0, "nonneg" >= 0, "share" in (0, 1], "posint" integer >= 1
@@ -80,7 +80,10 @@ def check_numbers(a: argparse.Namespace) -> None:
 
 
 def _inputs(a: argparse.Namespace) -> list[object]:
-    names = ("sites", "communities", "network", "candidates", "boundary", "boundaries", "source")
+    names = (
+        "sites", "communities", "network", "candidates", "boundary", "boundaries", "source",
+        "workplaces", "buildings",
+    )  # fmt: skip
     return [getattr(a, k) for k in names if getattr(a, k, None) is not None]
 
 
