@@ -48,9 +48,28 @@ def die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _worker(conn: Connection, parent_pid: int, func: Callable[[Any], Any]) -> None:
+#: What a new worker runs first: ask the kernel for SIGKILL when the parent dies *before*
+#: importing anything heavy (geopandas & co. take seconds on a busy machine), then serve tasks.
+_BOOT = """
+import ctypes, os, signal
+try:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent_pid:
+    os._exit(1)
+from geo.audit._pool import _worker
+_worker(conn, parent_pid, func_name)
+"""
+
+
+def _worker(conn: Connection, parent_pid: int, func_name: str) -> None:
+    import importlib
+
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    module, _, name = func_name.partition(":")
+    func = getattr(importlib.import_module(module), name)
     while True:
         try:
             msg = conn.recv()
@@ -104,6 +123,7 @@ def run_in_workers(
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
+    func_name = f"{func.__module__}:{func.__qualname__}"
     pending: deque[int] = deque(range(len(tasks)))
     attempts = [0] * len(tasks)
     results: list[dict[str, Any]] = []
@@ -111,9 +131,9 @@ def run_in_workers(
 
     def spawn() -> None:
         parent, child = ctx.Pipe()
-        p = ctx.Process(
-            target=_worker, args=(child, os.getpid(), func), daemon=True, name="county-worker"
-        )
+        env = {"conn": child, "parent_pid": os.getpid(), "func_name": func_name}
+        # target=exec (a builtin): unpickling it in the child imports nothing from geo
+        p = ctx.Process(target=exec, args=(_BOOT, env), daemon=True, name="county-worker")
         p.start()
         child.close()
         busy[parent] = (p, None)
