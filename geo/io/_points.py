@@ -257,7 +257,7 @@ def _table_coords(df: pd.DataFrame, cols: dict[str, str], crs: object, path: Pat
         if pair is None:
             missing = [f for f in ("lon", "lat") if f not in cols]
             raise InputError(
-                f"no {' or '.join(missing)} column found",
+                f"找不到经度或纬度列 / no {' or '.join(missing)} column found",
                 file=path,
                 value=list(map(str, df.columns)),
                 fix="name the columns lon/lat (or 经度/纬度, or one 经纬度 column), or choose "
@@ -280,8 +280,8 @@ def _check_crs_fits(c: _Coords, parsed: object, path: Path) -> None:
     if ok.sum() and (np.abs(c.x[ok]) <= 180).all() and (np.abs(c.y[ok]) <= 90).all():
         lon, lat = float(np.median(c.x[ok])), float(np.median(c.y[ok]))
         raise CRSError(
-            f"the coordinates look like longitude/latitude degrees, not the projected metres "
-            f"of {parsed.to_string()}",
+            f"坐标看起来是经纬度(度)，不是 --crs 所说的投影坐标(米) / the coordinates look like "
+            f"longitude/latitude degrees, not the projected metres of {parsed.to_string()}",
             file=path,
             value=f"{lon:.6f}, {lat:.6f}",
             fix="drop --crs (WGS84 degrees), or give the system the degrees are in, e.g. "
@@ -368,7 +368,7 @@ def _stop_on_unknown_kinds(ctx: _Ctx, path: Path, header: str | None) -> None:
     listing = "; ".join(f"{label} ({n} 行/rows)" for label, n in unknown.items())
     flags = " ".join(f"--kind '{label}=station'" for label in unknown)
     raise UnknownKindError(
-        f"unknown site kind label(s): {listing} / 未知的站点类型",
+        f"未知的站点类型 / unknown site kind label(s): {listing}",
         file=path,
         column=header,
         fix=f"say which kind each label is, e.g. {flags} (kinds: station, integrated, "
@@ -480,7 +480,7 @@ def _check_columns(df: pd.DataFrame, columns: Mapping[str, str] | None, path: Pa
     for field_name, header in (columns or {}).items():
         if header not in df.columns:
             raise InputError(
-                f"the column named for {field_name!r} is not in the file",
+                f"--col 指定的列不在文件中 / the column named for {field_name!r} is not in the file",
                 file=path,
                 value=header,
                 fix=f"use --col {field_name}=HEADER with one of: {', '.join(map(str, df.columns))}",
@@ -550,7 +550,7 @@ def _result(gdf, rows: _Rows, path, enc, cols, ctx: _Ctx, parsed) -> LoadResult:
     result = LoadResult(data, rejects, enc, path, cols, ctx.mapping, _user_system(parsed))
     if not len(data):
         raise NoUsableRowsError(
-            f"no usable rows ({len(rejects)} rejected; first reason: "
+            f"没有可用的行 / no usable rows ({len(rejects)} rejected; first reason: "
             f"{rejects['reason'].iloc[0] if len(rejects) else 'n/a'})",
             file=path,
             fix="see the rejects table (rejects.csv) for each row's reason",

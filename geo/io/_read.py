@@ -80,12 +80,15 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
         text = raw.decode(enc)
     except LookupError as exc:
         raise InputError(
-            "unknown encoding", file=path, value=enc, fix="use --encoding utf-8, gb18030 or big5"
+            "未知的编码 / unknown encoding",
+            file=path,
+            value=enc,
+            fix="use --encoding utf-8, gb18030 or big5",
         ) from exc
     except UnicodeDecodeError as exc:
         if encoding:
             raise InputError(
-                f"cannot decode the file as {enc}",
+                f"无法按 {enc} 解码 / cannot decode the file as {enc}",
                 file=path,
                 value=enc,
                 fix="pass the right --encoding (e.g. gb18030 or utf-8), or re-save as CSV UTF-8",
@@ -114,7 +117,7 @@ def _frame(cells: list[list[str]], path: Path) -> pd.DataFrame:
     width = max((len(r) for r in cells), default=0)
     cells = [list(r) + [""] * (width - len(r)) for r in cells]
     if not any(any(str(c).strip() for c in r) for r in cells):
-        raise InputError("the file is empty", file=path, fix="export the table again")
+        raise InputError("文件为空 / the file is empty", file=path, fix="export the table again")
     h = _header_index(cells)
     header, seen = [], set()
     for j, c in enumerate(cells[h]):
@@ -136,14 +139,16 @@ def _frame(cells: list[list[str]], path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
     if not raw.strip():
-        raise InputError("the file is empty", file=path, fix="export the table again")
+        raise InputError("文件为空 / the file is empty", file=path, fix="export the table again")
     text, enc = _decode(raw, path, encoding)
     logger.info("%s: read as %s", path.name, enc)
     try:
         cells = list(csv.reader(io.StringIO(text), delimiter=_sniff_sep(text)))
     except csv.Error as exc:
         raise InputError(
-            f"not a valid CSV table ({exc})", file=path, fix="open it in Excel and save as CSV"
+            f"不是有效的 CSV 表格 / not a valid CSV table ({exc})",
+            file=path,
+            fix="open it in Excel and save as CSV",
         ) from exc
     df = _frame(cells, path)
     df.attrs["encoding"] = enc
@@ -163,7 +168,8 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
         book = pd.ExcelFile(path)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, XML errors from a damaged file
         raise InputError(
-            f"cannot open the workbook ({type(exc).__name__}); it may be damaged or truncated",
+            f"工作簿无法打开，可能已损坏或不完整 / cannot open the workbook ({type(exc).__name__}); "
+            "it may be damaged or truncated",
             file=path,
             fix="open it in Excel or WPS and save it again (or export CSV UTF-8)",
         ) from exc
@@ -173,7 +179,7 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
         isinstance(want, str) and want not in names
     ):
         raise InputError(
-            "no such worksheet",
+            "没有这个工作表 / no such worksheet",
             file=path,
             value=sheet,
             fix=f"name one with --sheet NAME|INDEX (0 = first): {', '.join(names)}",
@@ -216,7 +222,8 @@ def _check_shapefile(path: Path) -> None:
                 counts[".shp (data present)"] = -1
     if len(set(counts.values())) > 1:
         raise InputError(
-            "the shapefile's parts disagree on the number of records (truncated copy?)",
+            "Shapefile 各部分的记录数不一致(复制不完整?) / the shapefile's parts disagree on the "
+            "number of records (truncated copy?)",
             file=path,
             value={k: v for k, v in counts.items() if v >= 0} or "the .shp data ends early",
             fix="copy the .shp, .shx and .dbf again, completely",
@@ -236,7 +243,7 @@ def _read_vector(path: Path, encoding: str | None, layer: str | int | None):
             layers = []
         if len(layers) > 1:
             raise InputError(
-                f"the GeoPackage has {len(layers)} layers",
+                f"GeoPackage 有 {len(layers)} 个图层 / the GeoPackage has {len(layers)} layers",
                 file=path,
                 value=layers,
                 fix=f"choose one with --layer NAME (one of: {', '.join(layers)})",
@@ -248,7 +255,7 @@ def _read_vector(path: Path, encoding: str | None, layer: str | int | None):
         gdf = gpd.read_file(path, **kwargs)
     except Exception as exc:  # pyogrio raises several types
         raise InputError(
-            f"cannot read the vector file ({exc})",
+            f"无法读取矢量文件 / cannot read the vector file ({exc})",
             file=path,
             fix="check that the file (and, for a shapefile, its .shx/.dbf/.prj) is complete",
         ) from exc
@@ -274,9 +281,15 @@ def read_table(
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", file=path, fix="check the path and file name")
+        raise InputError(
+            "找不到文件 / file not found", file=path, fix="check the path and file name"
+        )
     if path.is_dir():
-        raise InputError("this is a folder, not a file", file=path, fix="name the file itself")
+        raise InputError(
+            "这是文件夹，不是文件 / this is a folder, not a file",
+            file=path,
+            fix="name the file itself",
+        )
     try:
         return _read_any(path, encoding, sheet, layer)
     except OSError as exc:  # permissions, a file vanishing, a broken disk
@@ -296,7 +309,7 @@ def _read_any(path: Path, encoding, sheet, layer) -> tuple[pd.DataFrame, str | N
         return _read_excel(path, sheet), None, False
     if suffix == ".xls":
         raise InputError(
-            "old .xls workbooks are not supported",
+            "不支持旧版 .xls 工作簿 / old .xls workbooks are not supported",
             file=path,
             fix="open it in Excel or WPS and save as .xlsx (or CSV UTF-8)",
         )
@@ -313,7 +326,7 @@ def _read_any(path: Path, encoding, sheet, layer) -> tuple[pd.DataFrame, str | N
 def _non_empty(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError(
-            "the file has a header but no data rows",
+            "只有表头，没有数据行 / the file has a header but no data rows",
             file=path,
             fix="check that you exported the right sheet or layer (--sheet, --layer)",
         )
