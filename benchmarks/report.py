@@ -12,6 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+#: Everything in RESULTS.md from this line on is kept when the file is re-rendered.
+KEEP_MARKER = "<!-- kept by report.py: sections below are written from other scripts' output -->"
 
 
 def load(name):
@@ -205,7 +207,11 @@ def main() -> None:
             "",
         ]
     L += scenario_section()
-    (HERE / "RESULTS.md").write_text("\n".join(L) + "\n", encoding="utf-8")
+    # sections written by hand below the marker (measured by other scripts) are kept
+    path = HERE / "RESULTS.md"
+    if path.exists() and KEEP_MARKER in (old := path.read_text(encoding="utf-8")):
+        L += ["", old[old.index(KEEP_MARKER) :].rstrip("\n")]
+    path.write_text("\n".join(L) + "\n", encoding="utf-8")
     print("wrote", HERE / "RESULTS.md")
 
 

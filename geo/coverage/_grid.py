@@ -281,17 +281,17 @@ def _contour(fx: np.ndarray, fy: np.ndarray, width: float, cell: float):
         gx[None, :].repeat(h, 0),
         gy[:, None].repeat(w, 1),
         field,
-        None,
+        None,  # type: ignore[arg-type]  # no mask, as contour_generator() passes it
         corner_mask=True,
         line_type=contourpy.LineType.SeparateCode,
         fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
         quad_as_tri=False,
         z_interp=contourpy.ZInterp.Linear,
     )  # the class directly: contour_generator() spends 30% in masking a field with no NaN
-    pts, offs, outer = gen.filled(-1.0, width)
+    pts, offs, outer = gen.filled(-1.0, width)  # type: ignore[misc]
     if pts[0] is None:
         return np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64)
-    return pts[0], offs[0].astype(np.int64), outer[0].astype(np.int64)
+    return pts[0], np.asarray(offs[0], np.int64), np.asarray(outer[0], np.int64)
 
 
 def group_polygons(
@@ -341,11 +341,16 @@ def group_polygons(
     )
 
 
+def _holes(polys: np.ndarray) -> np.ndarray:
+    parts, idx = shapely.get_parts(polys, return_index=True)
+    return np.bincount(idx, weights=shapely.get_num_interior_rings(parts), minlength=len(polys))
+
+
 def simplify(polys: np.ndarray, tolerance: float) -> np.ndarray:
     """Douglas-Peucker without topology checks (10x faster on contour output), redone with
-    them for any polygon that came out invalid."""
+    them for any polygon that came out invalid or lost a hole."""
     out = shapely.simplify(polys, tolerance, preserve_topology=False)
-    bad = ~shapely.is_valid(out)
+    bad = ~shapely.is_valid(out) | (_holes(out) < _holes(polys))
     if bad.any():
         out[bad] = shapely.simplify(polys[bad], tolerance, preserve_topology=True)
     return out

@@ -91,8 +91,8 @@ def isochrones(
     if minutes is None:
         levels = list(cfg.levels.items())
     else:
-        mins = [minutes] if np.isscalar(minutes) else list(minutes)
-        levels = [(f"{m:g}min", float(m) * cfg.metres_per_minute) for m in mins]
+        mins = [float(minutes)] if isinstance(minutes, int | float) else [float(m) for m in minutes]
+        levels = [(f"{m:g}min", m * cfg.metres_per_minute) for m in mins]
     net = res.network
     sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
     snap = res.site_snap.take(res.usable_sites)

@@ -292,8 +292,8 @@ def _parse_graphml(text: str):
         return None  # nodes must come first, as networkx writes them
     crs = "epsg:4326"
     if ("graph", "crs") in ids:
-        m = re.search(f'<data key="{ids["graph", "crs"]}"\\s*>([^<]*)</data>', text)
-        crs = _unescape(m.group(1)) if m else crs
+        found = re.search(f'<data key="{ids["graph", "crs"]}"\\s*>([^<]*)</data>', text)
+        crs = _unescape(found.group(1)) if found else crs
 
     def column(kind: str, name: str, pos: np.ndarray, default: Any) -> np.ndarray:
         out = np.full(pos.size, default, object)
