@@ -347,6 +347,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
             "basemap": "none",
             "subtitle": label(lang, "demo_title"),
             "background": _background(net),
+            "scenario": None,  # the what-if editor, within the size budget
         },
         extra_summary={
             "demo": True,

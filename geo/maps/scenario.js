@@ -748,6 +748,8 @@
     panel.appendChild(list);
     const timing = el("div", "sc-muted");
     panel.appendChild(timing);
+    const crsName = D.input_crs === "other" ? "wgs84" : D.input_crs;
+    panel.appendChild(el("div", "sc-muted", T.crs_note + ": " + crsName + " (--crs " + crsName + ")"));
     document.body.appendChild(panel);
 
     let adding = false;
