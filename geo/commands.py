@@ -444,6 +444,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
         views=views,
+        workbook="coverage.xlsx",
     )
     _print_summary({**res.summary, **_console_rejects(a, rejects)}, out, a.lang)
     _print_views(views, cfg.main_level, a.lang)
@@ -595,6 +596,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
         views=views,
+        workbook="gaps.xlsx",
     )
     s = prop.summary
     if "weights" in s:

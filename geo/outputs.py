@@ -12,31 +12,37 @@ import numpy as np
 import pandas as pd
 
 from . import crs as _crs
+from . import schema
 from .coverage import CoverageResult
 from .io import REJECT_COLUMNS, atomic_path, write_csv, write_json
 
 logger = logging.getLogger(__name__)
 
-COMMUNITY_COLUMNS = [
-    "community_id", "name", "population", "county", "lon", "lat", "nearest_site_id",
-    "nearest_site_name", "nearest_site_kind", "snap_distance_m", "walk_distance_m",
-    "walk_time_min", "covered", "off_network", "sites_within_reach", "e2sfca", "e2sfca_index",
-    "underserved",
-]  # fmt: skip
+#: Columns the per-community table never writes (loader internals; the system coordinates are
+#: re-added beside lon/lat by :func:`geo.crs.add_system_columns`).
+_INTERNAL = ("row", "src_x", "src_y", "geometry", "lon_gcj02", "lat_gcj02", "lon_bd09", "lat_bd09")
+
+
+def with_metrics(res: CoverageResult) -> CoverageResult:
+    """``res`` with every registered metric (:func:`geo.schema.metric`) computed."""
+    comms = schema.apply_metrics(res.communities, res.config, "communities")
+    sites = schema.apply_metrics(res.sites, res.config, "sites")
+    if comms is res.communities and sites is res.sites:
+        return res
+    extra = schema.apply_metrics(comms, res.config, "summary")
+    return dataclasses.replace(
+        res, communities=comms, sites=sites, summary={**res.summary, **extra}, _cache=res._cache
+    )
 
 
 def community_table(res: CoverageResult, output_crs: str | None = None) -> pd.DataFrame:
-    """The per-community table, contract columns first, then every level's flag."""
-    c = res.communities.copy()
+    """The per-community table in the registry's order (:data:`geo.schema.TABLES`): contract
+    columns, every level's flag, metrics, then the input's own columns (街道, 备注 ...)."""
+    c = schema.apply_metrics(res.communities, res.config, "communities").copy()
     if "lon" not in c or c["lon"].isna().all():
         pts = c.geometry.representative_point()
         c["lon"], c["lat"] = pts.x, pts.y
-    cols = [k for k in COMMUNITY_COLUMNS if k in c.columns]
-    levels = [k for k in c.columns if k.startswith("covered_")]
-    internal = {"row", "src_x", "src_y", "geometry", "lon_gcj02", "lat_gcj02", "lon_bd09",
-                "lat_bd09"}  # fmt: skip
-    passthrough = [k for k in c.columns if k not in {*cols, *levels, *internal}]
-    out = pd.DataFrame(c[cols + levels + passthrough])
+    out = pd.DataFrame(schema.order_columns(c, "communities", drop=_INTERNAL))
     for k in ("snap_distance_m", "walk_distance_m"):
         out[k] = out[k].round(1)
     out["walk_time_min"] = out["walk_time_min"].round(2)
@@ -81,7 +87,10 @@ def off_network_rejects(
 
 
 def site_table(res: CoverageResult, output_crs: str | None = None) -> pd.DataFrame:
-    s = pd.DataFrame(res.sites.drop(columns=["geometry", "src_x", "src_y"], errors="ignore"))
+    """The per-site table: the input's columns in their order (unknown ones pass through),
+    then the computed ones and every registered site metric."""
+    sites = schema.apply_metrics(res.sites, res.config, "sites")
+    s = pd.DataFrame(sites.drop(columns=["geometry", "src_x", "src_y"], errors="ignore"))
     s["snap_distance_m"] = s["snap_distance_m"].round(1)
     return _crs.add_system_columns(s, output_crs)
 
@@ -99,6 +108,7 @@ def write_coverage_outputs(
     proposal=None,
     output_crs: str | None = None,
     views=None,
+    workbook: str | None = None,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
     ``summary.json`` and ``map.html`` under ``out`` (each atomically).
@@ -107,10 +117,12 @@ def write_coverage_outputs(
     ``proposed_sites.csv``, ``marginal_gain.csv``, ``marginal_gain.png`` and
     ``candidates.csv``, and the proposals go on the map and into ``summary.json``.
     ``output_crs`` (``gcj02``/``bd09``) adds ``lon_gcj02``/``lat_gcj02`` (or ``_bd09``) beside
-    WGS84 in every table with coordinates.
+    WGS84 in every table with coordinates. ``workbook`` (``coverage.xlsx``, ``gaps.xlsx``)
+    also writes the tables as a meeting-ready workbook (:mod:`geo.report_xlsx`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    res = with_metrics(res)
     rejects = pd.concat(
         [
             rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
@@ -202,47 +214,58 @@ def write_coverage_outputs(
         )
         paths["map_png"] = out / "map.png"
         summary["map"]["png"] = {"file": "map.png", "tiles": png["tiles"]}
+    if workbook:
+        lang = (map_kwargs or {}).get("lang", "zh")
+        paths["workbook"] = _write_workbook(res, out / workbook, paths, summary, proposal, lang)
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
 
 
-PROPOSAL_COLUMNS = [
-    "rank",
-    "proposal_id",
-    "name",
-    "location_desc",
-    "county",
-    "candidate_id",
-    "source",
-    "lon",
-    "lat",
-    "lon_gcj02",
-    "lat_gcj02",
-    "lon_bd09",
-    "lat_bd09",
-    "nearest_candidate_id",
-    "nearest_candidate_name",
-    "nearest_candidate_m",
-    "newly_covered_population",
-    "newly_covered_communities",
-    "covered_population_after",
-    "newly_reached_population",
-    "weighted_distance_saved",
-    "mean_walk_m_after",
-    "purpose",
-    "suggested_kind",
-    "amap_url",
-    "baidu_url",
-    "newly_covered_employees",
-    "newly_covered_workplaces",
-    "newly_covered_street_km",
-    "objective_gain",
-]
+def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A coverage summary (``res.summary``) as one row of the registry's ``summary`` table."""
+    row: dict[str, Any] = {
+        "communities": summary.get("communities"),
+        "population": summary.get("population"),
+        "sites": summary.get("sites"),
+    }
+    for level, v in summary.get("levels", {}).items():
+        row[f"communities_covered_{level}"] = v["communities_covered"]
+        row[f"population_covered_{level}"] = v["population_covered"]
+        row[f"population_covered_{level}_share"] = v["population_share"]
+    row["uncovered_communities"] = summary.get("communities", 0) - summary.get(
+        "communities_covered", 0
+    )
+    row["off_network_communities"] = summary.get("communities_off_network")
+    metric_cols = [m.column for m in schema.METRICS.values() if m.table == "summary"]
+    row.update({k: summary[k] for k in metric_cols if k in summary})
+    if summary.get("map"):
+        row["map"] = summary["map"]["file"]
+    return row
+
+
+def _write_workbook(res, path: Path, paths: dict, summary: dict, proposal, lang: str) -> Path:
+    """coverage.xlsx / gaps.xlsx: the summary row, then each CSV table just written."""
+    from .report_xlsx import parameters, write_workbook
+
+    tables = {"summary": schema.order_columns(pd.DataFrame([summary_row(summary)]), "summary")}
+    for key in ("proposed_sites", "marginal_gain", "communities", "sites", "candidates",
+                "streets", "uncovered_main_roads", "workplaces", "rejects"):  # fmt: skip
+        if key in paths and paths[key].suffix == ".csv":
+            df = pd.read_csv(paths[key], encoding="utf-8-sig", dtype={"code": str})
+            if len(df) or key != "rejects":
+                tables[key] = df
+    params = parameters(
+        res.config,
+        {"source": (summary.get("inputs") or {}).get("network"), **summary.get("network", {})},
+        output_crs=summary.get("output_crs"),
+        input_crs=summary.get("input_crs"),
+    )
+    return write_workbook(tables, path, lang=lang, params=params)
 
 
 def proposal_table(prop, output_crs: str | None = None) -> pd.DataFrame:
     sites = _crs.add_system_columns(pd.DataFrame(prop.sites), output_crs)
-    cols = [c for c in PROPOSAL_COLUMNS if c in sites.columns]
+    cols = [c for c in schema.table_columns("proposed_sites") if c in sites.columns]
     return pd.DataFrame(sites[cols])
 
 

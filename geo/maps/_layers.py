@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from .. import crs as _crs
+from .. import schema
 from ._labels import kind_colour, label
 from ._payload import (
     feature_collection,
@@ -326,6 +327,9 @@ def community_layer(res, gcj: bool, lang: str, classes, colour_fn, max_points: i
         ["s", label(lang, "nearest_site")],
         ["st", label(lang, "covered")],
     ]
+    for i, name in enumerate(schema.popup_extra("communities", c.columns)):  # metrics
+        props[f"x{i}"] = [schema.format_value(name, v, lang) for v in c[name]]
+        fields.append([f"x{i}", schema.header(name, lang)])
     return (
         layer_json(
             {

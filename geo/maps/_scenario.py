@@ -34,6 +34,7 @@ import shapely
 from branca.element import Element
 
 from .. import crs as _crs
+from .. import schema
 from ..coverage._engine import EPS_M
 from ..network import ZERO_LENGTH_M
 from ._labels import KIND_COLOURS, kind_colour, label
@@ -198,6 +199,14 @@ def scenario_payload(
             "t": _f64(np.nan_to_num(cs.t, nan=0.0)),
             "leg": _f64(np.nan_to_num(cs.leg, nan=np.inf)),
             "off": comm["off_network"].astype(bool).astype(int).tolist(),
+            # registered metrics (geo.schema): label + preformatted text per community
+            "extra": [
+                {
+                    "label": schema.header(n, lang),
+                    "values": [schema.format_value(n, v, lang) for v in comm[n]],
+                }
+                for n in schema.popup_extra("communities", comm.columns)
+            ],
         },
         "sites": {
             "id": sid,

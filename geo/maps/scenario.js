@@ -644,6 +644,7 @@
           : T.beyond;
       box.appendChild(el("div", null, txt));
       box.appendChild(el("div", "sc-muted", fmtInt(pop[i])));
+      for (const x of C.extra || []) box.appendChild(el("div", "sc-muted", x.label + ": " + x.values[i]));
       return box;
     }
     function recolour() {
