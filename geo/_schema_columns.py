@@ -135,6 +135,8 @@ R("palace_proposal_lat", "float", "deg", "建议文化宫纬度(WGS84)", "Propos
 R("palace_proposal_error", "str", "", "文化宫建议错误", "Palace proposal error", "text", "Why no palace location could be proposed", (SUM,), optional=True)
 R("targets_met", "bool", "", "是否达标", "Targets met", "bool", "Integrated target, a palace and every community covered", (SUM,))
 R("map", "str", "", "地图", "Map", "url", "The county's map (relative path)", (SUM,))
+R("folder", "str", "", "输出文件夹", "Folder", "text", "The county's folder under counties/", (SUM,), optional=True)
+R("input_key", "str", "", "输入指纹", "Input key", "text", "Checksum of the county's inputs (a re-run skips unchanged counties)", (SUM,), optional=True)
 R("seconds", "float", "s", "用时(秒)", "Seconds", "seconds", "Time the county's audit took", (SUM,))
 
 # --- demand views (issue 15) --------------------------------------------------------------------
