@@ -102,18 +102,112 @@ def _rank_by_gain(a: sp.csr_matrix, w: np.ndarray, covered: np.ndarray, chosen: 
     return np.array(order, np.int64), np.array(gains)
 
 
-def _milp(c, integrality, bounds, constraints, time_limit, gap):
+#: Branch-and-bound nodes HiGHS may explore: a deterministic work limit (the same answer on
+#: any machine, under any load), unlike the wall-clock ``time_limit`` kept as a safety net.
+NODE_LIMIT = 20_000
+
+
+def _milp(c, integrality, bounds, constraints, time_limit, gap, node_limit=NODE_LIMIT):
+    t0 = time.perf_counter()
     res = milp(
         c,
         integrality=integrality,
         bounds=bounds,
         constraints=constraints,
-        options={"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": False},
+        options={
+            "time_limit": float(time_limit),
+            "mip_rel_gap": float(gap),
+            "node_limit": int(node_limit),
+            "disp": False,
+        },
     )
     status = _STATUS.get(res.status, "error")
+    msg = str(getattr(res, "message", "")).lower()
+    if res.status in (1, 4) and "limit" in msg:
+        # scipy reports HiGHS's node limit as "solution limit" (status 4) or an iteration
+        # limit: tell it apart from the time limit (the node limit is deterministic)
+        hit_time = "time" in msg or time.perf_counter() - t0 >= 0.98 * float(time_limit)
+        status = "time_limit" if hit_time else "node_limit"
     mip_gap = getattr(res, "mip_gap", None)
     dual = getattr(res, "mip_dual_bound", None)
     return res, status, (0.0 if status == "optimal" else mip_gap), dual
+
+
+@dataclass
+class Reduced:
+    """A covering instance after exact reduction (see :func:`reduce_covering`).
+
+    ``cand`` are the original indices of the kept candidates; ``a`` is kept candidates x merged
+    demand groups; ``w`` the groups' summed weights; ``info`` the counts for the summary.
+    """
+
+    cand: np.ndarray
+    a: sp.csr_matrix
+    w: np.ndarray
+    info: dict
+
+
+def _merge_identical_rows(m: sp.csr_matrix) -> tuple[np.ndarray, int]:
+    """Group label of every row of ``m`` (rows with the same non-zero columns share one)."""
+    m = m.tocsr()
+    m.sort_indices()
+    keys: dict[bytes, int] = {}
+    label = np.empty(m.shape[0], np.int64)
+    ind, ptr = m.indices.astype(np.int64), m.indptr
+    for i in range(m.shape[0]):
+        label[i] = keys.setdefault(ind[ptr[i] : ptr[i + 1]].tobytes(), len(keys))
+    return label, len(keys)
+
+
+def reduce_covering(
+    a: sp.csr_matrix, w: np.ndarray, k: int | None, masks: list[np.ndarray] | None = None
+) -> Reduced:
+    """Exact reductions of a covering instance (candidates x uncovered demands) before HiGHS.
+
+    1. Candidates that cover nothing are dropped.
+    2. *Dominated* candidates are dropped: ``j`` covers a subset of what ``j'`` covers (ties:
+       the higher index goes) and ``j'`` is eligible wherever ``j`` is (``masks``). Any
+       solution using ``j`` is matched or beaten by one using ``j'``. Skipped when fewer than
+       ``k`` candidates would remain.
+    3. Demands covered by exactly the same kept candidates are merged (weights add): they are
+       covered together or not at all.
+
+    The optimum (covered weight, or the fewest sites for set covering) is unchanged.
+    """
+    a = _as_csr(a)
+    n_c, n_d = a.shape
+    size = np.diff(a.indptr)
+    keep = size > 0
+    if k is not None and keep.sum() < k:
+        keep = np.ones(n_c, bool)
+    n_empty = int(n_c - keep.sum())
+    ov = (a @ a.T).tocoo()
+    r, c = ov.row, ov.col
+    dom = (r != c) & (ov.data >= size[r]) & ((size[c] > size[r]) | ((size[c] == size[r]) & (c < r)))
+    for m in masks or []:
+        m = np.asarray(m, bool)
+        dom &= m[c] | ~m[r]
+    dominated = np.zeros(n_c, bool)
+    dominated[r[dom]] = True
+    n_dom = 0
+    if k is None or (keep & ~dominated).sum() >= k:
+        n_dom = int((keep & dominated).sum())
+        keep &= ~dominated
+    cand = np.flatnonzero(keep)
+    sub = a[cand]
+    label, n_groups = _merge_identical_rows(sub.T.tocsr())
+    wg = np.bincount(label, weights=w, minlength=n_groups)
+    first = np.unique(label, return_index=True)[1]
+    ag = sub[:, first]
+    info = {
+        "candidates": int(n_c),
+        "candidates_kept": int(cand.size),
+        "candidates_empty": n_empty,
+        "candidates_dominated": n_dom,
+        "demands": int(n_d),
+        "demand_groups": int(n_groups),
+    }
+    return Reduced(cand, ag.tocsr(), wg, info)
 
 
 def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
@@ -171,6 +265,8 @@ def mclp(
     mip_gap: float = 1e-6,
     min_counts: list[tuple[np.ndarray, int]] | None = None,
     max_vars: int = 2_000_000,
+    node_limit: int = NODE_LIMIT,
+    reduce: bool = True,
 ) -> Solution:
     """Maximal covering: ``k`` new sites that maximise the newly covered weight.
 
@@ -185,7 +281,12 @@ def mclp(
     covered
         Demands already covered by the existing (fixed) sites.
     time_limit
-        Seconds for HiGHS; on timeout the best solution found and its gap are returned.
+        Seconds for HiGHS, a safety net only: results that stop there depend on the machine
+        and are flagged (``time_limit`` status and a message).
+    node_limit
+        Branch-and-bound nodes for HiGHS: the deterministic work limit.
+    reduce
+        Reduce the instance first (:func:`reduce_covering`; the optimum is unchanged).
     min_counts
         ``[(eligible_mask, n)]``: at least ``n`` of the new sites among ``eligible_mask``.
     max_vars
@@ -225,17 +326,43 @@ def mclp(
             f"{n_c + d.size:,} variables exceed max_vars={max_vars:,}: solved with lazy greedy"
         )
         return sol
-    ad = a[:, d]
-    # variables: x (n_c binary), y (d continuous in [0, 1])
-    c = np.concatenate([np.zeros(n_c), -w[d]])
-    link = sp.hstack([-ad.T, sp.identity(d.size)], format="csr")  # y_i - sum_j a_ij x_j <= 0
-    card = sp.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(d.size)]))
+    masks = [np.asarray(m, bool) for m, _ in (min_counts or [])]
+    if reduce:
+        red = reduce_covering(a[:, d], w[d], k, masks)
+    else:
+        red = Reduced(np.arange(n_c), a[:, d].tocsr(), w[d], {"reduced": False})
+    info = {"reduction": red.info}
+    if not min_counts and red.cand.size <= k:
+        # forced: every kept candidate is chosen; the rest (covering nothing new) fill up k
+        rest = np.setdiff1d(np.arange(n_c), red.cand)[: k - red.cand.size]
+        order, gains = _rank_by_gain(a, w, cov, np.concatenate([red.cand, rest]))
+        info["reduction"]["forced"] = int(red.cand.size)
+        value = base + float(gains.sum())
+        return Solution(
+            order, gains, value, "optimal", 0.0, value, "milp",
+            time.perf_counter() - t0, [], info,
+        )  # fmt: skip
+    ad, wd, nk, ng = red.a, red.w, red.cand.size, red.a.shape[1]
+    # variables: x (kept candidates, binary), y (demand groups, continuous in [0, 1])
+    c = np.concatenate([np.zeros(nk), -wd])
+    link = sp.hstack([-ad.T, sp.identity(ng)], format="csr")  # y_g - sum_j a_gj x_j <= 0
+    card = sp.csr_matrix(np.concatenate([np.ones(nk), np.zeros(ng)]))
     cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(card, k, k)]
     for mask, n in min_counts or []:
-        row = np.concatenate([np.asarray(mask, float), np.zeros(d.size)])
+        row = np.concatenate([np.asarray(mask, float)[red.cand], np.zeros(ng)])
         cons.append(LinearConstraint(sp.csr_matrix(row), n, np.inf))
-    integ = np.concatenate([np.ones(n_c), np.zeros(d.size)])
-    res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap)
+    integ = np.concatenate([np.ones(nk), np.zeros(ng)])
+    x_lp = _integral_lp(c, cons, nk, time_limit)
+    info["lp_relaxation_integral"] = x_lp is not None
+    if x_lp is not None:
+        # the LP relaxation's optimum is integral, so it is the MILP optimum: no branching
+        order, gains = _rank_by_gain(a, w, cov, red.cand[x_lp])
+        value = base + float(gains.sum())
+        return Solution(
+            order, gains, value, "optimal", 0.0, value, "milp",
+            time.perf_counter() - t0, [], info,
+        )  # fmt: skip
+    res, status, gap, dual = _milp(c, integ, Bounds(0, 1), cons, time_limit, mip_gap, node_limit)
     if res.x is None:
         if status == "infeasible":
             raise SolverError(
@@ -244,11 +371,15 @@ def mclp(
             )
         sol = greedy_mclp(a, w, k, cov)
         sol.messages.append(f"HiGHS stopped ({status}) without a solution; used lazy greedy")
+        sol.info.update(info)
         return sol
-    chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+    chosen = red.cand[np.flatnonzero(res.x[:nk] > 0.5)]
     order, gains = _rank_by_gain(a, w, cov, chosen)
     value = base + float(gains.sum())
     bound = base - dual if dual is not None and np.isfinite(dual) else value
+    messages = []
+    if status != "optimal":
+        messages.append(_stopped_message(status, node_limit, time_limit, gap))
     return Solution(
         order,
         gains,
@@ -258,6 +389,66 @@ def mclp(
         float(bound),
         "milp",
         time.perf_counter() - t0,
+        messages,
+        info,
+    )
+
+
+def _integral_lp(c, cons, n_x: int, time_limit: float) -> np.ndarray | None:
+    """Solve the LP relaxation (HiGHS interior point + crossover, deterministic); return the
+    chosen candidates when its optimal vertex is integral in ``x`` (then it is optimal for the
+    integer program too), else None."""
+    from scipy.optimize import linprog
+
+    ub = [(con.A, con.lb, con.ub) for con in cons]
+    rows_ub, b_ub, rows_eq, b_eq = [], [], [], []
+    for A, lo, hi in ub:
+        A = sp.csr_matrix(A)
+        lo = np.broadcast_to(np.asarray(lo, float), (A.shape[0],))
+        hi = np.broadcast_to(np.asarray(hi, float), (A.shape[0],))
+        eq = lo == hi
+        if eq.any():
+            rows_eq.append(A[np.flatnonzero(eq)])
+            b_eq.append(hi[eq])
+        up = ~eq & np.isfinite(hi)
+        if up.any():
+            rows_ub.append(A[np.flatnonzero(up)])
+            b_ub.append(hi[up])
+        down = ~eq & np.isfinite(lo)
+        if down.any():
+            rows_ub.append(-A[np.flatnonzero(down)])
+            b_ub.append(-lo[down])
+    try:
+        r = linprog(
+            c,
+            A_ub=sp.vstack(rows_ub, format="csr") if rows_ub else None,
+            b_ub=np.concatenate(b_ub) if b_ub else None,
+            A_eq=sp.vstack(rows_eq, format="csr") if rows_eq else None,
+            b_eq=np.concatenate(b_eq) if b_eq else None,
+            bounds=(0, 1),
+            method="highs-ipm",
+            options={"time_limit": float(time_limit)},
+        )
+    except ValueError:
+        return None
+    if r.status != 0 or r.x is None:
+        return None
+    x = r.x[:n_x]
+    if np.any((x > 1e-7) & (x < 1 - 1e-7)):
+        return None
+    return np.flatnonzero(x > 0.5)
+
+
+def _stopped_message(status: str, node_limit: int, time_limit: float, gap) -> str:
+    g = f"{float(gap):.2%}" if gap is not None and np.isfinite(gap) else "unknown"
+    if status == "node_limit":
+        return (
+            f"HiGHS stopped at its deterministic work limit ({node_limit:,} nodes) with a gap of "
+            f"{g}: the best plan found is returned (the same on any machine)"
+        )
+    return (
+        f"HiGHS stopped at the {time_limit:g} s time limit with a gap of {g}: this result may "
+        "differ on a faster or less loaded machine; raise the time limit (--time-limit)"
     )
 
 
@@ -269,6 +460,7 @@ def lscp(
     target_share: float | None = None,
     time_limit: float = 60.0,
     mip_gap: float = 1e-6,
+    node_limit: int = NODE_LIMIT,
 ) -> Solution:
     """Set covering: the fewest new sites covering every coverable demand, or reaching
     ``target_share`` of the total weight (existing coverage included).
@@ -313,13 +505,20 @@ def lscp(
         c = np.concatenate([np.ones(n_c), np.zeros(d.size)])
         integ = np.concatenate([np.ones(n_c), np.zeros(d.size)])
         bounds = Bounds(0, 1)
-    res, status, gap, dual = _milp(c, integ, bounds, cons, time_limit, mip_gap)
-    if res.x is None:
-        raise SolverError(
-            f"set covering stopped without a solution ({status}); raise the "
-            "time limit (--time-limit)"
-        )
-    chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+    x_lp = _integral_lp(c, cons, n_c, time_limit)
+    messages: list[str] = []
+    if x_lp is not None:  # an integral LP optimum is the integer optimum
+        chosen, status, gap, dual = x_lp, "optimal", 0.0, float(len(x_lp))
+    else:
+        res, status, gap, dual = _milp(c, integ, bounds, cons, time_limit, mip_gap, node_limit)
+        if res.x is None:
+            raise SolverError(
+                f"set covering stopped without a solution ({status}); raise the "
+                "time limit (--time-limit)"
+            )
+        chosen = np.flatnonzero(res.x[:n_c] > 0.5)
+        if status != "optimal":
+            messages.append(_stopped_message(status, node_limit, time_limit, gap))
     order, gains = _rank_by_gain(a, w, cov, chosen)
     return Solution(
         order,
@@ -330,6 +529,8 @@ def lscp(
         float(dual if dual is not None else len(chosen)),
         "milp",
         time.perf_counter() - t0,
+        messages,
+        {"lp_relaxation_integral": x_lp is not None},
     )
 
 
