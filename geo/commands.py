@@ -173,7 +173,7 @@ def _median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
         return "无" if lang == "zh" else "none"
     if m is None or not np.isfinite(m):
         return "不可达" if lang == "zh" else "unreachable"
-    return f"{m:,.0f} m"
+    return f"{m:,.0f} 米" if lang == "zh" else f"{m:,.0f} m"
 
 
 def _views(a: argparse.Namespace, res, boundary, rejects):

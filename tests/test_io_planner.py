@@ -172,7 +172,7 @@ def test_palace_proposal_states_positive_gain_with_unit(walk):
 def test_console_median_says_none_or_unreachable():
     assert _median_text(None, 0) == "无" and _median_text(None, 0, "en") == "none"
     assert _median_text(None, 3) == "不可达" and _median_text(None, 3, "en") == "unreachable"
-    assert _median_text(1234.4, 3) == "1,234 m"
+    assert _median_text(1234.4, 3) == "1,234 米" and _median_text(1234.4, 3, "en") == "1,234 m"
 
 
 def test_unknown_label_exits_2_naming_it(walk, tmp_path, capsys):
