@@ -113,6 +113,14 @@ def main(argv=None) -> int:
         assert d.execute_script("return !!window.servicecircle"), "scenario mode did not start"
         out["page_open_s"] = round(time.perf_counter() - t0, 2)
         out["scenario_init_ms"] = round(d.execute_script("return window.servicecircle.loadMs"), 1)
+        t1 = time.perf_counter()
+        while not d.execute_script("return window.servicecircle.backgroundDone"):
+            if time.perf_counter() - t1 > 120:
+                raise RuntimeError("the page's background drawing did not finish")
+            time.sleep(0.1)
+        out["background_done_ms"] = round(
+            d.execute_script("return window.servicecircle.initMarks.background"), 1
+        )
         ids = [s["id"] for s in d.execute_script("return window.servicecircle.sites()")]
         ops = scripted_edits(np.random.default_rng(9), net, a.edits, ids)
         page_ms, wall_ms, paint_ms, parts = [], [], [], []

@@ -532,7 +532,10 @@
     const t0 = performance.now();
     const T = D.text;
     const map = root[D.map];
+    const marks = {};
+    const mark = (k) => { marks[k] = performance.now() - t0; };
     const net = E.decodeNetwork(D.network);
+    mark("decode");
     const eng = new E.Engine(net, {
       utmZone: D.utm_zone, utmSouth: D.utm_south, zeroM: D.zero_m, epsM: D.eps_m,
       maxSnapM: D.max_snap_m,
@@ -604,25 +607,39 @@
       for (const [lim, col] of D.classes) if (lim === null || m <= lim + 1e-9) return col;
       return D.class_colours[D.class_colours.length - 1];
     };
-    // the street background, drawn from the embedded network (no second copy in the page)
+    mark("engine_and_baseline");
+    // Work done after the page is usable, in slices of ~30 ms so that edits stay responsive:
+    // the street background (from the embedded network: no second copy in the page) and the
+    // baseline walking areas. api.backgroundDone tells when it is finished.
+    const background = [];
+    map.createPane("sc-streets").style.zIndex = 350;
     {
-      const off = net.geomOffsets, parts = new Array(net.nEdges);
-      for (let e = 0; e < net.nEdges; e++) {
-        const line = [];
-        for (let i = off[e]; i < off[e + 1]; i++) {
-          const q = shown(net.geomLon[i], net.geomLat[i]);
-          line.push([q[1], q[0]]);
-        }
-        parts[e] = line;
+      const off = net.geomOffsets, parts = new Array(net.nEdges), STEP = 4000;
+      for (let e0 = 0; e0 < net.nEdges; e0 += STEP) {
+        background.push(() => {
+          for (let e = e0; e < Math.min(e0 + STEP, net.nEdges); e++) {
+            const line = [];
+            for (let i = off[e]; i < off[e + 1]; i++) {
+              const q = shown(net.geomLon[i], net.geomLat[i]);
+              line.push([q[1], q[0]]);
+            }
+            parts[e] = line;
+          }
+        });
       }
-      // own pane and canvas: recolouring communities never repaints the streets
-      map.createPane("sc-streets").style.zIndex = 350;
-      const streets = L.polyline(parts, {
-        renderer: L.canvas({ pane: "sc-streets", padding: 0.3 }), color: "#9e9e9e", weight: 1, opacity: 0.7, interactive: false, smoothFactor: 1.5,
-      });
-      streets.addTo(map);
-      streets.bringToBack();
+      // one canvas of its own: recolouring communities never repaints the streets
+      const streetRenderer = L.canvas({ pane: "sc-streets", padding: 0.3 });
+      const PER = 20000;
+      for (let e0 = 0; e0 < net.nEdges; e0 += PER) {
+        background.push(() => {
+          L.polyline(parts.slice(e0, e0 + PER), {
+            renderer: streetRenderer, color: "#9e9e9e", weight: 1, opacity: 0.7,
+            interactive: false, smoothFactor: 1.5,
+          }).addTo(map);
+        });
+      }
     }
+    mark("streets");
     const cLayer = L.layerGroup().addTo(map);
     const cMarkers = new Array(nC);
     const cColour = new Array(nC);
@@ -716,8 +733,10 @@
       s.marker.setLatLng([p[1], p[0]]);
       paintSite(s);
     }
+    mark("communities");
     sites.forEach(drawSite);
-    sites.forEach(drawIso);
+    mark("sites");
+    for (const s of sites) background.push(() => { if (!isoOf.has(s.id)) drawIso(s); });
 
     // ---- panel
     const panel = el("div", "sc-scn");
@@ -935,6 +954,15 @@
     render();
     api.layers = { isochrones: isoLayer, communities: cLayer, sites: sLayer };
     api.loadMs = performance.now() - t0;
+    api.initMarks = marks;
+    api.backgroundDone = false;
+    const pump = () => {
+      const a = performance.now();
+      while (background.length && performance.now() - a < 30) background.shift()();
+      if (background.length) setTimeout(pump, 0);
+      else { api.backgroundDone = true; mark("background"); }
+    };
+    setTimeout(pump, 0);
     root.servicecircle = api;
   }
 
