@@ -102,7 +102,7 @@ def check_outputs(a: argparse.Namespace) -> None:
         png = getattr(a, "png", None)
         if png:
             check_out_file(png, (".png",), flag="--png")
-        refuse_overwrite([f], ins)
+        refuse_overwrite([f, f.with_name("rejects.csv")], ins)  # map writes rejects beside it
         if png:
             refuse_overwrite([png], ins, flag="--png")
     elif cmd == "network":
