@@ -52,6 +52,22 @@ def write_excel(
     return write_workbook(tables, path, lang=lang, params=params, notes=params is not None)
 
 
+def _xml_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Characters XLSX cannot hold (``\\v``, ESC, ...) shown as ``\\x0b`` instead of failing."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def fix(v):
+        if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
+            return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
+        return v
+
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(fix)
+    return out
+
+
 def write_reports(
     out: Path,
     rows: list[dict],
@@ -100,7 +116,7 @@ def write_reports(
     attempt(
         "audit.xlsx",
         write_excel,
-        {k: safe_frame(v) if k == "rejects" else v for k, v in tables.items()},
+        {k: _xml_safe(safe_frame(v) if k == "rejects" else v) for k, v in tables.items()},
         out / "audit.xlsx",
         lang,
         parameters(
