@@ -182,7 +182,15 @@ def test_demand_layers_in_headless_chromium(inputs, tmp_path, artifacts):
 
         time.sleep(1.5)
         text = d.find_element("tag name", "body").text
-        for want in ("未覆盖道路", "工作地", "容量可达性", "需求视角", "社区覆盖比例", "道路覆盖"):
+        for want in (
+            "未覆盖道路",
+            "工作地",
+            "容量可达性",
+            "站点容量",
+            "服务不足社区",
+            "社区覆盖比例",
+            "道路覆盖",
+        ):
             assert want in text, want
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors

@@ -320,10 +320,12 @@ def make_map(
     if proposals is not None and len(proposals):
         pl, has_palace = _layers.proposal_layer(proposals, gcj, lang)
         layers.append(pl)
-    if views is not None:
-        from ._demand import add_demand_layers
+    if views is not None:  # issue 15: uncovered streets, workplaces, capacity, area shares
+        from ._demand import demand_layers
 
-        add_demand_layers(m, res, views, gcj=gcj, lang=lang)
+        dl, dleg = demand_layers(res, views, gcj=gcj, lang=lang)
+        layers += dl
+        legend += dleg
         summary_lines = [*(summary_lines or []), *views.lines(lang, res.config.main_level)]
     nums = numbers or summary_numbers(res, site_in_area)
     n_out = 0 if site_in_area is None else int((~np.asarray(site_in_area, bool)).sum())

@@ -1,19 +1,29 @@
 """Map layers for the demand views (issue 15): uncovered streets, workplaces, capacity (E2SFCA)
-and communities counted in part. Called from :func:`geo.maps.make_map` when it is given
-``views``; data goes in as GeoJSON properties (text escaped), never as script."""
+and communities counted in part.
+
+Like every other layer, they go into the page as JSON (:mod:`geo.maps._payload`) and
+``sc_map.js`` draws them and sets their text with ``textContent``: no script is built from data.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import folium
-import geopandas as gpd
 import numpy as np
 import shapely
+
+from ._layers import shift
+from ._payload import feature_collection, layer_json
 
 if TYPE_CHECKING:
     from ..coverage import CoverageResult
     from ..coverage.views import DemandViews
+
+STREET = "#c2185b"
+WORKPLACE = "#6a1b9a"
+OVERLOADED = "#d50000"
+NORMAL = "#2e7d32"
+UNDERSERVED = "#ff6f00"
 
 _T = {
     "zh": {
@@ -23,21 +33,30 @@ _T = {
         "length": "长度",
         "main_road": "主干道",
         "workplaces": "工作地（职工）",
+        "workplace": "工作地",
         "employees": "职工人数",
         "walk": "步行距离",
         "covered": "覆盖",
         "yes": "是",
         "no": "否",
-        "capacity_layer": "容量可达性（E2SFCA）",
+        "capacity_layer": "站点容量（E2SFCA）",
+        "underserved_layer": "服务不足社区（E2SFCA）",
         "site": "站点",
         "capacity": "容量",
         "ratio": "供需比（容量/人）",
-        "overloaded": "超负荷站点",
+        "overloaded": "超负荷",
         "underserved": "服务不足社区",
         "index": "可达性指数（1=平均）",
         "share_layer": "社区覆盖比例（按面积）",
+        "community": "社区",
         "share": "覆盖人口比例",
         "m": "米",
+        "lg_street": "未覆盖道路（粗线：主干道）",
+        "lg_wp_in": "工作地（已覆盖）",
+        "lg_wp_out": "工作地（未覆盖）",
+        "lg_over": "超负荷站点（红圈；绿圈：正常）",
+        "lg_under": "服务不足社区（橙色虚线圈）",
+        "lg_share": "社区面：≥50%人口覆盖即为已覆盖",
     },
     "en": {
         "uncovered_streets": "Uncovered streets (outdoor workers)",
@@ -46,21 +65,30 @@ _T = {
         "length": "Length",
         "main_road": "main road",
         "workplaces": "Workplaces (employees)",
+        "workplace": "Workplace",
         "employees": "Employees",
         "walk": "Walk",
         "covered": "Covered",
         "yes": "yes",
         "no": "no",
-        "capacity_layer": "Capacity access (E2SFCA)",
+        "capacity_layer": "Site capacity (E2SFCA)",
+        "underserved_layer": "Underserved communities (E2SFCA)",
         "site": "Site",
         "capacity": "Capacity",
         "ratio": "Supply per person",
-        "overloaded": "Overloaded site",
+        "overloaded": "Overloaded",
         "underserved": "Underserved community",
         "index": "Access index (1 = average)",
         "share_layer": "Community covered share (by area)",
+        "community": "Community",
         "share": "Covered share of people",
         "m": "m",
+        "lg_street": "Uncovered street (thick: main road)",
+        "lg_wp_in": "Workplace (covered)",
+        "lg_wp_out": "Workplace (uncovered)",
+        "lg_over": "Overloaded site (red ring; green: ok)",
+        "lg_under": "Underserved community (orange dashed ring)",
+        "lg_share": "Community area: covered when >= 50% of people are",
     },
 }
 
@@ -69,231 +97,222 @@ def _t(lang: str, key: str) -> str:
     return _T.get(lang, _T["en"])[key]
 
 
-def add_demand_layers(
-    m: folium.Map, res: CoverageResult, views: DemandViews, *, gcj: bool, lang: str
-) -> None:
-    """Add one layer per demand view that has something to show."""
+def _num(x: Any, nd: int = 0) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "" if x is None else str(x)
+    return "—" if not np.isfinite(v) else f"{v:,.{nd}f}"
+
+
+def _txt(values) -> list[str]:
+    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+
+
+def _points(geoms: np.ndarray) -> np.ndarray:
+    g = np.asarray(geoms)
+    return np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
+
+
+def demand_layers(
+    res: CoverageResult, views: DemandViews, *, gcj: bool, lang: str
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The demand views' map layers (JSON text) and their legend rows."""
+    layers: list[str] = []
+    legend: list[dict[str, Any]] = []
+    if views.partial is not None:
+        lay = _shares(res, gcj, lang)
+        if lay:
+            layers.append(lay)
+            legend.append({"type": "sq", "colour": "#91cf60", "text": _t(lang, "lg_share")})
     if views.streets is not None and len(views.streets.uncovered):
-        _uncovered_streets(m, views, gcj, lang)
+        layers.append(_uncovered_streets(views, gcj, lang))
+        legend.append(
+            {"type": "line-sw", "border": STREET, "solid": True, "text": _t(lang, "lg_street")}
+        )
     if views.workplaces is not None and len(views.workplaces.communities):
-        _workplaces(m, views.workplaces, gcj, lang)
+        layers.append(_workplaces(views.workplaces, gcj, lang))
+        legend.append({"type": "dot", "colour": WORKPLACE, "text": _t(lang, "lg_wp_in")})
+        legend.append(
+            {"type": "dot", "colour": "#ffffff", "border": WORKPLACE, "text": _t(lang, "lg_wp_out")}
+        )
     if views.access is not None:
-        _capacity(m, res, gcj, lang)
-    if views.partial is not None:
-        _shares(m, res, gcj, lang)
-    _legend(m, views, lang)
-
-
-_LEGEND = {
-    "zh": {
-        "title": "需求视角",
-        "street": "未覆盖道路（粗线：主干道）",
-        "wp_in": "工作地（已覆盖）",
-        "wp_out": "工作地（未覆盖）",
-        "over": "站点容量圈（红：超负荷，绿：正常）",
-        "under": "服务不足社区（E2SFCA）",
-        "share": "社区面：≥50%人口覆盖为已覆盖",
-    },
-    "en": {
-        "title": "Demand views",
-        "street": "Uncovered street (thick: main road)",
-        "wp_in": "Workplace (covered)",
-        "wp_out": "Workplace (uncovered)",
-        "over": "Site capacity ring (red: overloaded, green: ok)",
-        "under": "Underserved community (E2SFCA)",
-        "share": "Community area: covered when >= 50% of people are",
-    },
-}
-
-
-def _legend(m, views, lang):
-    """A static legend for the demand layers (fixed labels only, no data text)."""
-    from branca.element import Element
-
-    t = _LEGEND.get(lang, _LEGEND["en"])
-    rows = []
-    if views.streets is not None:
-        rows.append(
-            f"<div><span style='display:inline-block;width:18px;height:4px;"
-            f"background:#c2185b;vertical-align:middle;margin-right:6px'></span>{t['street']}</div>"
+        layers += _capacity(res, gcj, lang)
+        legend.append(
+            {"type": "dot", "colour": "#ffffff", "border": OVERLOADED, "text": _t(lang, "lg_over")}
         )
-    if views.workplaces is not None:
-        dot = "display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px;border:2px solid #6a1b9a;vertical-align:middle"
-        rows.append(f"<div><span style='{dot};background:#6a1b9a'></span>{t['wp_in']}</div>")
-        rows.append(f"<div><span style='{dot};background:#fff'></span>{t['wp_out']}</div>")
-    if views.access is not None:
-        ring = "display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px;vertical-align:middle"
-        rows.append(f"<div><span style='{ring};border:3px solid #d50000'></span>{t['over']}</div>")
-        rows.append(
-            f"<div><span style='{ring};border:2px dashed #ff6f00'></span>{t['under']}</div>"
+        legend.append(
+            {
+                "type": "dot",
+                "colour": "#ffffff",
+                "border": UNDERSERVED,
+                "text": _t(lang, "lg_under"),
+            }
         )
-    if views.partial is not None:
-        rows.append(
-            f"<div><span style='display:inline-block;width:11px;height:11px;background:#91cf60;"
-            f"margin-right:6px;vertical-align:middle'></span>{t['share']}</div>"
-        )
-    if not rows:
-        return
-    html = (
-        "<div id='sc-demand-legend' class='sc-panel' style='bottom:25px;left:165px'>"
-        f"<div style='font-weight:bold'>{t['title']}</div>{''.join(rows)}</div>"
-    )
-    m.get_root().html.add_child(Element(html))
+    return layers, legend
 
 
-def _uncovered_streets(m, views, gcj, lang):
-    from . import _esc, _fmt, _shift
-
+def _uncovered_streets(views: DemandViews, gcj: bool, lang: str) -> str:
     u = views.streets.uncovered
     main = u["main_road"].to_numpy(bool)
-    g = gpd.GeoDataFrame(
+    cls = [
+        f"{h}{' · ' + _t(lang, 'main_road') if mr else ''}"
+        for h, mr in zip(_txt(u["highway"]), main, strict=True)
+    ]
+    km, main_km = u["length_m"].sum() / 1000, u.loc[main, "length_m"].sum() / 1000
+    return layer_json(
         {
-            _t(lang, "street"): u["name"].map(_esc),
-            _t(lang, "class"): [
-                f"{_esc(h)}{' · ' + _t(lang, 'main_road') if mr else ''}"
-                for h, mr in zip(u["highway"], main, strict=True)
+            "id": "uncovered_streets",
+            "kind": "lines",
+            "name": f"{_t(lang, 'uncovered_streets')}: {km:,.1f} km "
+            f"({_t(lang, 'main_road')} {main_km:,.1f} km)",
+            "interactive": True,
+            "tooltip": "n",
+            "fields": [
+                ["n", _t(lang, "street")],
+                ["c", _t(lang, "class")],
+                ["l", _t(lang, "length")],
             ],
-            _t(lang, "length"): [f"{_fmt(x)} {_t(lang, 'm')}" for x in u["length_m"]],
-            "_w": np.where(main, 5, 2.5),
+            "style": {"color": STREET, "opacity": 0.85, "weight": 2.5},
         },
-        geometry=_shift(shapely.simplify(u.geometry.to_numpy(), 0.00002), gcj),
-        crs=4326,
+        feature_collection(
+            shift(shapely.simplify(u.geometry.to_numpy(), 0.00002), gcj, 6),
+            {
+                "n": _txt(u["name"]),
+                "c": cls,
+                "l": [f"{_num(x)} {_t(lang, 'm')}" for x in u["length_m"]],
+                "_w": np.where(main, 5.0, 2.5).tolist(),
+            },
+        ),
     )
-    fields = [c for c in g.columns if c not in ("_w", "geometry")]
-    folium.GeoJson(
-        g,
-        name=f"{_t(lang, 'uncovered_streets')}: {u['length_m'].sum() / 1000:,.1f} km "
-        f"({_t(lang, 'main_road')} {u.loc[main, 'length_m'].sum() / 1000:,.1f} km)",
-        style_function=lambda f: {
-            "color": "#c2185b",
-            "weight": f["properties"]["_w"],
-            "opacity": 0.85,
-        },
-        tooltip=folium.GeoJsonTooltip(fields),
-    ).add_to(m)
 
 
-def _workplaces(m, wres, gcj, lang):
-    from . import _esc, _fmt, _shift
-
+def _workplaces(wres: CoverageResult, gcj: bool, lang: str) -> str:
     c = wres.communities
-    pts = np.asarray(c.geometry.to_numpy())
-    pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
     cov = c["covered"].to_numpy(bool)
-    g = gpd.GeoDataFrame(
+    return layer_json(
         {
-            _t(lang, "workplaces"): c["name"].map(_esc),
-            _t(lang, "employees"): [_fmt(x) for x in c["population"]],
-            _t(lang, "walk"): [f"{_fmt(x)} {_t(lang, 'm')}" for x in c["walk_distance_m"]],
-            _t(lang, "covered"): np.where(cov, _t(lang, "yes"), _t(lang, "no")),
-            "_c": np.where(cov, "#6a1b9a", "#ffffff"),
-            "_r": np.clip(np.sqrt(c["population"].to_numpy(float)) / 4, 3, 12),
+            "id": "workplaces",
+            "kind": "points",
+            "name": f"{_t(lang, 'workplaces')} ({int(cov.sum())} / {len(c)})",
+            "interactive": True,
+            "tooltip": "n",
+            "fields": [
+                ["n", _t(lang, "workplace")],
+                ["e", _t(lang, "employees")],
+                ["d", _t(lang, "walk")],
+                ["v", _t(lang, "covered")],
+            ],
+            "style": {"color": WORKPLACE, "weight": 2, "fillOpacity": 0.9, "keepColor": True},
         },
-        geometry=_shift(pts, gcj),
-        crs=4326,
+        feature_collection(
+            shift(_points(c.geometry.to_numpy()), gcj, 6),
+            {
+                "n": _txt(c["name"]),
+                "e": [_num(x) for x in c["population"]],
+                "d": [f"{_num(x)} {_t(lang, 'm')}" for x in c["walk_distance_m"]],
+                "v": np.where(cov, _t(lang, "yes"), _t(lang, "no")).tolist(),
+                "_c": np.where(cov, WORKPLACE, "#ffffff").tolist(),
+                "_r": np.clip(np.sqrt(c["population"].to_numpy(float)) / 4, 3, 12).tolist(),
+            },
+        ),
     )
-    fields = [k for k in g.columns if not k.startswith("_") and k != "geometry"]
-    folium.GeoJson(
-        g,
-        name=f"{_t(lang, 'workplaces')} ({int(cov.sum())} / {len(c)})",
-        marker=folium.CircleMarker(radius=6, weight=2, fill=True),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_c"],
-            "color": "#6a1b9a",
-            "fillOpacity": 0.9,
-            "radius": f["properties"]["_r"],
-        },
-        popup=folium.GeoJsonPopup(fields),
-        tooltip=folium.GeoJsonTooltip(fields[:1], labels=False),
-    ).add_to(m)
 
 
-def _capacity(m, res, gcj, lang):
-    from . import _esc, _fmt, _shift
-
-    fg = folium.FeatureGroup(name=_t(lang, "capacity_layer"))
+def _capacity(res: CoverageResult, gcj: bool, lang: str) -> list[str]:
+    out = []
     s = res.sites
-    has = np.isfinite(s["supply_demand_ratio"].to_numpy(float)) | (s["capacity"].to_numpy() > 0)
-    s = s[has]
-    over = s["overloaded"].to_numpy(bool)
     cap = s["capacity"].to_numpy(float)
-    g = gpd.GeoDataFrame(
-        {
-            _t(lang, "site"): s["name"].map(_esc) if "name" in s else "",
-            _t(lang, "capacity"): [_fmt(x) for x in cap],
-            _t(lang, "ratio"): [_fmt(x, 4) for x in s["supply_demand_ratio"]],
-            _t(lang, "overloaded"): np.where(over, _t(lang, "yes"), _t(lang, "no")),
-            "_c": np.where(over, "#d50000", "#2e7d32"),
-            "_w": np.where(over, 3.5, 1.2),
-            "_r": np.clip(4 + np.sqrt(np.maximum(cap, 0)), 6, 22),
-        },
-        geometry=_shift(s.geometry.to_numpy(), gcj),
-        crs=4326,
+    ratio = s["supply_demand_ratio"].to_numpy(float)
+    keep = np.isfinite(ratio) | (cap > 0)
+    s, cap, ratio = s[keep], cap[keep], ratio[keep]
+    over = s["overloaded"].to_numpy(bool)
+    out.append(
+        layer_json(
+            {
+                "id": "capacity",
+                "kind": "points",
+                "name": f"{_t(lang, 'capacity_layer')} ({_t(lang, 'overloaded')} {int(over.sum())})",
+                "interactive": True,
+                "tooltip": "n",
+                "fields": [
+                    ["n", _t(lang, "site")],
+                    ["k", _t(lang, "capacity")],
+                    ["r", _t(lang, "ratio")],
+                    ["o", _t(lang, "overloaded")],
+                ],
+                "style": {"fill": False, "opacity": 0.9},
+            },
+            feature_collection(
+                shift(_points(s.geometry.to_numpy()), gcj, 6),
+                {
+                    "n": _txt(s["name"]) if "name" in s else [""] * len(s),
+                    "k": [_num(x) for x in cap],
+                    "r": [_num(x, 4) for x in ratio],
+                    "o": np.where(over, _t(lang, "yes"), _t(lang, "no")).tolist(),
+                    "_e": np.where(over, OVERLOADED, NORMAL).tolist(),
+                    "_w": np.where(over, 3.5, 1.2).tolist(),
+                    "_r": np.clip(4 + np.sqrt(np.maximum(cap, 0)), 6, 22).tolist(),
+                },
+            ),
+        )
     )
-    fields = [k for k in g.columns if not k.startswith("_") and k != "geometry"]
-    folium.GeoJson(
-        g,
-        marker=folium.CircleMarker(radius=8, weight=3, fill=False),
-        style_function=lambda f: {
-            "color": f["properties"]["_c"],
-            "radius": f["properties"]["_r"],
-            "weight": f["properties"]["_w"],
-            "fill": False,
-        },
-        tooltip=folium.GeoJsonTooltip(fields),
-    ).add_to(fg)
     c = res.communities
     under = c["underserved"].to_numpy(bool) & ~c["off_network"].to_numpy(bool)
     if under.any():
         cu = c[under]
-        pts = np.asarray(cu.geometry.to_numpy())
-        pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
-        gu = gpd.GeoDataFrame(
-            {
-                _t(lang, "underserved"): cu["name"].map(_esc),
-                _t(lang, "index"): [_fmt(x, 2) for x in cu["e2sfca_index"]],
-            },
-            geometry=_shift(pts, gcj),
-            crs=4326,
+        out.append(
+            layer_json(
+                {
+                    "id": "underserved",
+                    "kind": "points",
+                    "name": f"{_t(lang, 'underserved_layer')} ({int(under.sum())})",
+                    "interactive": True,
+                    "tooltip": "n",
+                    "fields": [["n", _t(lang, "underserved")], ["i", _t(lang, "index")]],
+                    "style": {
+                        "fill": False,
+                        "color": UNDERSERVED,
+                        "dashArray": "3 3",
+                        "radius": 9,
+                        "weight": 2,
+                    },
+                },
+                feature_collection(
+                    shift(_points(cu.geometry.to_numpy()), gcj, 6),
+                    {"n": _txt(cu["name"]), "i": [_num(x, 2) for x in cu["e2sfca_index"]]},
+                ),
+            )
         )
-        folium.GeoJson(
-            gu,
-            marker=folium.CircleMarker(radius=9, weight=2, fill=False, color="#ff6f00"),
-            style_function=lambda _: {"color": "#ff6f00", "dashArray": "3 3", "fill": False},
-            tooltip=folium.GeoJsonTooltip(list(gu.columns[:2])),
-        ).add_to(fg)
-    fg.add_to(m)
+    return out
 
 
-def _shares(m, res, gcj, lang):
-    from . import _esc, _shift
-
+def _shares(res: CoverageResult, gcj: bool, lang: str) -> str | None:
     c = res.communities
     poly = np.isin(shapely.get_type_id(c.geometry.to_numpy()), [3, 6])
     if not poly.any():
-        return
+        return None
     cp = c[poly]
     share = cp["covered_share"].to_numpy(float)
     colour = np.select(
         [share >= 0.999, share >= 0.5, share > 0], ["#1a9850", "#91cf60", "#fc8d59"], "#d73027"
     )
-    g = gpd.GeoDataFrame(
+    return layer_json(
         {
-            _t(lang, "share_layer"): cp["name"].map(_esc),
-            _t(lang, "share"): [f"{100 * x:.0f}%" for x in share],
-            "_c": colour,
+            "id": "covered_share",
+            "kind": "polygons",
+            "name": _t(lang, "share_layer"),
+            "interactive": True,
+            "tooltip": "n",
+            "fields": [["n", _t(lang, "community")], ["s", _t(lang, "share")]],
+            "style": {"weight": 1, "fillOpacity": 0.25},
         },
-        geometry=_shift(shapely.simplify(cp.geometry.to_numpy(), 0.00002), gcj),
-        crs=4326,
+        feature_collection(
+            shift(shapely.simplify(cp.geometry.to_numpy(), 0.00002), gcj, 6),
+            {
+                "n": _txt(cp["name"]),
+                "s": [f"{100 * x:.0f}%" for x in share],
+                "_c": colour.tolist(),
+            },
+        ),
     )
-    folium.GeoJson(
-        g,
-        name=_t(lang, "share_layer"),
-        style_function=lambda f: {
-            "color": f["properties"]["_c"],
-            "fillColor": f["properties"]["_c"],
-            "weight": 1,
-            "fillOpacity": 0.25,
-        },
-        tooltip=folium.GeoJsonTooltip([k for k in g.columns if not k.startswith("_")][:2]),
-    ).add_to(m)
