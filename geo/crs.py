@@ -264,14 +264,18 @@ def output_system(output_crs: object = None, input_crs: object = None) -> str | 
 
 
 def add_system_columns(df, system: str | None, lon: str = "lon", lat: str = "lat"):
-    """Add ``lon_<system>``/``lat_<system>`` beside WGS84 ``lon``/``lat`` (6 decimals), in place,
-    right after ``lat``; ``system`` ``gcj02`` or ``bd09`` (anything else adds nothing)."""
+    """Round WGS84 ``lon``/``lat`` to 6 decimals (about 0.1 m) and add ``lon_<system>``/
+    ``lat_<system>`` beside them, in place, right after ``lat``; ``system`` ``gcj02`` or
+    ``bd09`` (anything else only rounds)."""
     import pandas as pd
 
-    if system not in SYSTEM_COLUMNS or lon not in df or lat not in df:
+    if lon not in df or lat not in df:
         return df
     x = pd.to_numeric(df[lon], errors="coerce").to_numpy(float)
     y = pd.to_numeric(df[lat], errors="coerce").to_numpy(float)
+    df[lon], df[lat] = np.round(x, COORD_DECIMALS), np.round(y, COORD_DECIMALS)
+    if system not in SYSTEM_COLUMNS:
+        return df
     fwd = wgs84_to_gcj02 if system == "gcj02" else wgs84_to_bd09
     ox, oy = fwd(x, y) if len(x) else (x, y)
     cx, cy = SYSTEM_COLUMNS[system]

@@ -217,6 +217,9 @@ def test_unused_input_columns_pass_through(gaps_out):
     s = pd.read_csv(gaps_out / "sites.csv", encoding="utf-8-sig")
     assert (c["街道"] == "关东街道").all() and (s["街道"] == "关东街道").all()
     assert {"lon_gcj02", "lat_gcj02"} <= set(c.columns) & set(s.columns)
+    for t in (c, s, pd.read_csv(gaps_out / "candidates.csv", encoding="utf-8-sig")):
+        for col in ("lon", "lat", "lon_gcj02", "lat_gcj02"):
+            assert np.allclose(t[col], t[col].round(6), rtol=0, atol=1e-9), col  # six decimals
 
 
 def test_points_far_outside_the_network_are_not_called_off_network(walk, tmp_path):
