@@ -143,6 +143,17 @@ def main(argv=None) -> int:
             paint_ms.append(r[1])
             parts.append(r[2])
             wall_ms.append(1000 * (time.perf_counter() - t))
+        # the floor: two animation frames with no edit at all, on the same page and load
+        floor = [
+            d.execute_async_script(
+                """const done = arguments[arguments.length - 1], t0 = performance.now();
+                requestAnimationFrame(() => requestAnimationFrame(
+                    () => done(performance.now() - t0)));"""
+            )
+            for _ in range(30)
+        ]
+        out["frame_floor_ms_median"] = round(float(np.median(floor)), 1)
+        out["frame_floor_ms_p95"] = round(float(np.percentile(floor, 95)), 1)
         if a.screenshot:
             d.save_screenshot(a.screenshot)
     finally:

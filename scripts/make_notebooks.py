@@ -272,7 +272,8 @@ q1.counties
 """),
     md('**Question 2: "What if we move the least-used station to the market square instead?"**'),
     code("""
-serving = today.sites.sort_values("population_served").iloc[0]
+stations = today.sites[today.sites["kind"] == "station"]
+serving = stations.sort_values("population_served").iloc[0]  # the least-used station
 target = uncovered.geometry.representative_point().iloc[0]  # the market: next to an uncovered block
 q2_sites = q1_sites.copy()
 i = q2_sites.index[q2_sites["site_id"] == serving["site_id"]][0]
@@ -287,6 +288,8 @@ q2.counties
 smallest = today.sites[today.sites["kind"] == "integrated"].sort_values("population_served").iloc[0]
 q3_sites = q2_sites[q2_sites["site_id"] != smallest["site_id"]]
 q3 = geo.compare(q2_sites, q3_sites, network=net, communities=communities, config=cfg)
+lost = (q3.communities["change"] == "lost").sum()
+print(f"closing {smallest['name']}: {lost} communities lose their 15-minute coverage")
 q3.communities  # communities that lose (or gain) coverage, walk distances before and after
 """),
     md("**All three together against today** — the table the meeting minutes need:"),
