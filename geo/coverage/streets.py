@@ -423,26 +423,39 @@ def street_coverage(
         share = np.where(length > 0, cov / np.where(length > 0, length, 1), 1.0)
         edges[f"covered_{level}"] = np.round(share[rows], 4)
         edges[f"covered_m_{level}"] = np.round(cov[rows], 1)
-        ckm = cov.sum() / 1000
-        summary[f"street_km_covered_{level}"] = round(float(ckm), 3)
-        summary[f"street_km_covered_share_{level}"] = round(float(ckm / km), 4) if km else 0.0
-        summary[f"main_road_km_covered_{level}"] = round(float(cov[main].sum() / 1000), 3)
-        summary[f"main_road_km_uncovered_{level}"] = round(
-            float((length[main] - cov[main]).sum() / 1000), 3
-        )
-        for c in np.unique(cls[rows]):
-            m = cls == c
-            tot = float(length[m].sum())
-            d = by_class.setdefault(
-                str(c), {"km": round(tot / 1000, 3), "main_road": bool(c in MAIN_ROAD_CLASSES)}
-            )
-            d[f"covered_share_{level}"] = round(float(cov[m].sum() / tot), 4) if tot else 0.0
+        summary.update(_level_summary(level, cov, length, main))
+        _class_shares(by_class, level, cls, rows, cov, length)
     summary["by_class"] = by_class
     gaps = uncovered_pieces(net, field, snap, cfg.limit_m)
     if area is not None:
         gaps = intersect_intervals(gaps, inside)
+    return StreetCoverage(edges, _stretches(net, gaps, cls, main), summary)
+
+
+def _level_summary(level: str, cov: np.ndarray, length: np.ndarray, main: np.ndarray) -> dict:
+    km, ckm = length.sum() / 1000, cov.sum() / 1000
+    return {
+        f"street_km_covered_{level}": round(float(ckm), 3),
+        f"street_km_covered_share_{level}": round(float(ckm / km), 4) if km else 0.0,
+        f"main_road_km_covered_{level}": round(float(cov[main].sum() / 1000), 3),
+        f"main_road_km_uncovered_{level}": round(float((length[main] - cov[main]).sum() / 1000), 3),
+    }
+
+
+def _class_shares(by_class: dict, level: str, cls, rows, cov, length) -> None:
+    for c in np.unique(cls[rows]):
+        m = cls == c
+        tot = float(length[m].sum())
+        d = by_class.setdefault(
+            str(c), {"km": round(tot / 1000, 3), "main_road": bool(c in MAIN_ROAD_CLASSES)}
+        )
+        d[f"covered_share_{level}"] = round(float(cov[m].sum() / tot), 4) if tot else 0.0
+
+
+def _stretches(net: Network, gaps: pd.DataFrame, cls, main) -> gpd.GeoDataFrame:
+    """The uncovered stretches as a WGS84 line table."""
     e = gaps["e"].to_numpy(int)
-    unc = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "edge_id": e,
             "name": np.asarray(net.edge_name, dtype=object)[e],
@@ -455,7 +468,6 @@ def street_coverage(
         geometry=piece_lines(net, gaps) if len(gaps) else np.array([], dtype=object),
         crs=4326,
     )
-    return StreetCoverage(edges, unc, summary)
 
 
 def parse_street_weights(text: str | Mapping[str, float] | None) -> dict[str, float]:

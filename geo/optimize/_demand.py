@@ -115,6 +115,44 @@ class StreetDemand:
     covered_elsewhere: float
 
 
+class _Cuts:
+    """The cut points of every touched edge, sorted: elementary segment ``i`` runs from cut
+    ``i`` to cut ``i + 1`` (when both lie on the same edge)."""
+
+    def __init__(self, pieces: list[pd.DataFrame], touched: np.ndarray, length: np.ndarray):
+        e = np.concatenate([touched, touched, *[p["e"].to_numpy() for q in (0, 1) for p in pieces]])
+        pos = np.concatenate(
+            [np.zeros(touched.size), length[touched],
+             *[p[c].to_numpy(float) for c in ("start", "end") for p in pieces]]
+        )  # fmt: skip
+        e = e.astype(np.int64)
+        order = np.lexsort((pos, e))
+        e, pos = e[order], pos[order]
+        first = np.r_[True, (e[1:] != e[:-1]) | (pos[1:] != pos[:-1])]
+        self.edge, self.pos = e[first], pos[first]
+        self.K = float(length.max() if length.size else 0.0) + 10.0
+        # a sort key for lookups (never inverted: e * K / K need not round back to e)
+        self.key = self.edge * self.K + self.pos
+        self.n = max(self.key.size - 1, 0)
+        self.ok = self.edge[:-1] == self.edge[1:]
+        self.length = np.where(self.ok, self.pos[1:] - self.pos[:-1], 0.0)
+
+    def span(self, p: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """First segment and number of segments of every piece (``e``, ``start``, ``end``)."""
+        e = p["e"].to_numpy(np.int64)
+        i0 = np.searchsorted(self.key, e * self.K + p["start"].to_numpy(float))
+        i1 = np.searchsorted(self.key, e * self.K + p["end"].to_numpy(float))
+        return i0, np.maximum(i1 - i0, 0)
+
+    def inside(self, p: pd.DataFrame) -> np.ndarray:
+        """Per segment: does it lie in one of the pieces ``p``?"""
+        i0, cnt = self.span(p)
+        diff = np.zeros(self.n + 1)
+        np.add.at(diff, i0, 1.0)
+        np.add.at(diff, i0 + cnt, -1.0)
+        return np.cumsum(diff)[: self.n] > 0
+
+
 def street_demand(
     res: CoverageResult,
     cand_snap,
@@ -140,64 +178,28 @@ def street_demand(
     st = station_snap(res, kinds)
     exist = merge_intervals(covered_intervals(net, nearest_sites(net, st), st, lim))
     touched = np.unique(cand["e"].to_numpy(int))
-    per_edge = union_length(intersect_intervals(exist, inside), net.n_edges)
-    elsewhere = per_edge * cw
+    elsewhere = union_length(intersect_intervals(exist, inside), net.n_edges) * cw
     elsewhere[touched] = 0.0
     exist = exist[np.isin(exist["e"].to_numpy(), touched)]
     inside = inside[np.isin(inside["e"].to_numpy(), touched)]
-    L = net.length
-    K = float(L.max() if L.size else 0.0) + 10.0
-    e_bp = np.concatenate(
-        [touched, touched, cand["e"], cand["e"], exist["e"], exist["e"], inside["e"], inside["e"]]
-    )
-    p_bp = np.concatenate(
-        [np.zeros(touched.size), L[touched], cand["start"], cand["end"], exist["start"],
-         exist["end"], inside["start"], inside["end"]]
-    )  # fmt: skip
-    e_bp = e_bp.astype(np.int64)
-    order = np.lexsort((p_bp, e_bp))
-    e_bp, p_bp = e_bp[order], p_bp[order]
-    first = np.r_[True, (e_bp[1:] != e_bp[:-1]) | (p_bp[1:] != p_bp[:-1])]
-    e_of, pos = e_bp[first], p_bp[first]
-    # a sort key for lookups (never inverted: e * K / K need not round back to e)
-    key = e_of * K + pos
-    seg_ok = e_of[:-1] == e_of[1:]
-    seg_len = np.where(seg_ok, pos[1:] - pos[:-1], 0.0)
-
-    def span(e, s, t):
-        i0 = np.searchsorted(key, np.asarray(e, np.int64) * K + np.asarray(s))
-        i1 = np.searchsorted(key, np.asarray(e, np.int64) * K + np.asarray(t))
-        return i0, np.maximum(i1 - i0, 0)
-
-    n_seg = max(key.size - 1, 0)
-    i0, cnt = span(exist["e"].to_numpy(), exist["start"].to_numpy(), exist["end"].to_numpy())
-    diff = np.zeros(n_seg + 1)
-    np.add.at(diff, i0, 1.0)
-    np.add.at(diff, i0 + cnt, -1.0)
-    covered = np.cumsum(diff)[:n_seg] > 0
-    i0, cnt = span(inside["e"].to_numpy(), inside["start"].to_numpy(), inside["end"].to_numpy())
-    diff = np.zeros(n_seg + 1)
-    np.add.at(diff, i0, 1.0)
-    np.add.at(diff, i0 + cnt, -1.0)
-    in_area = np.cumsum(diff)[:n_seg] > 0
-    i0, cnt = span(cand["e"].to_numpy(), cand["start"].to_numpy(), cand["end"].to_numpy())
+    cuts = _Cuts([cand, exist, inside], touched, net.length)
+    i0, cnt = cuts.span(cand)
     cols = _ranges(i0, cnt)
     rows = np.repeat(cand["s"].to_numpy(np.int64), cnt)
-    a = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(cand_snap), n_seg))
+    a = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(cand_snap), cuts.n))
     a.sum_duplicates()
     a.data[:] = 1.0
-    keep = np.flatnonzero(seg_ok & (seg_len > 0) & in_area)
-    a = a[:, keep].tocsr()
-    edge = e_of[:-1][keep]
-    km = seg_len[keep] / 1000
+    keep = np.flatnonzero(cuts.ok & (cuts.length > 0) & cuts.inside(inside))
+    edge = cuts.edge[:-1][keep]
+    km = cuts.length[keep] / 1000
     return StreetDemand(
-        a,
+        a[:, keep].tocsr(),
         edge,
-        pos[:-1][keep],
-        pos[1:][keep],
+        cuts.pos[:-1][keep],
+        cuts.pos[1:][keep],
         km,
         km * cw[edge],
-        covered[keep],
+        cuts.inside(exist)[keep],
         total,
         float(elsewhere.sum() / 1000),
     )
@@ -287,8 +289,7 @@ def propose_mixed(
         ``newly_covered_street_km`` per proposal; ``summary`` with the weights and every
         layer's covered share before and after.
     """
-    from . import Proposal, coverage_matrix
-    from ._candidates import generate_candidates
+    from . import Proposal
 
     if "workplaces" in demand and workplaces is None:
         raise InputError(
@@ -299,53 +300,13 @@ def propose_mixed(
         )
     if k is None or k < 1:
         raise SolverError("mixed demand needs the number of new sites: pass --new-sites K")
-    frames = [
-        generate_candidates(
-            res, user=candidates, user_only=candidates_only, spacing_m=spacing_m, boundary=boundary
-        )
-    ]
-    if not candidates_only:
-        if "streets" in demand:
-            frames.append(street_candidates(res, spacing_m))
-        if workplaces is not None and "workplaces" in demand:
-            frames.append(generate_candidates(workplaces, spacing_m=spacing_m, boundary=boundary))
-    cand = gpd.GeoDataFrame(pd.concat([f for f in frames if len(f)], ignore_index=True), crs=4326)
-    if boundary is not None and len(cand):
-        cand = cand[shapely.intersects(boundary, cand.geometry.to_numpy())]
-    cand = _dedupe(res, cand) if len(cand) else cand
-    if not len(cand):
-        raise SolverError("no candidate sites within the snapping distance of a street")
+    cand = _mixed_candidates(res, demand, workplaces, candidates, candidates_only, spacing_m,
+                             boundary)  # fmt: skip
     snap = snap_frame(res.network, cand, "candidates")
-    blocks, weights, covered, layer_of, totals, raw, base = [], [], [], [], {}, {}, {}
-    streets = None
-    for layer, lw in demand.items():
-        if layer == "residents":
-            a = coverage_matrix(res, snap)
-            w = res.communities["population"].to_numpy(float)
-            cov = res.communities["covered"].to_numpy(bool)
-        elif layer == "workplaces":
-            a = coverage_matrix(workplaces, snap)
-            w = workplaces.communities["population"].to_numpy(float)
-            cov = workplaces.communities["covered"].to_numpy(bool)
-        else:
-            streets = street_demand(
-                res, snap, street_weights=street_weights, classes=classes, area=boundary
-            )
-            a, w, cov = streets.a, streets.weight, streets.covered
-        tot = float(streets.total_weight if layer == "streets" else w.sum())
-        totals[layer] = tot
-        base[layer] = streets.covered_elsewhere if layer == "streets" else 0.0
-        raw[layer] = (a, w, cov)
-        blocks.append(a)
-        weights.append(w * (lw / tot) if tot > 0 else w * 0.0)
-        covered.append(cov)
-        layer_of.append(np.full(a.shape[1], list(demand).index(layer)))
-    A = sp.hstack(blocks, format="csr")
-    W = np.concatenate(weights)
-    C = np.concatenate(covered)
-    k_eff = min(k, A.shape[0])
-    sol = _core.mclp(A, W, k_eff, C, time_limit=time_limit)
-    sites = _table(cand, sol, raw, streets)
+    inst = _Instance(res, snap, demand, workplaces, street_weights, classes, boundary)
+    k_eff = min(k, inst.A.shape[0])
+    sol = _core.mclp(inst.A, inst.W, k_eff, inst.C, time_limit=time_limit)
+    sites = _table(cand, sol, inst.raw, inst.streets)
     sites["purpose"] = "coverage"
     sites["suggested_kind"] = "station" if "streets" in demand else ""
     from ._describe import describe_proposals
@@ -370,29 +331,120 @@ def propose_mixed(
         "solve_seconds": round(sol.solve_seconds, 3),
         "new_sites": len(sites),
         "messages": list(sol.messages),
+        **inst.layer_summary(sol.selected),
     }
-    chosen = np.zeros(A.shape[0], bool)
-    chosen[sol.selected] = True
-    for layer, (a, w, cov) in raw.items():
-        after = cov | (np.asarray(a[chosen].sum(axis=0)).ravel() > 0)
-        tot = totals[layer]
-        unit = "street_km_weighted" if layer == "streets" else layer
-        b0, b1 = float(w[cov].sum()) + base[layer], float(w[after].sum()) + base[layer]
-        summary[f"{unit}_before"] = b0
-        summary[f"{unit}_after"] = b1
-        summary[f"{layer}_share_before"] = round(b0 / tot, 4) if tot else 0.0
-        summary[f"{layer}_share_after"] = round(b1 / tot, 4) if tot else 0.0
     pop = res.communities["population"].to_numpy(float)
     rc = res.communities["covered"].to_numpy(bool)
     summary["population"] = float(pop.sum())
     summary["covered_population_before"] = float(pop[rc].sum())
     summary["covered_population_after"] = (
-        summary["residents_after"] if "residents" in raw else float(pop[rc].sum())
+        summary["residents_after"] if "residents" in inst.raw else float(pop[rc].sum())
     )
-    table = (
-        _curve(A, W, C, raw, totals, base, demand, k_eff, time_limit) if curve else pd.DataFrame()
-    )
+    table = inst.curve(k_eff, time_limit) if curve else pd.DataFrame()
     return Proposal(sites, table, summary, cand)
+
+
+def _mixed_candidates(res, demand, workplaces, candidates, candidates_only, spacing_m, boundary):
+    """User candidates, plus generated ones near uncovered communities, streets, workplaces."""
+    from ._candidates import generate_candidates
+
+    frames = [
+        generate_candidates(
+            res, user=candidates, user_only=candidates_only, spacing_m=spacing_m, boundary=boundary
+        )
+    ]
+    if not candidates_only:
+        if "streets" in demand:
+            frames.append(street_candidates(res, spacing_m))
+        if workplaces is not None and "workplaces" in demand:
+            frames.append(generate_candidates(workplaces, spacing_m=spacing_m, boundary=boundary))
+    cand = gpd.GeoDataFrame(pd.concat([f for f in frames if len(f)], ignore_index=True), crs=4326)
+    if boundary is not None and len(cand):
+        cand = cand[shapely.intersects(boundary, cand.geometry.to_numpy())]
+    cand = _dedupe(res, cand) if len(cand) else cand
+    if not len(cand):
+        raise SolverError("no candidate sites within the snapping distance of a street")
+    return cand
+
+
+class _Instance:
+    """The weighted covering instance over every demand layer: ``A`` (candidates x demands of
+    all layers), ``W`` (weight / layer total x layer weight), ``C`` (already covered)."""
+
+    def __init__(self, res, snap, demand, workplaces, street_weights, classes, boundary):
+        from . import coverage_matrix
+
+        self.demand = dict(demand)
+        self.raw: dict[str, tuple] = {}
+        self.totals: dict[str, float] = {}
+        self.base: dict[str, float] = {}
+        self.streets: StreetDemand | None = None
+        blocks, weights, covered = [], [], []
+        for layer, lw in demand.items():
+            if layer == "streets":
+                st = street_demand(
+                    res, snap, street_weights=street_weights, classes=classes, area=boundary
+                )
+                self.streets = st
+                a, w, cov = st.a, st.weight, st.covered
+                tot, self.base[layer] = float(st.total_weight), st.covered_elsewhere
+            else:
+                r = res if layer == "residents" else workplaces
+                a = coverage_matrix(r, snap)
+                w = r.communities["population"].to_numpy(float)
+                cov = r.communities["covered"].to_numpy(bool)
+                tot, self.base[layer] = float(w.sum()), 0.0
+            self.totals[layer] = tot
+            self.raw[layer] = (a, w, cov)
+            blocks.append(a)
+            weights.append(w * (lw / tot) if tot > 0 else w * 0.0)
+            covered.append(cov)
+        self.A = sp.hstack(blocks, format="csr")
+        self.W = np.concatenate(weights)
+        self.C = np.concatenate(covered)
+
+    def shares(self, selected) -> dict[str, tuple[float, float]]:
+        """Per layer: covered weight (layer units) and covered share with ``selected`` added."""
+        chosen = np.zeros(self.A.shape[0], bool)
+        chosen[np.asarray(selected, np.int64)] = True
+        out = {}
+        for layer, (a, w, cov) in self.raw.items():
+            after = cov | (np.asarray(a[chosen].sum(axis=0)).ravel() > 0) if chosen.any() else cov
+            v = float(w[after].sum()) + self.base[layer]
+            out[layer] = (v, v / self.totals[layer] if self.totals[layer] else 0.0)
+        return out
+
+    def layer_summary(self, selected) -> dict[str, Any]:
+        before, after = self.shares([]), self.shares(selected)
+        out: dict[str, Any] = {}
+        for layer in self.raw:
+            unit = "street_km_weighted" if layer == "streets" else layer
+            out[f"{unit}_before"], out[f"{unit}_after"] = before[layer][0], after[layer][0]
+            out[f"{layer}_share_before"] = round(before[layer][1], 4)
+            out[f"{layer}_share_after"] = round(after[layer][1], 4)
+        return out
+
+    def curve(self, k_max: int, time_limit: float) -> pd.DataFrame:
+        """Per k = 0..k_max: every layer's covered share with the optimal k new sites."""
+        rows = []
+        for k in range(0, min(k_max, 30) + 1):
+            sol = _core.mclp(self.A, self.W, k, self.C, time_limit=time_limit) if k else None
+            sh = self.shares([] if sol is None else sol.selected)
+            row: dict[str, Any] = {
+                "new_sites": k,
+                "method": "existing" if sol is None else f"{sol.method}:{sol.status}",
+            }
+            for layer, (v, share) in sh.items():
+                row[f"{layer}_share"] = share
+                if layer == "residents":
+                    row["covered_population"] = v
+            # the weighted sum of shares, over the sum of the weights: 0..1
+            row["objective"] = sum(self.demand[la] * row[f"{la}_share"] for la in self.raw)
+            row["covered_share"] = row["objective"] / sum(self.demand.values())
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        df["added_objective"] = df["objective"].diff().fillna(0.0)
+        return df
 
 
 def _table(cand, sol, raw, streets) -> gpd.GeoDataFrame:
@@ -425,30 +477,3 @@ def _table(cand, sol, raw, streets) -> gpd.GeoDataFrame:
                 out["covered_population_after"] = base + np.cumsum(gained)
     out["objective_gain"] = sol.gains
     return gpd.GeoDataFrame(out, geometry="geometry", crs=4326)
-
-
-def _curve(A, W, C, raw, totals, base, demand, k_max, time_limit) -> pd.DataFrame:
-    """Per k = 0..k_max: every layer's covered share with the optimal k new sites."""
-    rows = []
-    for k in range(0, min(k_max, 30) + 1):
-        sol = _core.mclp(A, W, k, C, time_limit=time_limit) if k else None
-        chosen = np.zeros(A.shape[0], bool)
-        if sol is not None:
-            chosen[sol.selected] = True
-        row: dict[str, Any] = {
-            "new_sites": k,
-            "method": "existing" if k == 0 else f"{sol.method}:{sol.status}",
-        }
-        for layer, (a, w, cov) in raw.items():
-            after = cov | (np.asarray(a[chosen].sum(axis=0)).ravel() > 0) if k else cov
-            tot = totals[layer]
-            row[f"{layer}_share"] = float((w[after].sum() + base[layer]) / tot) if tot else 0.0
-            if layer == "residents":
-                row["covered_population"] = float(w[after].sum())
-        # the weighted sum of shares, over the sum of the weights: 0..1
-        row["objective"] = sum(demand[layer] * row[f"{layer}_share"] for layer in raw)
-        row["covered_share"] = row["objective"] / sum(demand.values())
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    df["added_objective"] = df["objective"].diff().fillna(0.0)
-    return df
