@@ -219,3 +219,32 @@ _PROPOSAL_ORDER = [
 ]
 set_order(P, _PROPOSAL_ORDER)
 set_order(PAL, _PROPOSAL_ORDER)
+
+# --- compare (issue 14): `servicecircle compare` / geo.compare ----------------------------------
+# fmt: off
+CMP, CMPC, CMPS, CMPP = "compare", "compare_communities", "compare_sites", "compare_progress"
+R("population_covered_15min_before", "float", "people", "15分钟覆盖人口(前)", "Population covered 15 min (before)", "thousands", "Population within a 15-minute walk of a site, before", (CMP,))
+R("population_covered_15min_after", "float", "people", "15分钟覆盖人口(后)", "Population covered 15 min (after)", "thousands", "Population within a 15-minute walk of a site, after", (CMP,))
+R("delta", "float", "people", "覆盖人口变化", "Change in population covered", "thousands", "population_covered_15min_after minus _before", (CMP,))
+R("sites_integrated_before", "int", "count", "会站家一体化(前)", "Integrated sites (before)", "int", "Integrated union sites in the county, before", (CMP,))
+R("sites_integrated_after", "int", "count", "会站家一体化(后)", "Integrated sites (after)", "int", "Integrated union sites in the county, after", (CMP,))
+R("coverage_share_before", "float", "share", "覆盖率(前)", "Coverage share (before)", "percent", "Share of the population covered at 15 minutes, before", (CMP,))
+R("coverage_share_after", "float", "share", "覆盖率(后)", "Coverage share (after)", "percent", "Share of the population covered at 15 minutes, after", (CMP,))
+R("communities_gained", "int", "count", "新覆盖社区数", "Communities gained", "int", "Communities uncovered before and covered after", (CMP,))
+R("communities_lost", "int", "count", "失去覆盖社区数", "Communities lost", "int", "Communities covered before and uncovered after", (CMP,))
+R("palace_before", "bool", "", "工人文化宫(前)", "Cultural palace (before)", "bool", "The county had a workers' cultural palace, before", (CMP,))
+R("palace_after", "bool", "", "工人文化宫(后)", "Cultural palace (after)", "bool", "The county has a workers' cultural palace, after", (CMP,))
+R("change", "str", "", "变化", "Change", "text", "新覆盖/失去覆盖 for communities; 新增/移动/关闭 for sites", (CMPC, CMPS))
+R("walk_distance_m_before", "float", "m", "步行距离(米,前)", "Walk distance (m, before)", "metres", "Walk to the nearest site before (empty: unreachable)", (CMPC,))
+R("walk_distance_m_after", "float", "m", "步行距离(米,后)", "Walk distance (m, after)", "metres", "Walk to the nearest site after (empty: unreachable)", (CMPC,))
+R("lon_before", "float", "deg", "经度(WGS84,前)", "Longitude (WGS84, before)", "coord", "Where the site was (WGS84)", (CMPS,))
+R("lat_before", "float", "deg", "纬度(WGS84,前)", "Latitude (WGS84, before)", "coord", "Where the site was (WGS84)", (CMPS,))
+R("lon_after", "float", "deg", "经度(WGS84,后)", "Longitude (WGS84, after)", "coord", "Where the site is (WGS84)", (CMPS,))
+R("lat_after", "float", "deg", "纬度(WGS84,后)", "Latitude (WGS84, after)", "coord", "Where the site is (WGS84)", (CMPS,))
+R("moved_m", "float", "m", "移动距离(米)", "Moved (m)", "metres", "Straight-line distance a moved site moved", (CMPS,))
+R("integrated_progress", "str", "", "会站家进展(目标10)", "Integrated sites toward 10", "text", "Integrated sites before → after / target", (CMPP,))
+R("integrated_trend", "str", "", "会站家趋势", "Integrated trend", "text", "↑ ↓ → and the shortfall to the target", (CMPP,))
+R("palace_progress", "str", "", "工人文化宫", "Cultural palace", "text", "Has a cultural palace, before → after", (CMPP,))
+R("coverage_progress", "str", "", "覆盖率", "Coverage", "text", "Coverage share before → after", (CMPP,))
+R("coverage_trend", "str", "", "覆盖率趋势", "Coverage trend", "text", "↑ ↓ → and the change in percentage points", (CMPP,))
+# fmt: on

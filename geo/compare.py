@@ -60,46 +60,18 @@ OUTPUT_FILES = (
 MOVED_M = 5.0
 ALL = "全部"
 
-ZH = {
-    "county": "区县",
-    "population_covered_15min_before": "15分钟覆盖人口（前）",
-    "population_covered_15min_after": "15分钟覆盖人口（后）",
-    "delta": "变化",
-    "sites_integrated_before": "会站家一体化（前）",
-    "sites_integrated_after": "会站家一体化（后）",
-    "population": "人口",
-    "coverage_share_before": "覆盖率（前）",
-    "coverage_share_after": "覆盖率（后）",
-    "communities_gained": "新覆盖社区",
-    "communities_lost": "失去覆盖社区",
-    "palace_before": "工人文化宫（前）",
-    "palace_after": "工人文化宫（后）",
-    "community_id": "社区编号",
-    "name": "名称",
-    "change": "变化",
-    "walk_distance_m_before": "步行距离米（前）",
-    "walk_distance_m_after": "步行距离米（后）",
-    "lon": "经度",
-    "lat": "纬度",
-    "kind": "类型",
-    "site_id": "站点编号",
-    "moved_m": "移动距离米",
-    "lon_before": "经度（前）",
-    "lat_before": "纬度（前）",
-    "lon_after": "经度（后）",
-    "lat_after": "纬度（后）",
-    "integrated_progress": "会站家进展（目标10）",
-    "integrated_trend": "会站家趋势",
-    "palace": "工人文化宫",
-    "coverage": "覆盖率",
-    "coverage_trend": "覆盖率趋势",
-}
 CHANGE_ZH = {
     "gained": "新覆盖",
     "lost": "失去覆盖",
     "added": "新增",
     "moved": "移动",
     "closed": "关闭",
+}
+SHEETS_EN = {
+    "counties": "Counties",
+    "progress": "Target progress",
+    "communities": "Communities changed",
+    "sites": "Site changes",
 }
 SHEETS = {
     "counties": "区县对比",
@@ -165,27 +137,17 @@ class CompareResult:
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, lang: str) -> Path:
-    """One sheet per table, Chinese headers by default (formulas never run)."""
-    try:  # the registry-driven writer, once it is in geo (issue 10.5)
-        from .outputs import write_xlsx as _registry_writer  # type: ignore[attr-defined]
-    except ImportError:
-        _registry_writer = None
+    """One sheet per table plus a 说明 sheet, headers and formats from the column registry
+    (:mod:`geo.schema`), through the project's meeting-ready writer."""
+    from .report_xlsx import write_workbook
+
     frames = {}
     for key, df in tables.items():
         frame = df.copy()
-        if lang == "zh":
-            if "change" in frame:
-                frame["change"] = frame["change"].map(lambda x: CHANGE_ZH.get(x, x))
-            frame = frame.rename(columns=ZH)
-        frames[SHEETS.get(key, key) if lang == "zh" else key] = frame
-    if _registry_writer is not None:
-        try:
-            return Path(_registry_writer(frames, path))
-        except TypeError:  # a different signature: fall back to the audit's writer
-            pass
-    from .audit._report import write_excel
-
-    return write_excel(frames, Path(path), "en")  # headers already chosen above
+        if lang == "zh" and "change" in frame:
+            frame["change"] = frame["change"].map(lambda x: CHANGE_ZH.get(x, x))
+        frames[SHEETS[key] if lang == "zh" else SHEETS_EN[key]] = frame
+    return write_workbook(frames, Path(path), lang=lang)
 
 
 # -- shared core ------------------------------------------------------------------------------
@@ -262,8 +224,8 @@ def _progress(counties: pd.DataFrame, target: int = INTEGRATED_TARGET) -> pd.Dat
                 "integrated_progress": f"{ib} → {ia} / {target}",
                 "integrated_trend": _arrow(ib, ia)
                 + (" 达标" if ia >= target else f" 缺{target - ia}"),
-                "palace": f"{yn[bool(r.palace_before)]} → {yn[bool(r.palace_after)]}",
-                "coverage": f"{100 * r.coverage_share_before:.1f}% → {100 * r.coverage_share_after:.1f}%",
+                "palace_progress": f"{yn[bool(r.palace_before)]} → {yn[bool(r.palace_after)]}",
+                "coverage_progress": f"{100 * r.coverage_share_before:.1f}% → {100 * r.coverage_share_after:.1f}%",
                 "coverage_trend": _arrow(r.coverage_share_before, r.coverage_share_after)
                 + f" {100 * (r.coverage_share_after - r.coverage_share_before):+.1f}",
             }

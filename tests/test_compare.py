@@ -83,8 +83,18 @@ def test_compare_sites_tables_match_two_coverage_runs(scene, tmp_path):
     assert cmp.progress["integrated_progress"].str.contains("/ 10").all()
     paths = cmp.write(tmp_path)
     wb = openpyxl.load_workbook(paths["compare_xlsx"])
-    assert wb.sheetnames == ["区县对比", "目标进展", "社区变化", "站点变化"]
-    assert wb["区县对比"]["A1"].value == "区县"
+    assert wb.sheetnames == ["区县对比", "目标进展", "社区变化", "站点变化", "说明"]
+    heads = [c.value for c in wb["区县对比"][1]]
+    assert heads[:6] == [
+        "区县",
+        "15分钟覆盖人口(前)",
+        "15分钟覆盖人口(后)",
+        "覆盖人口变化",
+        "会站家一体化(前)",
+        "会站家一体化(后)",
+    ]  # from the registry
+    changes = {c.value for c in wb["站点变化"]["A"][1:]}
+    assert changes == {"新增", "移动", "关闭"}
     page = (tmp_path / "compare_map.html").read_text(encoding="utf-8")
     assert "方案对比" in page and "<script src=" not in page  # offline, titled
 
