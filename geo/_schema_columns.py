@@ -139,6 +139,14 @@ R("map", "str", "", "地图", "Map", "url", "The county's map (relative path)", 
 R("folder", "str", "", "输出文件夹", "Folder", "text", "The county's folder under counties/", (SUM,), optional=True)
 R("input_key", "str", "", "输入指纹", "Input key", "text", "Checksum of the county's inputs (a re-run skips unchanged counties)", (SUM,), optional=True)
 R("seconds", "float", "s", "用时(秒)", "Seconds", "seconds", "Time the county's audit took", (SUM,))
+R("solver_fallback", "str", "", "求解降级说明", "Solver fallback", "text", "County and reason when a solver answer is not a proven optimum", (SUM,), optional=True)
+R("seconds_clip", "float", "s", "用时:裁剪(秒)", "Seconds: clip", "seconds", "Cutting the county's network from the source (in the parent process)", (SUM,), optional=True)
+R("seconds_load", "float", "s", "用时:读取路网(秒)", "Seconds: load network", "seconds", "Loading the county's clipped network", (SUM,), optional=True)
+R("seconds_coverage", "float", "s", "用时:覆盖(秒)", "Seconds: coverage", "seconds", "Snapping, walk search and demand views", (SUM,), optional=True)
+R("seconds_optimise", "float", "s", "用时:选址优化(秒)", "Seconds: optimisation", "seconds", "Gap sites and the cultural-palace location", (SUM,), optional=True)
+R("seconds_files", "float", "s", "用时:写表(秒)", "Seconds: tables", "seconds", "Writing the county's CSV tables", (SUM,), optional=True)
+R("seconds_isochrones", "float", "s", "用时:等时圈(秒)", "Seconds: isochrones", "seconds", "Walking areas and isochrones.geojson", (SUM,), optional=True)
+R("seconds_map", "float", "s", "用时:地图(秒)", "Seconds: map", "seconds", "The county's HTML map and PNG", (SUM,), optional=True)
 
 # --- demand views (issue 15) --------------------------------------------------------------------
 R("street_km", "float", "km", "道路总长(公里)", "Street length (km)", "km", "Length of the county's streets", (SUM,), optional=True)

@@ -214,3 +214,18 @@ def test_cnmaps_boundaries_are_converted_from_gcj02():
     assert iou > 0.9
     with pytest.raises(InputError, match="did you mean"):
         cnmaps_boundaries("武汉")
+
+
+def test_per_stage_seconds_in_summary(sequential):
+    """Issue 13: per-stage time per county in summary.csv and province totals in summary.json."""
+    s = pd.read_csv(sequential / "summary.csv", encoding="utf-8-sig")
+    stages = ("clip", "load", "coverage", "optimise", "files", "isochrones", "map")
+    for st in stages:
+        assert (s[f"seconds_{st}"] >= 0).all()
+    assert (
+        s[[f"seconds_{st}" for st in stages if st != "clip"]].sum(axis=1) <= s["seconds"] + 0.5
+    ).all()
+    doc = json.loads((sequential / "summary.json").read_text(encoding="utf-8"))
+    tot = doc["stage_seconds"]
+    assert tot["parse"] >= 0 and tot["reports"] > 0  # parse is 0 when every piece is reused
+    assert tot["map"] == pytest.approx(s["seconds_map"].sum(), abs=0.01)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ def prepare_networks(
     out: Path,
     cfg: Config,
     force: bool = False,
+    timings: dict | None = None,
     **build_kw,
 ) -> dict[str, tuple[str, str]]:
     """Build the source network once, then save each county's clipped piece (plus buffer).
@@ -119,21 +121,33 @@ def prepare_networks(
             todo.append((r.folder, r.geometry, p, key))
     if not todo:
         return paths
+    import time
+
+    from ..network import EdgeClipper
     from ..network._lines import ProjectedWithoutCRS
 
+    t0 = time.perf_counter()
     try:
         full = build_network(source, config=cfg, **build_kw)
     except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
         raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
+    t1 = time.perf_counter()
+    clipper = EdgeClipper(full)  # edge lines and their index built once for every county
+    tm = timings if timings is not None else {}
+    tm["parse"] = round(t1 - t0, 3)
+    tm["index"] = round(time.perf_counter() - t1, 3)
+    tm.setdefault("clip", {})
     for name, geom, p, key in todo:
+        t = time.perf_counter()
         try:
-            piece = full.clip(geom, cfg.clip_buffer_m)
+            piece = clipper.clip(geom, cfg.clip_buffer_m)
         except NetworkError as exc:
             paths[name] = (f"error: {exc}", "")
             continue
         with atomic_path(p) as tmp:
             piece.save_npz(tmp)
         write_json({"key": key}, p.with_suffix(".json"))
+        tm["clip"][name] = round(time.perf_counter() - t, 3)
     return paths
 
 
@@ -326,7 +340,10 @@ def _run_audit(
         ],
         ignore_index=True,
     )
-    nets = prepare_networks(network, chosen, out, cfg, force=force, **(build_kw or {}))
+    timings: dict = {}
+    nets = prepare_networks(
+        network, chosen, out, cfg, force=force, timings=timings, **(build_kw or {})
+    )
     metric = None
     tasks, rows, reused = [], [], 0
     for r in chosen.itertuples():
@@ -390,6 +407,8 @@ def _run_audit(
             out,
         )
     rows += _run(tasks, workers, client, cfg.verbose)
+    for row in rows:  # the clip ran in this process, before the workers (0: piece reused)
+        row["seconds_clip"] = timings.get("clip", {}).get(row.get("folder"), 0.0)
     order = {f: i for i, f in enumerate(chosen["folder"])}
     rows.sort(key=lambda x: order.get(x.get("folder", ""), 0))
     meta = {
@@ -406,11 +425,26 @@ def _run_audit(
         "counties_reused": reused,
         "counties_run": len(tasks),
         "result_schema_version": RESULT_SCHEMA_VERSION,
+        "stage_seconds": _stage_totals(rows, timings),
     }
+    t_rep = time.perf_counter()
     report = write_reports(out, rows, chosen, rejects, outside, meta, lang)
+    # the reports' own time (Excel, CSV, GPKG) is known only now: add it to summary.json
+    report["stage_seconds"]["reports"] = round(time.perf_counter() - t_rep, 3)
+    from ..io import write_json as _write_json
+
+    _write_json(report, out / "summary.json")
     from ._report import summary_frame
 
     return AuditResult(summary_frame(rows), report, out)
+
+
+def _stage_totals(rows: list[dict], timings: dict) -> dict:
+    """Province totals per stage (issue 13): parse and index once, then the counties' sums."""
+    out = {"parse": timings.get("parse", 0.0), "index": timings.get("index", 0.0)}
+    for stage in ("clip", "load", "coverage", "optimise", "files", "isochrones", "map"):
+        out[stage] = round(sum(float(r.get(f"seconds_{stage}") or 0.0) for r in rows), 3)
+    return out
 
 
 def _previous(out: Path, folder: str) -> dict:

@@ -99,11 +99,13 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     from ..optimize import count_target, propose_sites
 
     cfg = task.config
+    lap = _Stages()
     net = (
         build_network(task.boundary, config=cfg)
         if task.network == "online"
         else Network.load_npz(task.network)
     )
+    lap("load")
     if not len(task.communities):
         raise ValueError(
             "no communities inside this county; check the communities file and the boundary"
@@ -139,6 +141,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     row["uncovered_communities"] = int((~c["covered"]).sum())
     row["off_network_communities"] = int(c["off_network"].sum())
     row.update(county_row(views, res))  # streets, workplaces, capacity, area (issue 15)
+    lap("coverage")
 
     # gap sites: reach the coverage target (default: every coverable community)
     prop = None
@@ -154,6 +157,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         row["proposed_sites"] = len(prop.sites)
         row["population_covered_after"] = prop.summary["covered_population_after"]
         row["proposal_status"] = prop.summary["status"]
+        _note_fallback(row, task.county, "gap sites", prop.summary)
     else:
         row["proposed_sites"] = 0
         row["population_covered_after"] = row[f"population_covered_{cfg.main_level}"]
@@ -182,8 +186,10 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             p = palace.sites.iloc[0]
             row["palace_proposal_lon"] = round(float(p["lon"]), 6)
             row["palace_proposal_lat"] = round(float(p["lat"]), 6)
+            _note_fallback(row, task.county, "cultural palace", palace.summary)
         except Exception as exc:
             row["palace_proposal_error"] = str(exc)
+    lap("optimise")
     row["targets_met"] = bool(
         row["integrated_shortfall"] == 0
         and row["has_cultural_palace"]
@@ -213,6 +219,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
     s["in_county"] = inside
     write_csv(s, folder / "sites.csv")
     views.write(folder)  # streets.csv, uncovered_main_roads.csv, workplaces.csv
+    lap("files")
     iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
     if len(iso):
         from ..coverage.isochrones import built_up_share
@@ -221,6 +228,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         row["built_up_share_15min"] = next(iter(share.values()))["share"]
         _set_county(iso, task.county)
         iso.to_file(folder / "isochrones.geojson", driver="GeoJSON")
+    lap("isochrones")
     if task.write_map:
         from ..maps import make_map, save_map
 
@@ -253,7 +261,39 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         from ..maps import save_png
 
         save_png(res, folder / "map.png", tiles=False, **m._sc_png)
+    lap("map")
+    row.update(lap.columns())
     return row
+
+
+class _Stages:
+    """Per-stage wall time of one county (issue 13): ``lap(name)`` closes the stage."""
+
+    NAMES = ("load", "coverage", "optimise", "files", "isochrones", "map")
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.s: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.s[name] = self.s.get(name, 0.0) + now - self.t
+        self.t = now
+
+    def columns(self) -> dict[str, float]:
+        return {f"seconds_{n}": round(self.s.get(n, 0.0), 3) for n in self.NAMES}
+
+
+def _note_fallback(row: dict, county: str, what: str, summary: dict) -> None:
+    """Name the county whenever a solver answer is not a proven optimum (issue 13)."""
+    if summary.get("status") in ("optimal", "not needed"):
+        return
+    note = f"{county}: {what}: {summary.get('method')}:{summary.get('status')}"
+    msgs = [m for m in summary.get("messages", []) if "HiGHS" in m or "greedy" in m]
+    if msgs:
+        note += " (" + "; ".join(msgs) + ")"
+    logger.warning("%s", note)
+    row["solver_fallback"] = "; ".join(filter(None, [row.get("solver_fallback", ""), note]))
 
 
 def _target_line(row: dict, lang: str) -> str:

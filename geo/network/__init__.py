@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 
 from .._errors import NetworkError, ServiceCircleError
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ZERO_LENGTH_M",
+    "EdgeClipper",
     "Network",
     "build_network",
     "from_networkx",
@@ -211,3 +213,34 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
                 net.n_nodes,
             )
     return net
+
+
+class EdgeClipper:
+    """Clip many areas (a province's counties) out of one network: the edge lines and their
+    spatial index are built once, not once per county (issue 13).
+
+    ``clipper.clip(area, buffer_m)`` returns the same network as ``net.clip(area, buffer_m)``:
+    whole edges that touch the area grown by ``buffer_m`` metres.
+    """
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.lines = net.edge_lines()
+        self.tree = shapely.STRtree(self.lines)
+
+    def clip(self, area, buffer_m: float) -> Network:
+        from .. import crs as _crs
+
+        net = self.net
+        area_m = _crs.transform_geometry(area, lambda x, y: net.project(x, y))
+        grown = shapely.buffer(area_m, buffer_m)
+        hit = self.tree.query(grown, predicate="intersects")
+        if hit.size == 0:
+            raise NetworkError(
+                "no street of the network lies within the boundary (plus "
+                f"{buffer_m:.0f} m); check that the boundary and network cover the same place "
+                "and that the boundary's CRS is right (Amap boundaries are GCJ-02)"
+            )
+        mask = np.zeros(net.n_edges, bool)
+        mask[hit] = True
+        return net.select_edges(mask, clip_buffer_m=buffer_m)
