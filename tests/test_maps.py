@@ -107,3 +107,94 @@ def test_png_has_content(res, tmp_path):
 
     img = np.asarray(Image.open(tmp_path / "m.png").convert("RGB"))
     assert img.shape[0] > 500 and (img < 250).any()  # not a blank page
+
+
+def _payload_meta(m):
+    return m._sc_payload["meta"]
+
+
+def test_many_communities_are_aggregated_into_hexagons(tmp_path):
+    """Issue 11.14: above the documented limit communities become hexagons, and it says so."""
+    net = grid_network(30, 80.0, seed=5)
+    rng = np.random.default_rng(5)
+    n = 3000
+    comms = gpd.GeoDataFrame(
+        {"population": rng.integers(10, 500, n)},
+        geometry=shapely.points(
+            rng.uniform(net.lon.min(), net.lon.max(), n),
+            rng.uniform(net.lat.min(), net.lat.max(), n),
+        ),
+        crs=4326,
+    )
+    sites = gpd.GeoDataFrame(
+        {"kind": ["station"] * 3}, geometry=shapely.points(net.lon[:3], net.lat[:3]), crs=4326
+    )
+    r = compute_coverage(net, sites, comms)
+    m = make_map(r, max_community_points=500, scenario=False)
+    layer = next(x for x in _layers(m) if x["id"] == "communities")
+    assert layer["kind"] == "polygons"
+    cells = layer["data"]["features"]
+    assert 1 < len(cells) < n
+    counts = [int(f["properties"]["c"].replace(",", "")) for f in cells]
+    assert sum(counts) == n  # every community in exactly one cell
+    pops = sum(float(f["properties"]["p"].replace(",", "")) for f in cells)
+    assert pops == pytest.approx(comms["population"].sum(), rel=1e-6)
+    notes = [x for x in _payload_meta(m)["summary"] if x.get("key") == "aggregated"]
+    assert notes and "500" in notes[0]["text"]
+    # below the limit: one marker per community
+    m2 = make_map(r, max_community_points=n, scenario=False)
+    layer2 = next(x for x in _layers(m2) if x["id"] == "communities")
+    assert layer2["kind"] == "points" and len(layer2["data"]["features"]) == n
+
+
+def test_title_follows_the_run_level(res):
+    m = make_map(res, scenario=False)
+    assert _payload_meta(m)["title"].startswith("5分钟")
+    assert (
+        make_map(res, lang="en", scenario=False)._sc_payload["meta"]["title"].startswith("5-minute")
+    )
+
+
+def test_outlier_does_not_blank_the_extent(res):
+    from geo.maps import robust_bounds
+
+    b = robust_bounds(res)
+    net = res.network
+    assert b[0] > net.lon.min() - 0.01 and b[2] < net.lon.max() + 0.01
+    far = res.communities.copy()
+    far.loc[far.index[0], "geometry"] = shapely.Point(116.40, 39.90)  # Beijing typo
+    res2 = type(res)(**{**res.__dict__, "communities": far})
+    b2 = robust_bounds(res2)
+    assert b2[2] < 116.0  # Beijing is not in the frame
+    assert np.allclose(b2, b, atol=0.01)
+
+
+def test_png_scale_bar_lengths():
+    from geo.maps._png import scale_length_m, scale_text
+
+    assert scale_length_m(1000) == 200
+    assert scale_length_m(48_000) == 5000
+    assert scale_text(5000, "zh") == "5 公里" and scale_text(200, "en") == "200 m"
+
+
+def test_proposals_popup_fields_and_palace(res):
+    props = gpd.GeoDataFrame(
+        {
+            "rank": [1, 2, 0],
+            "proposal_id": ["P01", "P02", ""],
+            "name": ["新站1", "新站2", "工人文化宫（建议）"],
+            "location_desc": ["光谷大道与高新二路交叉口东北 120 米", "x", "y"],
+            "newly_covered_population": [1200.0, 300.0, np.nan],
+            "amap_url": ["javascript:alert(1)", None, None],
+        },
+        geometry=shapely.points(res.network.lon[[5, 6, 7]], res.network.lat[[5, 6, 7]]),
+        crs=4326,
+    )
+    m = make_map(res, proposals=props, scenario=False)
+    layer = next(x for x in _layers(m) if x["id"] == "proposals")
+    p = [f["properties"] for f in layer["data"]["features"]]
+    assert [x["_palace"] for x in p] == [False, False, True]
+    assert p[0]["loc"].startswith("光谷大道") and "WGS84" in p[0]["xy"]
+    assert all(x["url"].startswith("https://uri.amap.com/marker?position=") for x in p)
+    line = next(x for x in _payload_meta(m)["summary"] if x.get("key") == "before_after")
+    assert line["text"].startswith("新增2处 → 覆盖率由")

@@ -16,6 +16,45 @@ from geo.coverage import compute_coverage
 from geo.maps import make_map, save_map
 
 XSS = "<img src=x onerror=alert(1)>"
+
+#: Opens the popup and tooltip of every feature on the first Leaflet map of the page (by firing
+#: the click/mouseover a user would) and returns their texts, plus the title and legend panels.
+COLLECT_JS = """
+const m = (window.scMap && window.scMap.map) ||
+          Object.values(window).filter(v => v instanceof L.Map)[0];
+const out = [];
+const layers = [];
+m.eachLayer(l => layers.push(l));
+for (const l of layers) {
+    if (l instanceof L.LayerGroup || !l._map) continue;
+    let ll = null;
+    try { ll = l.getLatLng ? l.getLatLng() : (l.getCenter ? l.getCenter() : null); }
+    catch (e) { ll = null; }
+    if (!ll) continue;
+    if (l.getPopup && l.getPopup()) l.openPopup(ll);  // its own popup
+    else l.fire('click', {latlng: ll}, true);       // its layer's popup function
+    const cs = document.querySelectorAll('.leaflet-popup-content');  // the newest is last
+    if (cs.length) out.push(cs[cs.length - 1].innerText);
+    if (l.closePopup) l.closePopup();
+    m.closePopup();
+    if (l.getTooltip && l.getTooltip()) {
+        l.openTooltip(ll);
+        const el = l.getTooltip().getElement();
+        if (el) out.push(el.innerText);
+        l.closeTooltip();
+    } else {
+        l.fire('mouseover', {latlng: ll}, true);
+        const ts = document.querySelectorAll('.leaflet-tooltip');
+        if (ts.length) out.push(ts[ts.length - 1].innerText);
+        l.fire('mouseout', {latlng: ll}, true);
+    }
+}
+for (const id of ['sc-title', 'sc-legend']) {
+    const e = document.getElementById(id);
+    if (e) out.push(e.innerText);
+}
+return out;
+"""
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -135,15 +174,7 @@ def test_map_in_headless_chromium(offline_map, artifacts):
         assert state["legend"] and state["control"] == 1
         assert "5分钟职工服务圈" in state["title"] and "15分钟" not in state["title"]
         # the hostile name shows as text in its popup and ran nothing
-        text = d.execute_script("""
-            const m = window.scMap.map;
-            const out = [];
-            m.eachLayer(l => { if (l.getPopup && l.getPopup()) {
-                l.openPopup();
-                out.push(document.querySelector('.leaflet-popup-content').innerText);
-                l.closePopup(); } });
-            return out.join('\\n');
-        """)
+        text = "\n".join(d.execute_script(COLLECT_JS))
         assert XSS in text
         assert d.execute_script("return window.__alerts") == []
         assert d.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import REAL_NETWORKS, need_shared
-from test_maps_browser import _driver
+from test_maps_browser import COLLECT_JS, _driver
 
 from geo.cli import main
 from geo.maps._payload import safe_json
@@ -71,7 +71,7 @@ def hostile_runs(tmp_path_factory):
             "community_id": [f"C{i}" for i in range(40)],
             "name": [CORPUS[i % len(CORPUS)] for i in range(40)],
             "population": rng.integers(500, 3000, 40),
-            "lon": lon * 1.0003,
+            "lon": lon + 0.0003,
             "lat": lat,
         }
     ).to_csv(d / "communities.csv", index=False)
@@ -113,6 +113,32 @@ def hostile_runs(tmp_path_factory):
     maps["gaps"] = d / "gaps" / "map.html"
     assert main(["map", *common, "--out", str(d / "map.html"), "--lang", "en"]) == 0
     maps["map"] = d / "map.html"
+    after = pd.read_csv(d / "sites.csv")
+    after.loc[len(after)] = ["S9", "${alert(11)}`<img src=x onerror=alert(12)>", "爱心驿站",
+                             "{{7*7}}", box[0] + 0.01, box[1] + 0.005]  # fmt: skip
+    after = after.drop(index=1)  # one closed, one added
+    after.to_csv(d / "sites_after.csv", index=False)
+    assert (
+        main(
+            [
+                "compare",
+                "--network",
+                str(osm),
+                "--communities",
+                str(d / "communities.csv"),
+                "--before",
+                str(d / "sites.csv"),
+                "--after",
+                str(d / "sites_after.csv"),
+                "--out",
+                str(d / "compare"),
+                "--cache-dir",
+                str(d / "cache"),
+            ]
+        )
+        == 0
+    )
+    maps["compare"] = d / "compare" / "compare_map.html"
     rc = main(
         ["audit", "--network", str(osm), "--sites", str(d / "sites.csv"),
          "--communities", str(d / "communities.csv"), "--boundaries", str(d / "county.geojson"),
@@ -127,6 +153,8 @@ def hostile_runs(tmp_path_factory):
 
 def test_no_raw_hostile_text_in_page_source(hostile_runs):
     for kind, path in hostile_runs.items():
+        if kind == "compare":  # h7's change map: checked in the browser test below
+            continue
         page = path.read_text(encoding="utf-8")
         data = re.search(r'<script type="application/json" id="sc-data">(.*?)</script>', page, re.S)
         assert data, kind
@@ -135,6 +163,8 @@ def test_no_raw_hostile_text_in_page_source(hostile_runs):
             assert bad not in body, (kind, bad)
         meta = json.loads(body)
         assert meta["layers"], kind
+        # data is not a Jinja template while the page is built: "{{7*7}}" stays as written
+        assert "{{7*7}}" in page and "49\\u003c!--" not in page, kind
         # hostile text is nowhere in the page outside the JSON element (no folium popups)
         rest = re.sub(
             r"<script type=['\"]application/json['\"][^>]*>.*?</script>", "", page, flags=re.S
@@ -148,42 +178,28 @@ def test_no_raw_hostile_text_in_page_source(hostile_runs):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("kind", ["coverage", "gaps", "map", "audit"])
+@pytest.mark.parametrize("kind", ["coverage", "gaps", "map", "audit", "compare"])
 def test_hostile_text_runs_nothing_in_chromium(hostile_runs, kind, artifacts):
     path = hostile_runs[kind]
     page = path.read_text(encoding="utf-8")
-    body = re.search(r'id="sc-data">(.*?)</script>', page, re.S).group(1)
-    expected_title = json.loads(body)["title"]
+    body = re.search(r'id="sc-data">(.*?)</script>', page, re.S)
+    if body:
+        expected_title = json.loads(body.group(1))["title"]
+    else:
+        t = re.search(r"<title>(.*?)</title>", page, re.S)
+        expected_title = t.group(1).strip() if t else ""
     d = _driver()
     try:
         d.get(path.as_uri())
         d.implicitly_wait(2)
-        texts = d.execute_script("""
-            const m = window.scMap.map;
-            const out = [];
-            const layers = [];
-            m.eachLayer(l => layers.push(l));
-            for (const l of layers) {
-                if (l.getPopup && l.getPopup()) {
-                    l.openPopup();
-                    const c = document.querySelector('.leaflet-popup-content');
-                    if (c) out.push(c.innerText);
-                    l.closePopup();
-                }
-                if (l.getTooltip && l.getTooltip()) {
-                    l.openTooltip();
-                    const el = l.getTooltip().getElement();
-                    if (el) out.push(el.innerText);
-                    l.closeTooltip();
-                }
-            }
-            out.push(document.getElementById('sc-title').innerText);
-            out.push(document.getElementById('sc-legend').innerText);
-            return out;
-        """)
-        d.execute_script("window.scMap.map.setZoom(18)")  # every label shown
+        texts = d.execute_script(COLLECT_JS)
+        d.execute_script("if (window.scMap) window.scMap.map.setZoom(18)")  # every label shown
         joined = "\n".join(texts)
-        assert "${alert(1)}" in joined and "<img src=x onerror=alert(4)>" in joined
+        if kind == "compare":
+            assert "${alert(11)}`<img src=x onerror=alert(12)>" in joined
+        else:
+            assert "${alert(1)}" in joined and "<img src=x onerror=alert(4)>" in joined
+        assert "49<!--" not in joined  # "{{7*7}}" was not evaluated as a template
         assert d.execute_script("return window.__alerts") == []
         assert d.execute_script("return document.title") == expected_title
         injected = d.execute_script(

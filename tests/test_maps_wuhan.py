@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import DISTRICTS, REAL_NETWORKS, need_shared
-from test_maps_browser import _driver
+from test_maps_browser import COLLECT_JS, _driver
 
 from geo.cli import main
 
@@ -143,17 +143,10 @@ def test_offline_audit_map_tells_its_story(audits, lang, artifacts):
         d.execute_script("window.scMap.map.fitBounds(window.scMap.data.bounds)")
         # proposals explained: name, place and coordinates in every popup
         if len(props):
-            texts = d.execute_script("""
-                const out = [];
-                window.scMap.layers.proposals.eachLayer(l => { if (l.getPopup()) {
-                    l.openPopup();
-                    out.push(document.querySelector('.leaflet-popup-content').innerText);
-                    l.closePopup(); } });
-                return out;
-            """)
-            assert len(texts) >= len(props)
+            texts = d.execute_script(COLLECT_JS)
             for _, p in props.iterrows():
-                t = next((x for x in texts if str(p["name"]) in x), None)
+                popups = [x for x in texts if str(p["name"]) in x and "\t" in x]  # a table
+                t = popups[0] if popups else None
                 assert t is not None, p["name"]
                 assert str(p["location_desc"]) in t
                 assert f"{p['lon']:.6f}" in t and f"{p['lat']:.6f}" in t

@@ -28,14 +28,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
 
 from ..io import atomic_path
 from . import _layers, _scenario
 from ._labels import kind_colour, label
 from ._offline import inline_assets
-from ._payload import MAX_COMMUNITY_POINTS, payload_script
+from ._payload import MAX_COMMUNITY_POINTS, RawHTML, payload_script
 from ._text import run_title, text
 
 if TYPE_CHECKING:
@@ -167,10 +167,15 @@ def summary_numbers(res, in_area: np.ndarray | None = None) -> dict[str, Any]:
 
 
 def _esc(x: Any) -> str:
-    """HTML-escaped text (kept for add-on layers that still use folium tooltips)."""
+    """Text safe both as HTML and inside a JavaScript template string (folium puts Tooltip and
+    Popup text into backtick strings): HTML-escaped, and backtick, ``$`` and backslash as
+    character references. Kept for add-on layers that still use folium tooltips; new layers
+    pass data as JSON instead."""
     import html
 
-    return html.escape("" if x is None else str(x), quote=True)
+    s = html.escape("" if x is None else str(x), quote=True)
+    s = s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return s.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _shift(geoms: np.ndarray, gcj: bool, precision: int = 6) -> np.ndarray:
@@ -344,9 +349,9 @@ def make_map(
     for fn in plugins:
         fn(m, payload)
     root = m.get_root()
-    root.header.add_child(Element(f"<style>{_asset('sc_map.css')}</style>"))
-    root.html.add_child(Element(payload_script(payload["meta"], payload["layers"])))
-    root.html.add_child(Element(f"<script>{_asset('sc_map.js')}</script>"))
+    root.header.add_child(RawHTML(f"<style>{_asset('sc_map.css')}</style>"))
+    root.html.add_child(RawHTML(payload_script(payload["meta"], payload["layers"])))
+    root.html.add_child(RawHTML(f"<script>{_asset('sc_map.js')}</script>"))
     m.add_child(_Render())
     if scenario is not False:
         _scenario.add_scenario(m, res, on=live, lang=lang, gcj=gcj, input_crs=input_crs)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from branca.element import Element
 
 #: Above this many communities the map draws them aggregated into hexagons (count, population
 #: and covered share per cell) instead of one marker each. 20,000 markers are ~4 MB of map and
@@ -30,6 +31,18 @@ _ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
+
+
+class RawHTML(Element):
+    """Page text added as is. branca's ``Element(text)`` compiles its text as a Jinja template,
+    so data holding ``{{ ... }}`` would be evaluated while the page is built; this does not."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._raw = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._raw
 
 
 def safe_json(text: str) -> str:

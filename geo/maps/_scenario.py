@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from branca.element import Element
 
 from .. import crs as _crs
 from .. import schema
 from ..coverage._engine import EPS_M
 from ..network import ZERO_LENGTH_M
 from ._labels import KIND_COLOURS, kind_colour, label
+from ._payload import RawHTML
 
 if TYPE_CHECKING:
     import folium
@@ -373,9 +373,9 @@ def add_scenario(
         data = scenario_payload(res, lang=lang, gcj=gcj, input_crs=input_crs)
         data["map"] = m.get_name()
     m.get_root().html.add_child(
-        Element(f"<script type='application/json' id='{DATA_ID}'>{json_for_html(data)}</script>")
+        RawHTML(f"<script type='application/json' id='{DATA_ID}'>{json_for_html(data)}</script>")
     )
-    m.get_root().html.add_child(Element(f"<script>{engine_source()}</script>"))
+    m.get_root().html.add_child(RawHTML(f"<script>{engine_source()}</script>"))
     return on
 
 

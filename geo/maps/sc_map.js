@@ -153,18 +153,23 @@
         return L.circleMarker(ll, styleOf(layer, f.properties));
       },
     };
+    var g = L.geoJSON(layer.data, opts);
     if (layer.interactive) {
-      opts.onEachFeature = function (f, l) {
-        var p = f.properties;
-        if (layer.fields && layer.fields.length) {
-          l.bindPopup(function () { return table(popupRows(layer, p)); }, {maxWidth: 340});
-        }
-        if (layer.tooltip && p[layer.tooltip] !== undefined && p[layer.tooltip] !== "") {
-          l.bindTooltip(el("span", null, p[layer.tooltip]));
-        }
-      };
+      // one popup and one tooltip function for the whole layer (not one object per feature):
+      // thousands of communities load fast, and content is built only when shown
+      if (layer.fields && layer.fields.length) {
+        g.bindPopup(function (l) {
+          return table(popupRows(layer, l.feature.properties));
+        }, {maxWidth: 340});
+      }
+      if (layer.tooltip) {
+        g.bindTooltip(function (l) {
+          var v = l.feature.properties[layer.tooltip];
+          return el("span", null, v === undefined || v === null ? "" : v);
+        });
+      }
     }
-    return L.geoJSON(layer.data, opts);
+    return g;
   }
 
   function legend(data) {
