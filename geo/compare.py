@@ -361,7 +361,33 @@ def compare_sites(
     ra = compute_coverage(net, after, communities, config=cfg, redundancy=False)
     level = _level(list(cfg.levels), cfg.main_level)
     allc = _community_changes(_comm_table(rb, level), _comm_table(ra, level))
-    return _finish(allc, _sites_table(rb), _sites_table(ra), {"level": level, "mode": "sites"})
+    sb, sa = _sites_table(rb), _sites_table(ra)
+    for st in (sb, sa):
+        _county_of_sites(st, allc)
+    return _finish(allc, sb, sa, {"level": level, "mode": "sites"})
+
+
+def _county_of_sites(sites: pd.DataFrame, comms: pd.DataFrame) -> None:
+    """Sites without a county (in place): the county of the nearest community, so that the
+    per-county site counts are never silently zero when only the communities carry counties."""
+    missing = sites["county"].astype(str) == ALL
+    counties = comms["county"].astype(str)
+    if not missing.any() or (counties == ALL).all() or not len(comms):
+        return
+    if counties.nunique() == 1:
+        sites.loc[missing, "county"] = counties.iloc[0]
+        return
+    from scipy.spatial import cKDTree
+
+    ok = comms["lon"].notna() & comms["lat"].notna()
+    k = np.cos(np.radians(float(comms.loc[ok, "lat"].mean())))
+    tree = cKDTree(np.column_stack([comms.loc[ok, "lon"] * k, comms.loc[ok, "lat"]]))
+    _, j = tree.query(np.column_stack([sites.loc[missing, "lon"] * k, sites.loc[missing, "lat"]]))
+    sites.loc[missing, "county"] = counties[ok].to_numpy()[j]
+    logger.info(
+        "%d site(s) have no county: each counted in the county of its nearest community",
+        int(missing.sum()),
+    )
 
 
 # -- two audits -------------------------------------------------------------------------------

@@ -202,3 +202,14 @@ def test_geo_compare_is_callable_on_two_results(scene):
     two = compare_sites(net, comms, before, after, config=cfg)
     pd.testing.assert_frame_equal(one.counties, two.counties)
     assert "<table" in one._repr_html_()
+
+
+def test_sites_without_county_are_counted_where_they_are(scene):
+    net, comms, before, after = scene
+    cfg = Config(minutes=5)
+    a = compare_sites(net, comms, before, after, config=cfg)
+    b = compare_sites(
+        net, comms, before.drop(columns="county"), after.drop(columns="county"), config=cfg
+    )
+    cols = ["county", "sites_integrated_before", "sites_integrated_after"]
+    pd.testing.assert_frame_equal(a.counties[cols], b.counties[cols])
