@@ -247,24 +247,8 @@ def e2sfca(
             "underserved": under,
         }
     )
-    n = len(res.sites)
-    full_ratio = np.full(n, np.nan)
-    full_ratio[use] = ratio
-    full_wd = np.zeros(n)
-    full_wd[use] = wd
-    with np.errstate(invalid="ignore"):
-        over = np.isfinite(full_ratio) & (full_ratio < OVERLOAD_FACTOR * ref)
-    sites = pd.DataFrame(
-        {
-            "site_id": res.sites["site_id"].astype(str).to_numpy()
-            if "site_id" in res.sites
-            else res.sites.index.astype(str),
-            "capacity": cap_all,
-            "weighted_demand": full_wd,
-            "supply_demand_ratio": full_ratio,
-            "overloaded": over,
-        }
-    )
+    sites = _site_table(res, cap_all, ratio, wd, ref)
+    over = sites["overloaded"].to_numpy(bool)
     summary = {
         "decay": decay,
         "sigma_m": round(lim / 2, 1) if decay == "gaussian" else None,
@@ -278,3 +262,28 @@ def e2sfca(
         "underserved_factor": UNDERSERVED_FACTOR,
     }
     return AccessResult(comm, sites, summary)
+
+
+def _site_table(res: CoverageResult, cap_all, ratio, wd, ref: float) -> pd.DataFrame:
+    """Per site (all rows of ``res.sites``): capacity, weighted demand, ratio, overloaded."""
+    n, use = len(res.sites), res.usable_sites
+    full_ratio = np.full(n, np.nan)
+    full_ratio[use] = ratio
+    full_wd = np.zeros(n)
+    full_wd[use] = wd
+    with np.errstate(invalid="ignore"):
+        over = np.isfinite(full_ratio) & (full_ratio < OVERLOAD_FACTOR * ref)
+    ids = (
+        res.sites["site_id"].astype(str).to_numpy()
+        if "site_id" in res.sites
+        else res.sites.index.astype(str)
+    )
+    return pd.DataFrame(
+        {
+            "site_id": ids,
+            "capacity": cap_all,
+            "weighted_demand": full_wd,
+            "supply_demand_ratio": full_ratio,
+            "overloaded": over,
+        }
+    )

@@ -140,6 +140,33 @@ def _floor_area(buildings: gpd.GeoDataFrame, polys_m: np.ndarray) -> np.ndarray:
     return area * np.where(np.isfinite(lv) & (lv > 0), lv, 1.0)
 
 
+def _building_samples(net, buildings: gpd.GeoDataFrame, polys: np.ndarray) -> pd.DataFrame:
+    """One sample per home inside a polygon (``community`` indexes ``polys``), weighted by
+    floor area; a building in two overlapping communities goes to the first of them."""
+    b = buildings.to_crs(4326) if buildings.crs is not None else buildings.set_crs(4326)
+    b = residential(b)
+    b = b[np.isin(shapely.get_type_id(b.geometry.to_numpy()), [3, 6])]
+    bm = _metric_polys(net, b.geometry.to_numpy())
+    fa = _floor_area(b, bm)
+    rep = shapely.point_on_surface(bm)
+    bi, ci = shapely.STRtree(polys).query(rep, predicate="within")
+    order = np.lexsort((ci, bi))
+    bi, ci = bi[order], ci[order]
+    first = np.unique(bi, return_index=True)[1]
+    bi, ci = bi[first], ci[first]
+    ok = fa[bi] > 0
+    bi, ci = bi[ok], ci[ok]
+    return pd.DataFrame(
+        {
+            "community": ci,
+            "x": shapely.get_x(rep[bi]),
+            "y": shapely.get_y(rep[bi]),
+            "w": fa[bi],
+            "method": "buildings",
+        }
+    )
+
+
 def sample_points(
     res: CoverageResult,
     *,
@@ -171,34 +198,11 @@ def sample_points(
     polys = _metric_polys(net, geoms[poly_idx]) if poly_idx.size else np.zeros(0, object)
     done = np.zeros(poly_idx.size, bool)
     if buildings is not None and len(buildings) and poly_idx.size:
-        b = buildings.to_crs(4326) if buildings.crs is not None else buildings.set_crs(4326)
-        b = residential(b)
-        b = b[np.isin(shapely.get_type_id(b.geometry.to_numpy()), [3, 6])]
-        bm = _metric_polys(net, b.geometry.to_numpy())
-        fa = _floor_area(b, bm)
-        rep = shapely.point_on_surface(bm)
-        tree = shapely.STRtree(polys)
-        bi, ci = tree.query(rep, predicate="within")
-        # a building in two overlapping communities goes to the first of them
-        order = np.lexsort((ci, bi))
-        bi, ci = bi[order], ci[order]
-        first = np.unique(bi, return_index=True)[1]
-        bi, ci = bi[first], ci[first]
-        ok = fa[bi] > 0
-        bi, ci = bi[ok], ci[ok]
-        if bi.size:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "community": poly_idx[ci],
-                        "x": shapely.get_x(rep[bi]),
-                        "y": shapely.get_y(rep[bi]),
-                        "w": fa[bi],
-                        "method": "buildings",
-                    }
-                )
-            )
-            done[np.unique(ci)] = True
+        bf = _building_samples(net, buildings, polys)
+        if len(bf):
+            done[np.unique(bf["community"].to_numpy())] = True
+            bf["community"] = poly_idx[bf["community"].to_numpy()]
+            frames.append(bf)
     if (~done).any():
         ci, pts = _grid_samples(polys[~done], spacing_m)
         frames.append(

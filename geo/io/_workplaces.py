@@ -32,6 +32,37 @@ NAME_HEADERS = (
 )
 
 
+def _first(headers, aliases) -> str | None:
+    by_norm = {norm_header(c): str(c) for c in headers if str(c) != "geometry"}
+    return next((by_norm[norm_header(h)] for h in aliases if norm_header(h) in by_norm), None)
+
+
+def _workplace_columns(path: Path, columns, encoding, sheet) -> dict[str, str]:
+    """Column choices for :func:`read_points`: the employees column as ``population``, and a
+    name column among :data:`NAME_HEADERS` when the usual name headers are absent."""
+    cols = dict(columns or {})
+    emp = cols.pop("employees", None) or cols.pop("population", None)
+    if emp is not None and "name" in cols:
+        cols["population"] = emp
+        return cols
+    df, _, _ = read_table(path, encoding=encoding, sheet=sheet)
+    emp = emp or _first(df.columns, EMPLOYEE_HEADERS)
+    if emp is None:
+        raise InputError(
+            "no employees column found in the workplaces file",
+            file=path,
+            value=[str(c) for c in df.columns if str(c) != "geometry"],
+            fix="name the column employees (or 职工人数/从业人员), or choose it with "
+            "--col employees=HEADER",
+        )
+    cols["population"] = emp
+    if "name" not in cols and not match_headers(df.columns, cols).get("name"):
+        name = _first(df.columns, NAME_HEADERS)
+        if name is not None:
+            cols["name"] = name
+    return cols
+
+
 def load_workplaces(
     path: str | Path,
     *,
@@ -50,32 +81,7 @@ def load_workplaces(
     columns.
     """
     path = Path(path)
-    cols = dict(columns or {})
-    emp = cols.pop("employees", None) or cols.pop("population", None)
-    if emp is None:
-        df, _, _ = read_table(path, encoding=encoding, sheet=sheet)
-        by_norm = {norm_header(c): str(c) for c in df.columns if str(c) != "geometry"}
-        emp = next(
-            (by_norm[norm_header(h)] for h in EMPLOYEE_HEADERS if norm_header(h) in by_norm), None
-        )
-        if emp is None:
-            raise InputError(
-                "no employees column found in the workplaces file",
-                file=path,
-                value=list(by_norm.values()),
-                fix="name the column employees (or 职工人数/从业人员), or choose it with "
-                "--col employees=HEADER",
-            )
-    cols["population"] = emp
-    if "name" not in cols:
-        df, _, _ = read_table(path, encoding=encoding, sheet=sheet)
-        if not match_headers(df.columns, cols).get("name"):
-            by_norm = {norm_header(c): str(c) for c in df.columns if str(c) != "geometry"}
-            name = next(
-                (by_norm[norm_header(h)] for h in NAME_HEADERS if norm_header(h) in by_norm), None
-            )
-            if name is not None:
-                cols["name"] = name
+    cols = _workplace_columns(path, columns, encoding, sheet)
     res = read_points(
         path,
         "community",
@@ -112,5 +118,5 @@ def load_workplaces(
         rejects=rej,
         encoding=res.encoding,
         source=res.source,
-        columns={**res.columns, "employees": emp},
+        columns={**res.columns, "employees": cols["population"]},
     )
