@@ -341,16 +341,22 @@ def group_polygons(
     )
 
 
-def _holes(polys: np.ndarray) -> np.ndarray:
-    parts, idx = shapely.get_parts(polys, return_index=True)
-    return np.bincount(idx, weights=shapely.get_num_interior_rings(parts), minlength=len(polys))
-
-
 def simplify(polys: np.ndarray, tolerance: float) -> np.ndarray:
-    """Douglas-Peucker without topology checks (10x faster on contour output), redone with
-    them for any polygon that came out invalid or lost a hole."""
-    out = shapely.simplify(polys, tolerance, preserve_topology=False)
-    bad = ~shapely.is_valid(out) | (_holes(out) < _holes(polys))
+    """Douglas-Peucker polygon by polygon (a topology-preserving simplify of one big
+    MultiPolygon is superlinear), without topology checks (10x faster on contour output),
+    redone with them for any polygon that came out invalid or lost a hole."""
+    parts, idx = shapely.get_parts(polys, return_index=True)
+    out = shapely.simplify(parts, tolerance, preserve_topology=False)
+    bad = ~shapely.is_valid(out) | (
+        shapely.get_num_interior_rings(out) < shapely.get_num_interior_rings(parts)
+    )
     if bad.any():
-        out[bad] = shapely.simplify(polys[bad], tolerance, preserve_topology=True)
-    return out
+        out[bad] = shapely.simplify(parts[bad], tolerance, preserve_topology=True)
+    res = np.array([shapely.MultiPolygon()] * len(polys), dtype=object)
+    if idx.size:
+        grouped = shapely.multipolygons(out, indices=idx)
+        has, n = np.unique(idx, return_counts=True)
+        res[has] = grouped[has]
+        one = has[n == 1]  # a single part stays a Polygon, as GEOS's union would give
+        res[one] = out[np.searchsorted(idx, one)]
+    return res

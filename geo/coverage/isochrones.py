@@ -57,7 +57,7 @@ def isochrones(
     by: Literal["site", "kind"] = "site",
     method: Literal["grid", "exact", "convex"] = "grid",
     simplify_m: float = 5.0,
-    cell_m: float = CELL_M,
+    cell_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons per site (or unioned per kind) at one or more walk times.
 
@@ -77,7 +77,8 @@ def isochrones(
     simplify_m
         Douglas-Peucker tolerance in metres applied to the polygons.
     cell_m
-        Grid cell in metres for ``method="grid"``.
+        Grid cell in metres for ``method="grid"`` (default: 10 m, or ``simplify_m`` when
+        that is coarser: finer detail would be simplified away).
 
     Returns
     -------
@@ -105,7 +106,8 @@ def isochrones(
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     frames = []
     if method == "grid" and len(sites) and levels:
-        return _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites)
+        cell = cell_m if cell_m is not None else max(CELL_M, simplify_m)
+        return _grid_isochrones(res, levels, by, simplify_m, cell, sid, kind, sites)
     for level, limit in levels:
         if not len(sites):
             continue
