@@ -109,25 +109,29 @@ def _metric_polys(net, geoms: np.ndarray) -> np.ndarray:
     return transform_geometry(geoms, lambda x, y: net.project(x, y))
 
 
-def _grid_samples(polys: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """(community index, point) for every grid cell centre inside each polygon."""
-    idx, pts = [], []
+def _grid_samples(polys: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(community index, x, y) of every grid cell centre inside each polygon (a polygon with
+    none gets one point on its surface)."""
+    idx, xs_all, ys_all = [], [], []
     for i, g in enumerate(polys):
         if g is None or shapely.is_empty(g):
             continue
         x0, y0, x1, y1 = g.bounds
         xs = (np.arange(np.floor(x0 / spacing_m), np.ceil(x1 / spacing_m)) + 0.5) * spacing_m
         ys = (np.arange(np.floor(y0 / spacing_m), np.ceil(y1 / spacing_m)) + 0.5) * spacing_m
-        gx, gy = np.meshgrid(xs, ys)
-        p = shapely.points(gx.ravel(), gy.ravel())
-        inside = p[shapely.contains_xy(g, gx.ravel(), gy.ravel())] if p.size else p
-        if inside.size == 0:
-            inside = np.array([shapely.point_on_surface(g)])
-        idx.append(np.full(inside.size, i))
-        pts.append(inside)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+        inside = shapely.contains_xy(g, gx, gy) if gx.size else np.zeros(0, bool)
+        if inside.any():
+            gx, gy = gx[inside], gy[inside]
+        else:
+            p = shapely.point_on_surface(g)
+            gx, gy = np.array([p.x]), np.array([p.y])
+        idx.append(np.full(gx.size, i))
+        xs_all.append(gx)
+        ys_all.append(gy)
     if not idx:
-        return np.zeros(0, np.int64), np.zeros(0, object)
-    return np.concatenate(idx), np.concatenate(pts)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    return np.concatenate(idx), np.concatenate(xs_all), np.concatenate(ys_all)
 
 
 def _floor_area(buildings: gpd.GeoDataFrame, polys_m: np.ndarray) -> np.ndarray:
@@ -204,13 +208,13 @@ def sample_points(
             bf["community"] = poly_idx[bf["community"].to_numpy()]
             frames.append(bf)
     if (~done).any():
-        ci, pts = _grid_samples(polys[~done], spacing_m)
+        ci, gx, gy = _grid_samples(polys[~done], spacing_m)
         frames.append(
             pd.DataFrame(
                 {
                     "community": poly_idx[~done][ci],
-                    "x": shapely.get_x(pts),
-                    "y": shapely.get_y(pts),
+                    "x": gx,
+                    "y": gy,
                     "w": 1.0,
                     "method": "grid",
                 }
