@@ -103,6 +103,15 @@ def test_offline_audit_map_tells_its_story(audits, lang, artifacts):
     try:
         d.get(maps[0].as_uri())
         d.implicitly_wait(2)
+        # screenshots of the map as opened (before the test clicks anything)
+        d.execute_script("window.scMap.fit()")
+        d.save_screenshot(str(artifacts / f"wuhan_audit_{lang}.png"))
+        d.execute_script(
+            "const b = window.scMap.data.bounds;"
+            "window.scMap.map.setView([(b[0][0] + b[1][0]) / 2, (b[0][1] + b[1][1]) / 2], 16)"
+        )
+        d.save_screenshot(str(artifacts / f"wuhan_audit_{lang}_z16.png"))
+        d.execute_script("window.scMap.fit()")
         state = d.execute_script("""
             const api = window.scMap, m = api.map, L_ = api.layers;
             const count = g => g ? g.getLayers().length : 0;
@@ -140,7 +149,7 @@ def test_offline_audit_map_tells_its_story(audits, lang, artifacts):
         )
         n_streets = d.execute_script("return document.querySelectorAll('.sc-lab-street').length")
         assert n_streets >= 3
-        d.execute_script("window.scMap.map.fitBounds(window.scMap.data.bounds)")
+        d.execute_script("window.scMap.fit()")
         # proposals explained: name, place and coordinates in every popup
         if len(props):
             texts = d.execute_script(COLLECT_JS)
@@ -154,12 +163,6 @@ def test_offline_audit_map_tells_its_story(audits, lang, artifacts):
         assert d.execute_script("return window.__alerts") == []
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
-        d.save_screenshot(str(artifacts / f"wuhan_audit_{lang}.png"))
-        d.execute_script(
-            "const b = window.scMap.data.bounds;"
-            "window.scMap.map.setView([(b[0][0] + b[1][0]) / 2, (b[0][1] + b[1][1]) / 2], 16)"
-        )
-        d.save_screenshot(str(artifacts / f"wuhan_audit_{lang}_z16.png"))
     finally:
         d.quit()
     import shutil

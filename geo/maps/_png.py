@@ -286,6 +286,7 @@ def save_png(
                         label=text(lang, "palace_proposed"),
                     )
                 )
+        _labels_png(ax, net, background, crs, (x0, y0, x1, y1))
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal")
@@ -328,6 +329,37 @@ def save_png(
             fig.savefig(tmp, format="png")
         plt.close(fig)
     return {"path": str(path), "size_bytes": Path(path).stat().st_size, "tiles": used_tiles}
+
+
+def _labels_png(ax, net, background, crs, frame, max_streets: int = 25) -> None:
+    """Names a reader can orient by: the longest streets, named water, parks and places."""
+    import geopandas as gpd
+    import matplotlib.patheffects as pe
+    import shapely
+
+    from ._layers import street_labels
+
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    box = shapely.box(*frame)
+    pts, names, _ = street_labels(net, gcj=False, max_labels=max_streets)
+    items = [(p, n, "#555", 7) for p, n in zip(pts, names, strict=True)]
+    if background is not None and len(background) and "name" in background:
+        bg = background[background["name"].fillna("").astype(str) != ""]
+        bg = bg[bg["bg"].isin(["water", "park", "place", "suburb", "district"])]
+        for (_, r), g in zip(bg.iterrows(), bg.geometry, strict=True):
+            p = g.point_on_surface() if g.geom_type.endswith("Polygon") else g.centroid
+            colour = {"water": "#2b6ca3", "park": "#3b7d3b"}.get(r["bg"], "#333")
+            items.append((p, str(r["name"]), colour, 8 if r["bg"] in ("water", "park") else 9))
+    if not items:
+        return
+    xy = gpd.GeoSeries([i[0] for i in items], crs=4326).to_crs(crs)
+    seen: set[str] = set()
+    for (_, text_, colour, size), p in zip(items, xy, strict=True):
+        if text_ in seen or not box.contains(p):
+            continue
+        seen.add(text_)
+        ax.text(p.x, p.y, text_, fontsize=size, color=colour, ha="center", va="center",
+                zorder=8, path_effects=halo)  # fmt: skip
 
 
 def scale_length_m(width_m: float) -> float:

@@ -240,7 +240,23 @@
       other.style.bottom = "auto";
       other.style.top = top + "px";
     }
-    var api = {map: map, data: data, layers: layers};
+    // fit the data into the part of the window the panels leave free
+    function fitFree() {
+      if (!data.bounds) return;
+      var size = map.getSize();
+      var box = function (sel) {
+        var e = document.querySelector(sel);
+        return e ? e.getBoundingClientRect() : null;
+      };
+      var lg = box("#sc-legend"), tt = box("#sc-title"), sc = box(".sc-scn");
+      var left = lg ? Math.min(lg.right + 10, size.x * 0.3) : 20;
+      var top = tt ? Math.min(tt.bottom + 10, size.y * 0.35) : 20;
+      var right = sc ? Math.min(size.x - sc.left + 10, size.x * 0.3) : 20;
+      map.fitBounds(data.bounds, {paddingTopLeft: [left, top], paddingBottomRight: [right, 20]});
+    }
+    fitFree();
+    window.addEventListener("load", function () { setTimeout(fitFree, 50); });
+    var api = {map: map, data: data, layers: layers, fit: fitFree};
     window.scMap = api;
     try {
       document.dispatchEvent(new CustomEvent("sc:ready", {detail: api}));
