@@ -9,8 +9,8 @@ Street names come from the network itself (``edge_name``), so road centre-line f
 too.
 
 This is a second pass over the file (pyosmium's area assembly needs its own two-pass reader);
-for a city extract it takes about as long as reading the network. Results are cached in memory
-per file and bounding box.
+for a city extract it takes about as long as reading the network. The file's features are
+cached in memory per process; each map takes the ones in its own box.
 """
 
 from __future__ import annotations
@@ -75,12 +75,16 @@ def read_background(path: str | Path, bbox: tuple[float, float, float, float] | 
     """
     path = Path(path)
     st = path.stat()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, bbox)
-    return _read_cached(*key).copy()
+    g = _read_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if bbox is not None and len(g):
+        g = g.iloc[g.sindex.query(shapely.box(*bbox), predicate="intersects")]
+    return g.sort_index().reset_index(drop=True)
 
 
-@lru_cache(maxsize=4)
-def _read_cached(path: str, _mtime: int, _size: int, bbox) -> gpd.GeoDataFrame:
+@lru_cache(maxsize=2)
+def _read_cached(path: str, _mtime: int, _size: int) -> gpd.GeoDataFrame:
+    """The whole file's background, read once per process (audit workers reuse it across
+    counties, each taking its own box)."""
     import osmium
 
     rows_bg: list[str] = []
@@ -128,8 +132,6 @@ def _read_cached(path: str, _mtime: int, _size: int, bbox) -> gpd.GeoDataFrame:
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read the map background ({exc})") from exc
     g = gpd.GeoDataFrame({"bg": rows_bg, "name": rows_name}, geometry=geoms, crs=4326)
-    if bbox is not None and len(g):
-        g = g[g.intersects(shapely.box(*bbox))]
     g = g[~g.geometry.is_empty].reset_index(drop=True)
     logger.info(
         "%s: background %s",
