@@ -354,7 +354,8 @@ def simplify(polys: np.ndarray, tolerance: float) -> np.ndarray:
         out[bad] = shapely.simplify(parts[bad], tolerance, preserve_topology=True)
     res = np.array([shapely.MultiPolygon()] * len(polys), dtype=object)
     if idx.size:
-        grouped = shapely.multipolygons(out, indices=idx)
+        # ``out=`` lets indices skip polygons that have no parts (an empty isochrone)
+        grouped = shapely.multipolygons(out, indices=idx, out=np.empty(len(polys), object))
         has, n = np.unique(idx, return_counts=True)
         res[has] = grouped[has]
         one = has[n == 1]  # a single part stays a Polygon, as GEOS's union would give
