@@ -495,7 +495,8 @@ def proposal_layer(prop, gcj: bool, lang: str) -> tuple[str, bool]:
     p["lon"] = shapely.get_x(geo)
     p["lat"] = shapely.get_y(geo)
     rows: dict[str, list] = {
-        k: [] for k in ("id", "n", "loc", "xy", "g", "url", "ut", "_label", "_palace", "_tip")
+        k: []
+        for k in ("id", "n", "loc", "xy", "g", "sk", "ne", "url", "ut", "_label", "_palace", "_tip")
     }
     has_palace = False
     for i in range(len(p)):
@@ -520,6 +521,10 @@ def proposal_layer(prop, gcj: bool, lang: str) -> tuple[str, bool]:
         rows["loc"].append("" if loc is None or pd.isna(loc) else str(loc))
         rows["xy"].append(_coords_text(r, lang))
         rows["g"].append(_num(r.get("newly_covered_population", np.nan)))
+        # mixed demand (issue 15): street km and employees newly covered, when present
+        sk, ne = r.get("newly_covered_street_km"), r.get("newly_covered_employees")
+        rows["sk"].append("" if sk is None or pd.isna(sk) else _num(sk, 2))
+        rows["ne"].append("" if ne is None or pd.isna(ne) else _num(ne))
         rows["url"].append(url)
         rows["ut"].append(text(lang, "open_amap"))
         rows["_label"].append(str(rank))
@@ -532,6 +537,8 @@ def proposal_layer(prop, gcj: bool, lang: str) -> tuple[str, bool]:
         ["loc", text(lang, "location")],
         ["xy", text(lang, "coordinates")],
         ["g", label(lang, "gain")],
+        ["sk", schema.header("newly_covered_street_km", lang)],
+        ["ne", schema.header("newly_covered_employees", lang)],
         ["ut", text(lang, "amap"), "url"],
     ]
     return (
