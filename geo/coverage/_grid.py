@@ -341,15 +341,23 @@ def group_polygons(
     )
 
 
+def _big_holes(parts: np.ndarray, min_area: float) -> np.ndarray:
+    """Number of holes larger than ``min_area`` in each polygon."""
+    rings, idx = shapely.get_rings(parts, return_index=True)
+    first = np.r_[True, idx[1:] != idx[:-1]] if idx.size else idx.astype(bool)
+    hole = ~first & (shapely.area(shapely.polygons(rings)) > min_area)
+    return np.bincount(idx[hole], minlength=len(parts))
+
+
 def simplify(polys: np.ndarray, tolerance: float) -> np.ndarray:
     """Douglas-Peucker polygon by polygon (a topology-preserving simplify of one big
     MultiPolygon is superlinear), without topology checks (10x faster on contour output),
-    redone with them for any polygon that came out invalid or lost a hole."""
+    redone with them for any polygon that came out invalid or lost a hole bigger than
+    ``(4 x tolerance)^2``."""
     parts, idx = shapely.get_parts(polys, return_index=True)
     out = shapely.simplify(parts, tolerance, preserve_topology=False)
-    bad = ~shapely.is_valid(out) | (
-        shapely.get_num_interior_rings(out) < shapely.get_num_interior_rings(parts)
-    )
+    big = (4.0 * tolerance) ** 2  # holes smaller than this may vanish at this tolerance
+    bad = ~shapely.is_valid(out) | (_big_holes(out, big) < _big_holes(parts, big))
     if bad.any():
         out[bad] = shapely.simplify(parts[bad], tolerance, preserve_topology=True)
     res = np.array([shapely.MultiPolygon()] * len(polys), dtype=object)
