@@ -70,25 +70,48 @@
     return s;
   }
 
+  function textWidth(t) {
+    var w = 0;
+    for (var i = 0; i < t.length; i++) w += t.charCodeAt(i) > 0x2e80 ? 12 : 6.5;
+    return w + 6;
+  }
+
   function labelLayer(map, layer) {
+    // labels in priority order (places and water first, then streets, longest first); at each
+    // zoom, those whose zoom has come are placed greedily and any that would overlap an
+    // already placed label is left out, so names never pile up
     var group = L.layerGroup();
     var marks = [];
     layer.data.features.forEach(function (f) {
       var p = f.properties, c = f.geometry.coordinates;
-      var div = el("div", "sc-lab sc-lab-" + (p._k || "street"), p.text);
+      var kind = p._k || "street";
+      var div = el("div", "sc-lab sc-lab-" + kind, p.text);
       var icon = L.divIcon({html: div, className: "sc-lab-wrap", iconSize: null});
       var mk = L.marker([c[1], c[0]], {icon: icon, interactive: false, keyboard: false});
-      marks.push([mk, p._z || 0]);
+      var big = kind === "district" ? 1.3 : kind === "place" ? 1.1 : 1;
+      marks.push({mk: mk, z: p._z || 0, ll: L.latLng(c[1], c[0]),
+                  w: textWidth(String(p.text)) * big, h: 16 * big,
+                  pri: kind === "street" ? 1 : 0});
     });
+    marks.sort(function (a, b) { return a.pri - b.pri; });  // stable: keeps street order
     function refresh() {
-      var z = map.getZoom();
+      var z = map.getZoom(), placed = [], bounds = map.getBounds().pad(0.2);
       marks.forEach(function (m) {
-        if (z >= m[1]) { if (!group.hasLayer(m[0])) group.addLayer(m[0]); }
-        else if (group.hasLayer(m[0])) group.removeLayer(m[0]);
+        var show = z >= m.z && bounds.contains(m.ll);
+        if (show) {
+          var pt = map.latLngToContainerPoint(m.ll);
+          var box = [pt.x - m.w / 2, pt.y - m.h / 2, pt.x + m.w / 2, pt.y + m.h / 2];
+          show = !placed.some(function (q) {
+            return box[0] < q[2] && box[2] > q[0] && box[1] < q[3] && box[3] > q[1];
+          });
+          if (show) placed.push(box);
+        }
+        if (show) { if (!group.hasLayer(m.mk)) group.addLayer(m.mk); }
+        else if (group.hasLayer(m.mk)) group.removeLayer(m.mk);
       });
     }
-    map.on("zoomend", refresh);
-    refresh();
+    map.on("zoomend moveend", refresh);
+    group.on("add", refresh);
     return group;
   }
 
@@ -243,6 +266,7 @@
     // fit the data into the part of the window the panels leave free
     function fitFree() {
       if (!data.bounds) return;
+      map.options.zoomSnap = 0.25;  // fill the free space, not the next whole zoom level
       var size = map.getSize();
       var box = function (sel) {
         var e = document.querySelector(sel);
@@ -252,7 +276,8 @@
       var left = lg ? Math.min(lg.right + 10, size.x * 0.3) : 20;
       var top = tt ? Math.min(tt.bottom + 10, size.y * 0.35) : 20;
       var right = sc ? Math.min(size.x - sc.left + 10, size.x * 0.3) : 20;
-      map.fitBounds(data.bounds, {paddingTopLeft: [left, top], paddingBottomRight: [right, 20]});
+      map.fitBounds(data.bounds, {paddingTopLeft: [left, top], paddingBottomRight: [right, 20],
+                                  animate: false});
     }
     fitFree();
     window.addEventListener("load", function () { setTimeout(fitFree, 50); });
