@@ -74,6 +74,71 @@ def time_ours(cost, w, r, p):
     return out
 
 
+def palace_instance(n_c: int, n_d: int) -> dict:
+    """First cultural palace (p-median, p = 1) on a generated county street grid: the exact
+    column-sum method against the MILP on the full distance matrix (the method before)."""
+    import geopandas as gpd
+    import shapely
+    from _common import street_grid
+
+    from geo.config import Config
+    from geo.coverage import compute_coverage
+    from geo.optimize import _existing_cost, distance_matrix, propose_sites
+    from geo.optimize._candidates import candidate_snap
+
+    rng = np.random.default_rng(3)
+    net = street_grid(30_000, seed=3)
+    pick = rng.choice(net.n_nodes, n_d + 10, replace=False)
+    lon, lat = net.lon[pick] + rng.normal(0, 2e-4, pick.size), net.lat[pick]
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"s{i}" for i in range(10)], "kind": ["station"] * 10},
+        geometry=shapely.points(lon[:10], lat[:10]),
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {
+            "community_id": [f"c{i}" for i in range(n_d)],
+            "population": rng.integers(800, 12000, n_d).astype(float),
+        },
+        geometry=shapely.points(lon[10:], lat[10:]),
+        crs=4326,
+    )
+    res = compute_coverage(net, sites, comms, config=Config(minutes=15.0))
+    cp = rng.choice(net.n_nodes, n_c, replace=False)
+    cand = gpd.GeoDataFrame(
+        {"candidate_id": [f"k{i}" for i in range(n_c)], "name": [f"k{i}" for i in range(n_c)]},
+        geometry=shapely.points(net.lon[cp], net.lat[cp]),
+        crs=4326,
+    )
+    t0 = time.perf_counter()
+    p = propose_sites(
+        res, k=1, model="pmedian", existing_kinds=["cultural_palace"], curve=False,
+        candidates=cand, candidates_only=True,
+    )  # fmt: skip
+    t_exact = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    snap = candidate_snap(res, p.candidates)
+    cost = distance_matrix(res, snap)
+    t_matrix = time.perf_counter() - t0
+    w = res.communities["population"].to_numpy(float)
+    t0 = time.perf_counter()
+    m = _core.pmedian(cost, w, 1, _existing_cost(res, ["cultural_palace"]), exact_one=False)
+    t_milp = time.perf_counter() - t0
+    return {
+        "instance": f"street grid {net.n_nodes:,} nodes, {len(p.candidates):,} candidates x "
+        f"{n_d:,} communities",
+        "exact_s": round(t_exact, 3),
+        "exact_searched": p.summary["solver_info"]["exact_1_median"]["searched"],
+        "baseline_matrix_s": round(t_matrix, 2),
+        "baseline_matrix_mb": round(cost.nbytes / 1e6, 1),
+        "baseline_milp_s": round(t_milp, 2),
+        "baseline_status": m.status,
+        "same_objective": bool(abs(m.objective - p.summary["objective"]) <= 1e-6 * m.objective),
+        "exact_objective": p.summary["objective"],
+        "baseline_objective": m.objective,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -82,6 +147,9 @@ def main() -> None:
     ap.add_argument("--big-k", type=int, default=50)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--cbc-time-limit", type=float, default=300.0)
+    ap.add_argument("--no-baseline", action="store_true", help="skip the pre-issue-13 solve")
+    ap.add_argument("--palace-candidates", type=int, default=2084)
+    ap.add_argument("--palace-communities", type=int, default=937)
     args = ap.parse_args()
     rows = []
     instances = [("SF 205x16 (spopt)", *sf_instance(), 5000.0, 4)]
@@ -128,6 +196,17 @@ def main() -> None:
     t0 = time.perf_counter()
     s = _core.mclp(a, w, args.big_k, time_limit=args.time_limit)
     t_exact = time.perf_counter() - t0
+    base = None
+    if not args.no_baseline:
+        # the solver before issue 13: no reduction, HiGHS branch-and-bound from the start
+        t0 = time.perf_counter()
+        b = _core.mclp(a, w, args.big_k, time_limit=args.time_limit, reduce=False, lp_first=False)
+        base = {
+            "baseline_milp_s": round(time.perf_counter() - t0, 2),
+            "baseline_status": b.status,
+            "baseline_objective": b.objective,
+            "same_objective": bool(abs(b.objective - s.objective) <= 1e-6 * s.objective),
+        }
     t0 = time.perf_counter()
     g = _core.greedy_mclp(a, w, args.big_k)
     t_greedy = time.perf_counter() - t0
@@ -142,7 +221,11 @@ def main() -> None:
         "greedy_objective": g.objective,
         "greedy_bound": g.bound,
         "greedy_vs_milp": round(g.objective / s.objective, 5),
+        "reduction": s.info.get("reduction"),
+        "lp_relaxation_integral": s.info.get("lp_relaxation_integral"),
+        **(base or {}),
     }
+    big["palace"] = palace_instance(args.palace_candidates, args.palace_communities)
     out = {"instances": rows, "large": big, "peak_rss_mb": round(peak_rss_mb(), 1)}
     if args.json:
         print(json.dumps(out))

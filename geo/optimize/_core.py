@@ -267,6 +267,7 @@ def mclp(
     max_vars: int = 2_000_000,
     node_limit: int = NODE_LIMIT,
     reduce: bool = True,
+    lp_first: bool = True,
 ) -> Solution:
     """Maximal covering: ``k`` new sites that maximise the newly covered weight.
 
@@ -287,6 +288,8 @@ def mclp(
         Branch-and-bound nodes for HiGHS: the deterministic work limit.
     reduce
         Reduce the instance first (:func:`reduce_covering`; the optimum is unchanged).
+    lp_first
+        Solve the LP relaxation first; when its optimum is integral, no branching is needed.
     min_counts
         ``[(eligible_mask, n)]``: at least ``n`` of the new sites among ``eligible_mask``.
     max_vars
@@ -352,7 +355,7 @@ def mclp(
         row = np.concatenate([np.asarray(mask, float)[red.cand], np.zeros(ng)])
         cons.append(LinearConstraint(sp.csr_matrix(row), n, np.inf))
     integ = np.concatenate([np.ones(nk), np.zeros(ng)])
-    x_lp = _integral_lp(c, cons, nk, time_limit)
+    x_lp = _integral_lp(c, cons, nk, time_limit) if lp_first else None
     info["lp_relaxation_integral"] = x_lp is not None
     if x_lp is not None:
         # the LP relaxation's optimum is integral, so it is the MILP optimum: no branching

@@ -166,7 +166,7 @@ def one_median(
         if lb_sorted[pos] > best * (1 + _REL_TIE) + 1e-9:
             break  # no remaining candidate can beat (or tie) the best
         thr = best * (1 + _REL_TIE) + 1e-9
-        end = min(pos + block, order.size)
+        end = min(pos + (block if np.isfinite(best) else 1), order.size)  # first: 1 search
         end = pos + max(1, int(np.searchsorted(lb_sorted[pos:end], thr, side="right")))
         js = order[pos:end]
         u, v, cu, cv = _endpoint_costs(net, cand.take(js))

@@ -1,0 +1,223 @@
+"""Province batch benchmark (issue 13): a whole-province audit, every county, end to end.
+
+    python benchmarks/province.py --json                       # generated province, --scale 0.05
+    python benchmarks/province.py --scale 1.0 --json           # the issue's full size (heavy)
+    python benchmarks/province.py --network P.osm.pbf --boundaries cnmaps:湖北省 \\
+        --sites S.csv --communities C.csv --json
+
+The generated province is a grid of square counties, each a jittered street grid written as an
+OSM PBF (so parsing is measured too). ``--scale 1`` is the issue's size: 103 counties of about
+30,000 street nodes (3.1 M), 30,000 communities and 3,750 sites; every count scales linearly
+with ``--scale`` (counties at least 2). The generated PBF holds street nodes only, not the
+issue's 15 M OSM nodes (buildings and other nodes, which the walk filter skips).
+
+Prints one JSON object: ``counties``, ``total_s``, ``peak_rss_mb`` (this process and the
+largest worker), ``slowest_county_s``, ``stage_totals_s`` (parse, index, clip, load, coverage,
+optimise, files, isochrones, map, reports) and the sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+LON0, LAT0 = 111.0, 30.0  # western Hubei
+M_PER_DEG = 111_195.0
+FULL = {"counties": 103, "county_nodes": 30_000, "communities": 30_000, "sites": 3_750}
+
+
+def generate(out: Path, scale: float, seed: int = 1, spacing_m: float = 90.0) -> dict:
+    """Write ``province.osm.pbf``, ``counties.geojson``, ``sites.csv``, ``communities.csv``."""
+    import geopandas as gpd
+    import osmium
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    n_cty = max(2, round(FULL["counties"] * scale))
+    side = int(np.ceil(np.sqrt(FULL["county_nodes"])))  # nodes per county side
+    cols = int(np.ceil(np.sqrt(n_cty)))
+    rows = int(np.ceil(n_cty / cols))
+    nx_, ny_ = cols * side, rows * side
+    dlat = spacing_m / M_PER_DEG
+    dlon = spacing_m / (M_PER_DEG * np.cos(np.radians(LAT0)))
+    ii, jj = np.meshgrid(np.arange(nx_), np.arange(ny_))
+    lon = LON0 + ii * dlon + rng.normal(0, 0.05 * dlon, ii.shape)
+    lat = LAT0 + jj * dlat + rng.normal(0, 0.05 * dlat, jj.shape)
+    # only the cells of existing counties carry streets
+    cty = (jj // side) * cols + (ii // side)
+    alive = cty < n_cty
+    node_id = np.arange(nx_ * ny_, dtype=np.int64).reshape(ny_, nx_) + 1
+    pbf = out / "province.osm.pbf"
+    t0 = time.perf_counter()
+    n_nodes = n_ways = 0
+    with osmium.SimpleWriter(str(pbf)) as w:
+        for y in range(ny_):
+            for x in np.flatnonzero(alive[y]):
+                w.add_node(
+                    osmium.osm.mutable.Node(
+                        id=int(node_id[y, x]), location=(float(lon[y, x]), float(lat[y, x]))
+                    )
+                )
+                n_nodes += 1
+        wid = 1
+        kinds = np.array(["residential", "service", "footway", "tertiary", "living_street"])
+        # streets along rows and columns, cut into ways of 1-12 blocks, some links missing
+        for horiz in (True, False):
+            lines = range(ny_) if horiz else range(nx_)
+            for k in lines:
+                ids = node_id[k, :] if horiz else node_id[:, k]
+                ok = alive[k, :] if horiz else alive[:, k]
+                pos = 0
+                n = ids.size
+                while pos < n - 1:
+                    step = int(rng.integers(1, 13))
+                    seg = np.arange(pos, min(pos + step, n - 1) + 1)
+                    pos = seg[-1]
+                    if not ok[seg].all() or rng.random() < 0.1:
+                        continue
+                    tags = {"highway": str(kinds[rng.integers(0, kinds.size)])}
+                    if rng.random() < 0.5:
+                        tags["name"] = f"路{wid}"
+                    w.add_way(osmium.osm.mutable.Way(id=wid, nodes=ids[seg].tolist(), tags=tags))
+                    wid += 1
+                    n_ways += 1
+    write_s = time.perf_counter() - t0
+    # county squares
+    polys, names = [], []
+    for c in range(n_cty):
+        cy, cx = divmod(c, cols)
+        x0, y0 = LON0 + (cx * side - 0.5) * dlon, LAT0 + (cy * side - 0.5) * dlat
+        polys.append(shapely.box(x0, y0, x0 + side * dlon, y0 + side * dlat))
+        names.append(f"模拟县{c + 1:03d}")
+    bnd = gpd.GeoDataFrame(
+        {"name": names, "adcode": [f"42{c + 1:04d}" for c in range(n_cty)]},
+        geometry=polys,
+        crs=4326,
+    )
+    bnd.to_file(out / "counties.geojson", driver="GeoJSON")
+    n_comm = max(20 * n_cty, round(FULL["communities"] * scale))
+    n_site = max(12 * n_cty, round(FULL["sites"] * scale))
+    pick = rng.choice(np.flatnonzero(alive.ravel()), n_comm + n_site, replace=False)
+    plon = lon.ravel()[pick] + rng.normal(0, 0.3 * dlon, pick.size)
+    plat = lat.ravel()[pick] + rng.normal(0, 0.3 * dlat, pick.size)
+    kinds_zh = rng.choice(
+        ["爱心驿站", "会·站·家一体化", "工人文化宫", "融合共建"], n_site, p=[0.6, 0.3, 0.02, 0.08]
+    )
+    pd.DataFrame(
+        {
+            "编号": [f"S{i:05d}" for i in range(n_site)],
+            "名称": [f"{k}{i}号" for i, k in enumerate(kinds_zh)],
+            "类型": kinds_zh,
+            "经度": plon[:n_site].round(6),
+            "纬度": plat[:n_site].round(6),
+        }
+    ).to_csv(out / "sites.csv", index=False, encoding="utf-8-sig")
+    pd.DataFrame(
+        {
+            "编号": [f"C{i:05d}" for i in range(n_comm)],
+            "名称": [f"社区{i}" for i in range(n_comm)],
+            "人口": rng.integers(800, 12_000, n_comm),
+            "经度": plon[n_site:].round(6),
+            "纬度": plat[n_site:].round(6),
+        }
+    ).to_csv(out / "communities.csv", index=False, encoding="utf-8-sig")
+    return {
+        "scale": scale,
+        "counties": n_cty,
+        "street_nodes": n_nodes,
+        "ways": n_ways,
+        "communities": n_comm,
+        "sites": n_site,
+        "pbf_mb": round(pbf.stat().st_size / 1e6, 1),
+        "generate_s": round(write_s, 1),
+        "network": str(pbf),
+        "boundaries": str(out / "counties.geojson"),
+        "sites_file": str(out / "sites.csv"),
+        "communities_file": str(out / "communities.csv"),
+    }
+
+
+def run(network, boundaries, sites, communities, out: Path, workers: int, maps: bool) -> dict:
+    from geo.audit import run_audit
+    from geo.config import Config
+
+    cfg = Config(cache_dir=out / "cache", use_cache=False).replace(
+        minutes=15.0, thresholds_min=(5.0, 10.0, 15.0)
+    )
+    t0 = time.perf_counter()
+    res = run_audit(
+        network=network,
+        sites=sites,
+        communities=communities,
+        boundaries=boundaries,
+        out=out / "audit",
+        config=cfg,
+        workers=workers,
+        write_maps=maps,
+        force=True,
+    )
+    total = time.perf_counter() - t0
+    doc = json.loads((out / "audit" / "summary.json").read_text(encoding="utf-8"))
+    s = res.summary
+    ok = s[s["status"] == "ok"]
+    return {
+        "counties": len(s),
+        "counties_ok": len(ok),
+        "total_s": round(total, 1),
+        "slowest_county_s": round(float(ok["seconds"].max()), 2) if len(ok) else None,
+        "slowest_county": str(ok.loc[ok["seconds"].idxmax(), "county"]) if len(ok) else None,
+        "stage_totals_s": doc.get("stage_seconds", {}),
+        "palace_proposals": int(ok["palace_proposal_lon"].notna().sum()),
+        "solver_fallbacks": [x for x in s.get("solver_fallback", pd.Series()).dropna()],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--scale", type=float, default=0.05, help="share of the issue's province")
+    ap.add_argument("--network", help="an existing OSM PBF instead of the generated one")
+    ap.add_argument("--boundaries", help="county boundaries (file or cnmaps:湖北省)")
+    ap.add_argument("--sites")
+    ap.add_argument("--communities")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-maps", action="store_true")
+    ap.add_argument("--keep", help="folder to keep the generated inputs and outputs in")
+    args = ap.parse_args()
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="province_"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    if args.network:
+        if not (args.boundaries and args.sites and args.communities):
+            ap.error("--network needs --boundaries, --sites and --communities")
+        gen = {"network": args.network}
+        paths = (args.network, args.boundaries, args.sites, args.communities)
+    else:
+        gen = generate(tmp, args.scale)
+        paths = (gen["network"], gen["boundaries"], gen["sites_file"], gen["communities_file"])
+    out = run(*paths, tmp, args.workers, not args.no_maps)
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = {
+        **out,
+        "peak_rss_mb": round(max(self_mb, child_mb), 1),
+        "peak_rss_parent_mb": round(self_mb, 1),
+        "peak_rss_largest_worker_mb": round(child_mb, 1),
+        "workers": args.workers,
+        "maps": not args.no_maps,
+        "input": {k: v for k, v in gen.items() if not k.endswith("_file")},
+    }
+    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
