@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import crs as _crs
 from . import schema
+from ._fonts import cjk_font as _cjk_font  # old private name, kept for callers
 from .coverage import CoverageResult
 from .io import REJECT_COLUMNS, atomic_path, write_csv, write_json
 
@@ -122,19 +123,9 @@ def write_coverage_outputs(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    lang = (map_kwargs or {}).get("lang", "zh")
     res = with_metrics(res)
-    rejects = pd.concat(
-        [
-            rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS),
-            off_network_rejects(
-                res,
-                (inputs or {}).get("sites", ""),
-                (inputs or {}).get("communities", ""),
-                (map_kwargs or {}).get("lang", "zh"),
-            ),
-        ],
-        ignore_index=True,
-    )
+    rejects = _all_rejects(res, rejects, inputs or {}, lang)
     paths = {
         "communities": write_csv(community_table(res, output_crs), out / "communities.csv"),
         "sites": write_csv(site_table(res, output_crs), out / "sites.csv"),
@@ -142,9 +133,32 @@ def write_coverage_outputs(
     }
     if views is not None:  # streets.csv, uncovered_streets.geojson, workplaces.csv
         paths.update(views.write(out))
+    iso = _write_isochrones(res, out, isochrones, paths)
+    summary = run_summary(res, rejects, output_crs, inputs, extra_summary)
+    if proposal is not None:
+        paths.update(_write_proposal(proposal, out, output_crs, lang))
+        summary["proposal"] = proposal.summary
+    if write_map:
+        summary["map"] = _write_maps(
+            res, out, iso, paths, map_kwargs or {}, proposal, views, all_iso=isochrones
+        )
+    if workbook:
+        paths["workbook"] = _write_workbook(res, out / workbook, paths, summary, proposal, lang)
+    paths["summary"] = write_json(summary, out / "summary.json")
+    return paths
+
+
+def _all_rejects(res, rejects: pd.DataFrame | None, inputs: dict, lang: str) -> pd.DataFrame:
+    """The loaders' rejects plus the points far from every street."""
+    far = off_network_rejects(res, inputs.get("sites", ""), inputs.get("communities", ""), lang)
+    base = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
+    return pd.concat([base, far], ignore_index=True)
+
+
+def _write_isochrones(res, out: Path, isochrones: bool, paths: dict) -> gpd.GeoDataFrame:
+    """Build the isochrones an output uses (isochrones.geojson, the maps) and write them."""
     from .maps import MAX_SITE_ISOCHRONES
 
-    # isochrones are built only when an output uses them (isochrones.geojson, the maps)
     iso = (
         res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
         if isochrones
@@ -154,6 +168,17 @@ def write_coverage_outputs(
         with atomic_path(out / "isochrones.geojson") as tmp:
             gpd.GeoDataFrame(iso).to_file(tmp, driver="GeoJSON")
         paths["isochrones"] = out / "isochrones.geojson"
+    return iso
+
+
+def run_summary(
+    res: CoverageResult,
+    rejects: pd.DataFrame,
+    output_crs: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``summary.json``'s content before the proposal and map keys (pure)."""
     summary = dict(res.summary)
     summary["rejected_rows"] = len(rejects)
     if len(rejects):
@@ -167,58 +192,61 @@ def write_coverage_outputs(
     }
     if inputs:
         summary["inputs"] = {k: str(v) for k, v in inputs.items()}
-    if extra_summary:
-        summary.update(extra_summary)
-    if proposal is not None:
-        paths["proposed_sites"] = write_csv(
+    if extra:
+        summary.update(extra)
+    return summary
+
+
+def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> dict[str, Path]:
+    """proposed_sites.csv, marginal_gain.csv (and .png), candidates.csv."""
+    paths = {
+        "proposed_sites": write_csv(
             proposal_table(proposal, output_crs), out / "proposed_sites.csv"
+        ),
+        "marginal_gain": write_csv(proposal.curve, out / "marginal_gain.csv"),
+    }
+    cands = pd.DataFrame(proposal.candidates.drop(columns="geometry"))
+    paths["candidates"] = write_csv(
+        _crs.add_system_columns(cands, output_crs), out / "candidates.csv"
+    )
+    if len(proposal.curve):
+        paths["marginal_gain_plot"] = plot_marginal_gain(
+            proposal.curve, out / "marginal_gain.png", lang
         )
-        paths["marginal_gain"] = write_csv(proposal.curve, out / "marginal_gain.csv")
-        cands = pd.DataFrame(proposal.candidates.drop(columns="geometry"))
-        paths["candidates"] = write_csv(
-            _crs.add_system_columns(cands, output_crs), out / "candidates.csv"
-        )
-        if len(proposal.curve):
-            lang = (map_kwargs or {}).get("lang", "zh")
-            paths["marginal_gain_plot"] = plot_marginal_gain(
-                proposal.curve, out / "marginal_gain.png", lang
-            )
-        summary["proposal"] = proposal.summary
-    if write_map:
-        from .maps import make_map, save_map
-
-        kw = dict(map_kwargs or {})
-        offline = kw.pop("offline", True)
-        if proposal is not None:
-            kw["proposals"] = proposal.sites
-            kw.setdefault("proposal_summary", proposal.summary)
-        m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
-        info = save_map(m, out / "map.html", offline=offline)
-        paths["map"] = out / "map.html"
-        summary["map"] = {"file": "map.html", "size_bytes": info["size_bytes"], "offline": offline}
-        from .maps import save_png
-
-        png = save_png(
-            res,
-            out / "map.png",
-            **m._sc_png,  # the same title, numbers, proposals and background as the HTML map
-            # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
-            isochrones=(
-                iso
-                if not isochrones
-                else None
-                if "site_id" in iso
-                else iso[iso["level"] == res.config.main_level]
-            ),
-            tiles=not offline,
-        )
-        paths["map_png"] = out / "map.png"
-        summary["map"]["png"] = {"file": "map.png", "tiles": png["tiles"]}
-    if workbook:
-        lang = (map_kwargs or {}).get("lang", "zh")
-        paths["workbook"] = _write_workbook(res, out / workbook, paths, summary, proposal, lang)
-    paths["summary"] = write_json(summary, out / "summary.json")
     return paths
+
+
+def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views, *, all_iso):
+    """map.html and map.png; returns summary.json's ``map`` entry."""
+    from .maps import make_map, save_map, save_png
+
+    kw = dict(map_kwargs)
+    offline = kw.pop("offline", True)
+    if proposal is not None:
+        kw["proposals"] = proposal.sites
+        kw.setdefault("proposal_summary", proposal.summary)
+    m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
+    info = save_map(m, out / "map.html", offline=offline)
+    paths["map"] = out / "map.html"
+    # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
+    if not all_iso:
+        png_iso = iso
+    else:
+        png_iso = None if "site_id" in iso else iso[iso["level"] == res.config.main_level]
+    png = save_png(
+        res,
+        out / "map.png",
+        **m._sc_png,  # the same title, numbers, proposals and background as the HTML map
+        isochrones=png_iso,
+        tiles=not offline,
+    )
+    paths["map_png"] = out / "map.png"
+    return {
+        "file": "map.html",
+        "size_bytes": info["size_bytes"],
+        "offline": offline,
+        "png": {"file": "map.png", "tiles": png["tiles"]},
+    }
 
 
 def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
@@ -269,61 +297,22 @@ def proposal_table(prop, output_crs: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(sites[cols])
 
 
-_CJK_FILES = (
-    "wqy-microhei.ttc",
-    "wqy-zenhei.ttc",
-    "NotoSansCJK-Regular.ttc",
-    "NotoSansCJKsc-Regular.otf",
-    "DroidSansFallbackFull.ttf",
-    "msyh.ttc",
-    "simhei.ttf",
-)
-
-
-def _cjk_font() -> str | None:
-    """Name of an installed CJK font, registering known font files matplotlib has not cached."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for path in font_manager.findSystemFonts():
-        if Path(path).name in _CJK_FILES and not any(
-            k in n for n in names for k in ("WenQuanYi", "Noto Sans CJK", "Droid Sans")
-        ):
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError):
-                continue
-    for f in font_manager.fontManager.ttflist:
-        if any(
-            k in f.name
-            for k in (
-                "WenQuanYi",
-                "Noto Sans CJK",
-                "Noto Serif CJK",
-                "Source Han",
-                "SimHei",
-                "Microsoft YaHei",
-                "PingFang",
-            )
-        ):
-            return f.name
-    return None
-
-
 def plot_marginal_gain(curve: pd.DataFrame, path: str | Path, lang: str = "zh") -> Path:
     """Covered population against new sites, as a PNG (Chinese labels when a CJK font exists)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     font = _cjk_font()
     zh = lang == "zh" and font is not None
     if lang == "zh" and font is None:
         logger.info("no CJK font found (install fonts-wqy-microhei); plot labels in English")
     rc = {"font.sans-serif": [font, "DejaVu Sans"]} if font else {}
-    with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    import matplotlib
+
+    with matplotlib.rc_context(rc):  # a Figure of its own: the user's backend is untouched
+        fig = Figure(figsize=(7, 4), dpi=120)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
         x = curve["new_sites"].to_numpy()
         y = 100 * curve["covered_share"].to_numpy()
         ax.plot(x, y, marker="o", color="#3182bd")
@@ -345,5 +334,4 @@ def plot_marginal_gain(curve: pd.DataFrame, path: str | Path, lang: str = "zh") 
         fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
-        plt.close(fig)
     return Path(path)

@@ -52,7 +52,7 @@ def save_png(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ..outputs import _cjk_font
+    from .._fonts import cjk_font as _cjk_font
     from . import _classes, _summary, main_minutes, robust_bounds, summary_numbers
     from . import walk_time_colour as wtc
     from ._layers import NEIGHBOUR_COLOUR, PARK, UNREACHABLE_COLOUR, WATER
