@@ -22,6 +22,24 @@ DEFAULT_WALK_SPEED_KMH = 4.0
 #: The life-circle levels of GB 50180-2018, in minutes.
 DEFAULT_THRESHOLDS_MIN = (5.0, 10.0, 15.0)
 
+#: The service-circle walk time in minutes (the 15-minute circle).
+DEFAULT_MINUTES = 15.0
+
+#: Largest straight-line access leg in metres from a point to the nearest street; farther
+#: points are ``off_network`` (large residential compounds sit 200-400 m from a mapped street).
+DEFAULT_MAX_SNAP_M = 500.0
+
+#: Half-width in metres of the street corridor drawn for isochrone polygons (about the depth of
+#: a street-side building plot).
+DEFAULT_STREET_BUFFER_M = 50.0
+
+#: Extra margin in metres, beyond the largest walk level, kept when a network is clipped to a
+#: boundary, so that walks which leave and re-enter the area are not cut.
+CLIP_MARGIN_M = 500.0
+
+#: Metres per kilometre and minutes per hour (walking speed km/h -> metres per minute).
+M_PER_KM, MIN_PER_H = 1000.0, 60.0
+
 
 def _default_cache_dir() -> Path:
     import os
@@ -48,12 +66,12 @@ class Config:
     max_snap_m
         Largest straight-line access leg, in metres, from a point to the nearest street. Points
         farther away are flagged ``off_network`` rather than silently covered or dropped
-        (default 500 m: large residential compounds in Chinese cities often sit 200-400 m from
-        the nearest mapped street).
+        (default :data:`DEFAULT_MAX_SNAP_M`, 500 m: large residential compounds in Chinese
+        cities often sit 200-400 m from the nearest mapped street).
     boundary_buffer_m
         When a network is clipped to a boundary, keep streets within this distance of it in
         metres so that walks that leave and re-enter the area are not cut (default: the
-        coverage limit plus 500 m).
+        largest walk level plus :data:`CLIP_MARGIN_M`, 500 m).
     street_buffer_m
         Half-width in metres of the street corridor drawn for isochrone polygons (default 50 m:
         about the depth of a street-side building plot).
@@ -66,13 +84,13 @@ class Config:
         Show progress bars on long work.
     """
 
-    minutes: float = 15.0
+    minutes: float = DEFAULT_MINUTES
     walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH
     max_distance_m: float | None = None
     thresholds_min: tuple[float, ...] = DEFAULT_THRESHOLDS_MIN
-    max_snap_m: float = 500.0
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
     boundary_buffer_m: float | None = None
-    street_buffer_m: float = 50.0
+    street_buffer_m: float = DEFAULT_STREET_BUFFER_M
     cache_dir: Path = field(default_factory=_default_cache_dir)
     use_cache: bool = True
     verbose: bool = False
@@ -100,7 +118,7 @@ class Config:
     @property
     def metres_per_minute(self) -> float:
         """Walking speed in metres per minute."""
-        return self.walk_speed_kmh * 1000.0 / 60.0
+        return self.walk_speed_kmh * M_PER_KM / MIN_PER_H
 
     @property
     def limit_m(self) -> float:
@@ -111,11 +129,23 @@ class Config:
 
     @property
     def levels(self) -> dict[str, float]:
-        """Every reported level as ``{column suffix: limit in metres}``, ascending.
+        """Every reported level as ``{column suffix: limit in metres}``, ascending (the same as
+        :attr:`levels_m`; kept under this name for existing callers).
 
         The main level is always present. When ``max_distance_m`` is set, the minute levels
         are dropped and the single level is named after the distance (``"1000m"``).
         """
+        return self.levels_m
+
+    @property
+    def levels_min(self) -> dict[str, float]:
+        """Every reported level as ``{column suffix: walk time in minutes}``: what users see
+        (``{"5min": 5.0, "10min": 10.0, "15min": 15.0}``)."""
+        return {k: m / self.metres_per_minute for k, m in self.levels_m.items()}
+
+    @property
+    def levels_m(self) -> dict[str, float]:
+        """Every reported level as ``{column suffix: limit in metres}``, ascending."""
         if self.max_distance_m is not None:
             return {f"{_fmt(self.max_distance_m)}m": float(self.max_distance_m)}
         mins = sorted(set(self.thresholds_min) | {float(self.minutes)})
@@ -133,7 +163,7 @@ class Config:
         """Buffer in metres used when clipping a network to a boundary."""
         if self.boundary_buffer_m is not None:
             return float(self.boundary_buffer_m)
-        return max(self.levels.values()) + 500.0
+        return max(self.levels_m.values()) + CLIP_MARGIN_M
 
     def replace(self, **changes: object) -> Config:
         """Return a copy with some fields changed (the original is frozen)."""
