@@ -18,43 +18,84 @@ from .commands import (
     cmd_map,
     cmd_network,
 )
+from .config import CLIP_MARGIN_M, DEFAULT_THRESHOLDS_MIN, Config
 
 logger = logging.getLogger("geo")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("run settings")
-    g.add_argument("--minutes", type=float, default=15.0, help="walk time in minutes (15)")
+# --- options shared by several commands: each declared once ------------------------------
+
+
+def _run_opts(p: argparse.ArgumentParser, *, no_cache: bool = True) -> None:
+    """-v, -q, --cache-dir (and --no-cache): how a command runs, not what it computes."""
+    g = p.add_argument_group("run")
+    g.add_argument("--cache-dir", type=Path, default=None, help="network cache folder")
+    if no_cache:
+        g.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    g.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    g.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def _walk_opts(p: argparse.ArgumentParser, *, distance: bool = True) -> None:
+    """Walk time, speed, levels and snapping; defaults are :class:`geo.config.Config`'s."""
+    d = Config.__dataclass_fields__
+    minutes, speed, snap = (
+        d["minutes"].default,
+        d["walk_speed_kmh"].default,
+        d["max_snap_m"].default,
+    )
+    levels = " ".join(f"{m:g}" for m in DEFAULT_THRESHOLDS_MIN)
+    g = p.add_argument_group("walk")
+    g.add_argument(
+        "--minutes", type=float, default=minutes, help=f"walk time in minutes ({minutes:g})"
+    )
     g.add_argument(
         "--speed-kmh",
         type=float,
-        default=None,
-        help="walking speed in km/h (4.0, from GB 50180-2018: 1,000 m in 15 min)",
+        default=speed,
+        help=f"walking speed in km/h ({speed:g}, from GB 50180-2018: 1,000 m in 15 min)",
     )
-    g.add_argument(
-        "--max-distance-m",
-        type=float,
-        default=None,
-        help="coverage limit in metres; overrides minutes x speed",
-    )
+    if distance:
+        g.add_argument(
+            "--max-distance-m",
+            type=float,
+            default=None,
+            help="coverage limit in metres; overrides minutes x speed",
+        )
     g.add_argument(
         "--levels",
         type=float,
         nargs="+",
         default=None,
         metavar="MIN",
-        help="extra walk-time levels in minutes (5 10 15)",
+        help=f"walk-time levels in minutes ({levels})",
     )
     g.add_argument(
         "--max-snap-m",
         type=float,
-        default=500.0,
-        help="points farther than this from any street are off_network (500)",
+        default=snap,
+        help=f"points farther than this from any street are off_network ({snap:g})",
     )
-    g.add_argument("--cache-dir", type=Path, default=None, help="network cache folder")
-    g.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    g.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    g.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    """Walk settings and run options (coverage, gaps, map, compare)."""
+    _walk_opts(p)
+    _run_opts(p)
+
+
+def _lang_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of outputs (zh: Chinese)"
+    )
+
+
+def _output_opts(p: argparse.ArgumentParser, out_help: str = "output folder") -> None:
+    """--lang, --no-map, --scenario/--no-scenario and --out."""
+    _lang_opt(p)
+    p.add_argument("--no-map", action="store_true", help="skip the HTML map")
+    _scenario_opt(p)
+    p.add_argument("--out", required=True, type=Path, help=out_help)
 
 
 def _background_opt(p: argparse.ArgumentParser) -> None:
@@ -67,13 +108,32 @@ def _background_opt(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
+def _network_opts(p: argparse.ArgumentParser, what: str = "the area") -> None:
     p.add_argument(
         "--network",
         required=True,
-        help="OSM .osm/.osm.pbf, road lines (.shp/.gpkg/.geojson), .graphml, or a "
-        "place name (online)",
+        help=f"network for {what}: OSM .osm/.osm.pbf, road lines (.shp/.gpkg/.geojson), "
+        ".graphml, or a place name / 'online'",
     )
+    p.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
+    _island_opts(p)
+
+
+def _island_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--largest-component",
+        action="store_true",
+        help="drop street pieces not connected to the main network",
+    )
+    p.add_argument(
+        "--keep-islands",
+        action="store_true",
+        help="keep tiny street fragments (dropped by default)",
+    )
+
+
+def _point_opts(p: argparse.ArgumentParser) -> None:
+    """--sites, --communities, --crs, --kind, --col, --fix-swapped."""
     p.add_argument("--sites", required=True, type=Path, help="sites (CSV/XLSX/GeoJSON/GPKG/SHP)")
     p.add_argument("--communities", required=True, type=Path, help="communities file")
     p.add_argument(
@@ -81,15 +141,7 @@ def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
         default=None,
         help="coordinates of the site/community files: wgs84, gcj02, bd09 or EPSG:n",
     )
-    p.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
-    p.add_argument("--boundary", type=Path, default=None, help="study-area polygon file")
-    _planner_inputs(p)
-    p.add_argument(
-        "--kind",
-        action="append",
-        metavar="LABEL=KIND",
-        help="map a site-kind label to a kind, e.g. 法律援助站=legal_aid",
-    )
+    _kind_opt(p)
     p.add_argument(
         "--col",
         action="append",
@@ -102,16 +154,23 @@ def _inputs(p: argparse.ArgumentParser, candidates: bool = False) -> None:
         action="store_true",
         help="swap evidently swapped latitude/longitude instead of rejecting rows",
     )
+
+
+def _kind_opt(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--largest-component",
-        action="store_true",
-        help="drop street pieces not connected to the main network",
+        "--kind",
+        action="append",
+        metavar="LABEL=KIND",
+        help="map a site-kind label to a kind, e.g. 法律援助站=legal_aid",
     )
-    p.add_argument(
-        "--keep-islands",
-        action="store_true",
-        help="keep tiny street fragments (dropped by default)",
-    )
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    """The inputs of coverage, gaps and map."""
+    _network_opts(p)
+    _point_opts(p)
+    p.add_argument("--boundary", type=Path, default=None, help="study-area polygon file")
+    _planner_inputs(p)
     _demand_views(p)
 
 
@@ -203,56 +262,51 @@ def _scenario_opt(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="servicecircle",
-        description="Walking access to trade-union service sites (15分钟职工服务圈).",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
+# --- one function per command ---------------------------------------------------------------
 
+
+def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="run the whole pipeline on the bundled demonstration data")
     d.add_argument("--out", default="maps/demo", help="output folder (maps/demo)")
-    d.add_argument("--lang", choices=["zh", "en"], default="zh")
-    d.add_argument("--cache-dir", type=Path, default=None)
-    d.add_argument("-v", "--verbose", action="store_true")
-    d.add_argument("-q", "--quiet", action="store_true")
+    _lang_opt(d)
+    _run_opts(d, no_cache=False)
     d.set_defaults(func=cmd_demo)
 
+
+def _add_network(sub) -> None:
     n = sub.add_parser("network", help="build a walking network and write it as GraphML")
     n.add_argument("--source", required=True, help="OSM .osm/.osm.pbf, road lines, or a place")
     n.add_argument("--boundary", type=Path, default=None, help="clip to this polygon (+buffer)")
     n.add_argument("--boundary-crs", default=None, help="the boundary's CRS if not in the file")
-    n.add_argument("--buffer-m", type=float, default=None, help="clip buffer in metres (1500)")
+    n.add_argument(
+        "--buffer-m",
+        type=float,
+        default=None,
+        help=f"clip buffer in metres (the largest walk level + {CLIP_MARGIN_M:g})",
+    )
     n.add_argument("--network-crs", default=None, help="override a road file's CRS")
     n.add_argument("--noding", choices=["crossings", "vertices"], default="crossings")
-    n.add_argument("--largest-component", action="store_true")
-    n.add_argument(
-        "--keep-islands",
-        action="store_true",
-        help="keep tiny street fragments (dropped by default)",
-    )
+    _island_opts(n)
     n.add_argument("--out", required=True, help="FILE.graphml (or .npz)")
-    n.add_argument("--cache-dir", type=Path, default=None)
-    n.add_argument("--no-cache", action="store_true")
-    n.add_argument("-v", "--verbose", action="store_true")
-    n.add_argument("-q", "--quiet", action="store_true")
+    _run_opts(n)
     n.set_defaults(func=cmd_network)
 
+
+def _add_coverage(sub) -> None:
     c = sub.add_parser("coverage", help="walk distance and coverage for every community")
     _inputs(c)
     _common(c)
-    c.add_argument("--lang", choices=["zh", "en"], default="zh")
-    c.add_argument("--no-map", action="store_true", help="skip map.html")
-    _scenario_opt(c)
     _background_opt(c)
     c.add_argument(
         "--no-isochrones",
         action="store_true",
         help="skip the walking-area polygons (isochrones.geojson and the map's layers)",
     )
-    c.add_argument("--out", required=True, type=Path, help="output folder")
+    _output_opts(c)
     c.set_defaults(func=cmd_coverage)
 
+
+def _add_gaps(sub) -> None:
     g = sub.add_parser("gaps", help="propose new sites where they close most of the gap")
     _inputs(g)
     _common(g)
@@ -268,13 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="choose only among --candidates (no generated candidates)",
     )
-    g.add_argument(
-        "--new-sites",
-        type=int,
-        default=None,
-        metavar="K",
-        help="number of new sites (MCLP, p-median; caps the curve for LSCP)",
-    )
+    _new_sites_opt(g, "number of new sites (MCLP, p-median; caps the curve for LSCP)")
     g.add_argument("--model", choices=["mclp", "lscp", "pmedian"], default="mclp")
     g.add_argument(
         "--target-share",
@@ -295,6 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="spacing of generated candidates (200 m)",
     )
     g.add_argument("--time-limit", type=float, default=60.0, help="solver seconds (60)")
+    _gap_demand_opts(g)
+    _output_opts(g)
+    g.set_defaults(func=cmd_gaps)
+
+
+def _new_sites_opt(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--new-sites", type=int, default=None, metavar="K", help=help)
+
+
+def _gap_demand_opts(g: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--demand",
         default="residents",
@@ -310,20 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLASS=W,...",
         help="street-class weights for --demand streets, e.g. primary=3,secondary=2 (others 1)",
     )
-    g.add_argument("--lang", choices=["zh", "en"], default="zh")
-    g.add_argument("--no-map", action="store_true")
-    _scenario_opt(g)
-    g.add_argument("--out", required=True, type=Path, help="output folder")
-    g.set_defaults(func=cmd_gaps)
 
+
+def _add_audit(sub) -> None:
     au = sub.add_parser("audit", help="audit counties against the plan's targets")
     au.add_argument(
         "--network",
         required=True,
         help="network file for the whole area (PBF/OSM/road lines), or 'online'",
     )
-    au.add_argument("--sites", required=True, type=Path)
-    au.add_argument("--communities", required=True, type=Path)
+    au.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
+    _point_opts(au)
     au.add_argument(
         "--boundaries",
         required=True,
@@ -333,29 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--boundary-crs", default=None, help="the boundaries' CRS, e.g. gcj02")
     au.add_argument("--county", nargs="+", default=None, metavar="NAME|CODE")
     au.add_argument("--all-counties", action="store_true")
-    au.add_argument("--speed-kmh", type=float, default=None, help="walking speed (4.0)")
-    au.add_argument("--crs", default=None, help="coordinates of the input files")
-    au.add_argument("--network-crs", default=None)
     _planner_inputs(au, county=False)
-    au.add_argument(
-        "--col",
-        action="append",
-        metavar="FIELD=HEADER",
-        help="choose a column, e.g. lon=GCJ经度 (fields: id name kind lon lat population "
-        "county address)",
+    _walk_opts(au, distance=False)
+    _new_sites_opt(
+        au, "propose K gap sites per county (MCLP) instead of covering everything (LSCP)"
     )
-    au.add_argument("--minutes", type=float, default=15.0, help="walk time in minutes (15)")
-    au.add_argument(
-        "--levels", type=float, nargs="+", default=None, metavar="MIN",
-        help="walk-time levels in minutes (5 10 15)",
-    )  # fmt: skip
-    au.add_argument(
-        "--new-sites", type=int, default=None, metavar="K",
-        help="propose K gap sites per county (MCLP) instead of covering everything (LSCP)",
-    )  # fmt: skip
-    au.add_argument("--kind", action="append", metavar="LABEL=KIND")
-    au.add_argument("--fix-swapped", action="store_true")
-    au.add_argument("--max-snap-m", type=float, default=500.0)
     au.add_argument(
         "--integrated-target",
         type=int,
@@ -381,16 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when any county misses a target or fails",
     )
-    au.add_argument("--lang", choices=["zh", "en"], default="zh")
-    au.add_argument("--no-map", action="store_true")
-    _scenario_opt(au)
-    au.add_argument("--cache-dir", type=Path, default=None)
-    au.add_argument("--no-cache", action="store_true")
-    au.add_argument("-v", "--verbose", action="store_true")
-    au.add_argument("-q", "--quiet", action="store_true")
-    au.add_argument("--out", required=True, type=Path)
+    _run_opts(au)
+    _output_opts(au)
     au.set_defaults(func=cmd_audit)
 
+
+def _add_map(sub) -> None:
     m = sub.add_parser("map", help="an interactive HTML map of coverage")
     _inputs(m)
     _common(m)
@@ -404,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load Leaflet and tiles from the internet (CDN) instead of a self-contained file",
     )
-    m.add_argument("--lang", choices=["zh", "en"], default="zh")
+    _lang_opt(m)
     m.add_argument(
         "--basemap",
         choices=["osm", "amap", "tianditu", "none"],
@@ -418,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="FILE.html")
     m.set_defaults(func=cmd_map)
 
+
+def _add_compare(sub) -> None:
     cp = sub.add_parser(
         "compare",
         help="before/after: two site lists on one network, or two audits county by county",
@@ -431,12 +466,26 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--crs", default=None, help="coordinates of the site/community files")
     cp.add_argument("--network-crs", default=None, help="override a road file's CRS")
     cp.add_argument("--encoding", default=None, help="CSV encoding (detected when omitted)")
-    cp.add_argument("--kind", action="append", metavar="LABEL=KIND")
-    cp.add_argument("--lang", choices=["zh", "en"], default="zh")
+    _kind_opt(cp)
+    _lang_opt(cp)
     cp.add_argument("--no-map", action="store_true", help="skip compare_map.html")
     cp.add_argument("--out", required=True, type=Path, help="output folder")
     _common(cp)
     cp.set_defaults(func=cmd_compare)
+
+
+COMMANDS = (_add_demo, _add_network, _add_coverage, _add_gaps, _add_audit, _add_map, _add_compare)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``servicecircle`` parser: one sub-parser per command (see :data:`COMMANDS`)."""
+    p = argparse.ArgumentParser(
+        prog="servicecircle",
+        description="Walking access to trade-union service sites (15分钟职工服务圈).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
     return p
 
 

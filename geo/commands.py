@@ -25,12 +25,13 @@ def _kv(items: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def _config(a: argparse.Namespace, **over):
+    """The run's :class:`~geo.config.Config` from the walk and run options (geo.cli)."""
     from .config import DEFAULT_THRESHOLDS_MIN, DEFAULT_WALK_SPEED_KMH, Config
 
     kw = dict(
         minutes=a.minutes,
         walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH,
-        max_distance_m=a.max_distance_m,
+        max_distance_m=getattr(a, "max_distance_m", None),
         max_snap_m=a.max_snap_m,
         thresholds_min=tuple(a.levels) if a.levels else DEFAULT_THRESHOLDS_MIN,
         use_cache=not a.no_cache,
@@ -666,21 +667,10 @@ def _print_mixed(s: dict) -> None:
 
 def cmd_audit(a: argparse.Namespace) -> int:
     from .audit import run_audit
-    from .config import DEFAULT_WALK_SPEED_KMH, Config
 
     if not a.county and not a.all_counties:
         raise SystemExit("error: name counties with --county NAME|CODE ..., or pass --all-counties")
-    from .config import DEFAULT_THRESHOLDS_MIN
-
-    cfg = Config(
-        minutes=a.minutes,
-        thresholds_min=tuple(a.levels) if a.levels else DEFAULT_THRESHOLDS_MIN,
-        walk_speed_kmh=a.speed_kmh or DEFAULT_WALK_SPEED_KMH,
-        max_snap_m=a.max_snap_m,
-        use_cache=not a.no_cache,
-        verbose=not a.quiet,
-        **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
-    )
+    cfg = _config(a, verbose=not a.quiet)
     from .io import NoUsableRowsError, write_csv
 
     try:
