@@ -77,7 +77,7 @@ def _grade_separated(gdf: pd.DataFrame, grade_column: str | None) -> np.ndarray:
                 "grade column not found",
                 column=c,
                 value=list(map(str, gdf.columns)),
-                fix="name an existing column with grade_column= (--grade-col)",
+                fix="name an existing column with build_network(..., grade_column=NAME)",
             )
         s = gdf[c]
         num = pd.to_numeric(s, errors="coerce")
