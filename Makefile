@@ -28,12 +28,15 @@ system-deps:
 demo: $(VENV)/.installed-base
 	$(PY) -m geo demo --out $(OUT)
 
-test: $(VENV)/.installed-dev system-deps
+test: lint system-deps
 	$(PY) -m pytest -q
 
+# ruff (style, complexity C901 <= 12, statements per function PLR0915 <= 50) and mypy
+# (lenient on geo/, strict on geo.coverage.core, geo.schema and geo.config): see pyproject.toml
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check geo tests benchmarks scripts
 	$(PY) -m ruff format --check geo tests benchmarks scripts
+	$(PY) -m mypy
 
 bench: $(VENV)/.installed-dev system-deps
 	mkdir -p benchmarks/out

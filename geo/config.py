@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._errors import InputError
 
@@ -165,7 +166,7 @@ class Config:
             return float(self.boundary_buffer_m)
         return max(self.levels_m.values()) + CLIP_MARGIN_M
 
-    def replace(self, **changes: object) -> Config:
+    def replace(self, **changes: Any) -> Config:
         """Return a copy with some fields changed (the original is frozen)."""
         return dataclasses.replace(self, **changes)
 
