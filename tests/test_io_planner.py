@@ -288,3 +288,21 @@ def test_far_communities_have_no_walk_distance(walk, tmp_path, capsys):
     assert "不可达" in capsys.readouterr().out
     r = pd.read_csv(tmp_path / "o" / "rejects.csv", encoding="utf-8-sig")
     assert (r.loc[r["file"] == str(far), "reason_code"] == "far_outside").all()
+
+
+def test_output_crs_chooses_the_system(walk, tmp_path):
+    out = tmp_path / "bd"
+    assert main(["gaps", *_args(walk, "--output-crs", "bd09", "--new-sites", "1", "--no-map",
+                                "--out", str(out))]) == 0  # fmt: skip
+    p = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    c = pd.read_csv(out / "communities.csv", encoding="utf-8-sig")
+    assert {"lon_bd09", "lat_bd09"} <= set(p.columns) & set(c.columns)
+    assert "lon_gcj02" not in p.columns
+    back = tmp_path / "baidu.csv"
+    p[["lon_bd09", "lat_bd09"]].rename(columns={"lon_bd09": "lng", "lat_bd09": "lat"}).to_csv(
+        back, index=False
+    )
+    r = geo.load_sites(back, crs="bd09")
+    assert (haversine_m(r.data["lon"], r.data["lat"], p["lon"], p["lat"]) < 1.0).all()
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["output_crs"] == "bd09"
