@@ -8,6 +8,7 @@ p-median, solves, and returns ranked proposals and the marginal-gain curve.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,6 +68,11 @@ class Proposal:
     curve: pd.DataFrame
     summary: dict[str, Any]
     candidates: gpd.GeoDataFrame = field(repr=False)
+
+
+#: Candidates, their snap and coverage matrix per coverage result (generated candidates only),
+#: dropped with the result.
+_MATRICES: weakref.WeakKeyDictionary[CoverageResult, dict] = weakref.WeakKeyDictionary()
 
 
 def coverage_matrix(res: CoverageResult, cand_snap, limit_m: float | None = None) -> sp.csr_matrix:
@@ -212,15 +218,27 @@ def propose_sites(
         county polygons, the planner's coordinate system (``gcj02``/``bd09``) and language.
     """
     cfg = res.config
-    cand = generate_candidates(
-        res, user=candidates, user_only=candidates_only, spacing_m=spacing_m, boundary=boundary
+    key = (
+        (float(spacing_m), bool(candidates_only))
+        if candidates is None and boundary is None
+        else None
     )
+    memo = _MATRICES.setdefault(res, {}) if key is not None else {}
+    if key in memo:  # an audit asks twice (gap sites, then the palace): build the matrix once
+        cand, snap, a = memo[key]
+    else:
+        cand = generate_candidates(
+            res, user=candidates, user_only=candidates_only, spacing_m=spacing_m,
+            boundary=boundary,
+        )  # fmt: skip
+        snap = a = None
     if len(cand) == 0:
         raise SolverError(
             "no candidate sites: none given within the snapping distance of a "
             "street, and no uncovered community to generate them for"
         )
-    snap = candidate_snap(res, cand)
+    if snap is None:
+        snap = candidate_snap(res, cand)
     w = res.communities["population"].to_numpy(float)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
@@ -231,7 +249,10 @@ def propose_sites(
             "column (the loaders reject such rows)"
         )
     covered = res.communities["covered"].to_numpy(bool)
-    a = coverage_matrix(res, snap)
+    if a is None:
+        a = coverage_matrix(res, snap)
+        if key is not None:
+            memo[key] = (cand, snap, a)
     useless = np.asarray(a[:, ~covered].sum(axis=1)).ravel() == 0
     messages = []
     if useless.all() and model != "pmedian":
