@@ -39,7 +39,7 @@ __all__ = ["SUMMARY_COLUMNS", "AuditResult", "audit_county", "read_boundaries", 
 #: that results from older versions are recomputed instead of reused.
 RESULT_SCHEMA_VERSION = 2
 #: Seconds to wait for a Dask scheduler before giving up.
-SCHEDULER_TIMEOUT_S = 10
+SCHEDULER_TIMEOUT_S = 5
 
 
 @dataclass
