@@ -387,9 +387,10 @@ def cmd_network(a: argparse.Namespace) -> int:
     )
     boundary = None
     if a.boundary:
+        from .audit._boundaries import repair_polygons
         from .io import load_boundaries
 
-        boundary = load_boundaries(a.boundary, crs=a.boundary_crs)
+        boundary = repair_polygons(load_boundaries(a.boundary, crs=a.boundary_crs), a.boundary)
     t0 = time.perf_counter()
     net = build_network(
         a.source,
