@@ -52,7 +52,7 @@ def _area(a: argparse.Namespace):
         raise SystemExit("error: --county needs --boundaries FILE (county polygons)")
     allb = None
     if getattr(a, "boundaries", None):
-        from .audit._boundaries import read_boundaries, select_counties
+        from .audit import read_boundaries, select_counties
 
         allb = read_boundaries(a.boundaries, crs=getattr(a, "boundary_crs", None))
         if getattr(a, "county", None):
@@ -122,7 +122,7 @@ def _load(a: argparse.Namespace, cfg):
     if allb is not None:
         _fill_county(comms.data, allb)
         _fill_county(sites.data, allb)
-    from .network._lines import ProjectedWithoutCRS
+    from .network import ProjectedWithoutCRS
 
     try:
         net = build_network(
@@ -153,7 +153,7 @@ def _grown(boundary, metres: float):
 
 def _fill_county(data, boundaries) -> None:
     """Name the county of rows whose own county cell is empty, from the boundaries."""
-    from .audit._boundaries import assign_county
+    from .audit import assign_county
 
     if not len(data):
         return
@@ -301,7 +301,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from .coverage import compute_coverage
     from .demo import DEMO_MINUTES, DEMO_NEW_SITES, DEMO_THRESHOLDS, demo_pbf, write_inputs
     from .io import load_communities, load_sites, rejects_frame
-    from .maps._labels import label
+    from .maps import label
     from .network import build_network
 
     out = Path(a.out)

@@ -57,6 +57,7 @@ __all__ = [
     "register",
     "required_columns",
     "set_order",
+    "short_header",
     "table_columns",
     "unregister",
 ]
@@ -225,6 +226,12 @@ def header(name: str, lang: str = "zh") -> str:
     """The column's header in ``lang``; an unknown (passed-through) column keeps its name."""
     col = column(name)
     return col.header(lang) if col is not None else name
+
+
+def short_header(name: str, lang: str = "zh") -> str:
+    """The header without its unit suffix (``步行距离(米)`` → ``步行距离``), for places that show
+    the unit with the value (map popups, legends)."""
+    return re.sub(r"\s*[(（][^()（）]*[)）]$", "", header(name, lang)) or header(name, lang)
 
 
 def headers(names: Iterable[str], lang: str = "zh") -> dict[str, str]:

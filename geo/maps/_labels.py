@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from .. import schema
+
+#: Map labels that name an output column: their text is the registry's header (geo.schema),
+#: without the unit (the map shows the unit with the value).
+COLUMN_LABELS = {
+    "name": "name", "kind": "kind", "address": "address", "population": "population",
+    "rank": "rank", "gain": "newly_covered_population", "county": "county",
+    "walk_distance": "walk_distance_m", "walk_time": "walk_time_min",
+    "nearest_site": "nearest_site_name", "integrated_target": "integrated_target",
+}  # fmt: skip
+
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "15分钟职工服务圈 步行可达性",
@@ -9,15 +20,11 @@ LABELS: dict[str, dict[str, str]] = {
         "station": "爱心驿站", "integrated": "会·站·家一体化", "cultural_palace": "工人文化宫",
         "partner": "融合共建点", "site": "服务站点", "sites": "服务站点",
         "communities": "社区", "community": "社区", "covered": "已覆盖", "uncovered": "未覆盖",
-        "off_network": "远离道路", "proposed": "建议新增站点", "rank": "优先级",
-        "gain": "新增覆盖人口", "isochrone": "步行范围", "boundary": "区县边界",
-        "streets": "道路网", "name": "名称", "kind": "类型", "address": "地址",
-        "walk_distance": "步行距离", "walk_time": "步行时间", "population": "人口",
-        "nearest_site": "最近站点", "minutes": "分钟", "metres": "米",
-        "coverage": "人口覆盖率", "communities_covered": "覆盖社区",
-        "integrated_target": "会站家目标", "shortfall": "缺口", "palace": "工人文化宫",
+        "off_network": "远离道路", "proposed": "建议新增站点", "isochrone": "步行范围", "boundary": "区县边界",
+        "streets": "道路网", "minutes": "分钟", "metres": "米",
+        "coverage": "人口覆盖率", "communities_covered": "覆盖社区", "shortfall": "缺口", "palace": "工人文化宫",
         "yes": "有", "no": "无", "legend": "图例", "walk_time_legend": "步行时间（分钟）",
-        "over": "超过", "unreachable": "不可达", "summary": "概况", "county": "区县",
+        "over": "超过", "unreachable": "不可达", "summary": "概况",
         "basemap": "底图", "vector_basemap": "矢量底图（离线）",
     },
     "en": {
@@ -27,16 +34,13 @@ LABELS: dict[str, dict[str, str]] = {
         "cultural_palace": "Workers' cultural palace", "partner": "Partner point",
         "site": "Site", "sites": "Sites", "communities": "Communities",
         "community": "Community", "covered": "covered", "uncovered": "uncovered",
-        "off_network": "far from streets", "proposed": "Proposed new sites", "rank": "Rank",
-        "gain": "Newly covered population", "isochrone": "Walking area",
-        "boundary": "County boundary", "streets": "Streets", "name": "Name", "kind": "Kind",
-        "address": "Address", "walk_distance": "Walk distance", "walk_time": "Walk time",
-        "population": "Population", "nearest_site": "Nearest site", "minutes": "min",
+        "off_network": "far from streets", "proposed": "Proposed new sites", "isochrone": "Walking area",
+        "boundary": "County boundary", "streets": "Streets", "minutes": "min",
         "metres": "m", "coverage": "Population covered", "communities_covered":
-        "Communities covered", "integrated_target": "Integrated-site target",
+        "Communities covered",
         "shortfall": "shortfall", "palace": "Cultural palace", "yes": "yes", "no": "no",
         "legend": "Legend", "walk_time_legend": "Walk time (min)", "over": "over",
-        "unreachable": "unreachable", "summary": "Summary", "county": "County",
+        "unreachable": "unreachable", "summary": "Summary",
         "basemap": "Basemap", "vector_basemap": "Vector background (offline)",
     },
 }  # fmt: skip
@@ -51,7 +55,10 @@ _EXTRA_COLOURS = ["#d62728", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7
 
 
 def label(lang: str, key: str) -> str:
-    """The label for ``key`` in ``lang`` (falls back to English, then the key)."""
+    """The label for ``key`` in ``lang`` (falls back to English, then the key); column
+    labels come from the registry (:data:`COLUMN_LABELS`)."""
+    if key in COLUMN_LABELS:
+        return schema.short_header(COLUMN_LABELS[key], lang)
     return LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key, key)
 
 
