@@ -270,8 +270,11 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
     t = _CONSOLE["zh" if lang == "zh" else "en"]
     print(t["head"].format(communities=s["communities"], population=s["population"],
                            sites=s["sites"]))  # fmt: skip
+    from . import schema
+
     for level, v in s["levels"].items():
-        print(t["level"].format(level=level, limit=v["limit_m"], n=v["communities_covered"],
+        print(t["level"].format(level=schema.level_text(level, lang), limit=v["limit_m"],
+                                n=v["communities_covered"],
                                 pop=v["population_covered"],
                                 share=100 * v["population_share"]))  # fmt: skip
     n_unc = s["communities"] - s["communities_covered"]
@@ -287,6 +290,11 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
             f"dropped {isl['islands_dropped']} small street pieces "
             f"({isl['island_km_dropped']:.2f} km) not connected to the rest (--keep-islands keeps them)"
         )
+    for m in schema.METRICS.values():  # registered county-summary metrics
+        if m.table == "summary" and m.column in s:
+            print(
+                f"{schema.header(m.column, lang)}: {schema.format_value(m.column, s[m.column], lang)}"
+            )
     if s.get("rejected_rows"):
         print(t["rejects"].format(n=s["rejected_rows"], line=s.get("rejects_line", "")))
     if out:
@@ -448,7 +456,10 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         views=views,
         workbook="coverage.xlsx",
     )
-    _print_summary({**res.summary, **_console_rejects(a, rejects)}, out, a.lang)
+    from . import schema
+
+    metrics = schema.apply_metrics(res.communities, res.config, "summary")
+    _print_summary({**res.summary, **metrics, **_console_rejects(a, rejects)}, out, a.lang)
     _print_views(views, cfg.main_level, a.lang)
     return 0
 

@@ -95,10 +95,12 @@ def toy_metric():
     schema.unregister("toy_people_total")
 
 
-def test_toy_metric_reaches_csv_xlsx_and_popup(inputs, tmp_path, toy_metric):
+def test_toy_metric_reaches_csv_xlsx_and_popup(inputs, tmp_path, toy_metric, capsys):
     from openpyxl import load_workbook
 
     _coverage(inputs, tmp_path)
+    console = capsys.readouterr().out
+    assert "玩具汇总: " in console and "5分钟" in console  # summary metric, levels in minutes
     c = pd.read_csv(tmp_path / "communities.csv", encoding="utf-8-sig")
     assert "toy_walk_share" in c
     expect = c["walk_distance_m"] / 333.333
