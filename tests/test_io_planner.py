@@ -306,3 +306,28 @@ def test_output_crs_chooses_the_system(walk, tmp_path):
     assert (haversine_m(r.data["lon"], r.data["lat"], p["lon"], p["lat"]) < 1.0).all()
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["output_crs"] == "bd09"
+
+
+def test_location_desc_from_street_names():
+    """A cross of 珞喻路 (east-west) and 鲁磨路 (north-south); a point 50 m east and 30 m north
+    of the junction is described as the issue asks."""
+    import dataclasses
+
+    from helpers import metres_to_lonlat, network_from_edges
+
+    from geo.optimize._describe import StreetIndex, describe_location
+
+    xy = np.array([[-300.0, 0], [0, 0], [300, 0], [0, -300], [0, 300], [300, 300]])
+    net = network_from_edges(xy, [(0, 1), (1, 2), (3, 1), (1, 4), (2, 5)])
+    net = dataclasses.replace(
+        net, edge_name=np.array(["珞喻路", "珞喻路", "鲁磨路", "鲁磨路", ""], dtype=object)
+    )
+    idx = StreetIndex(net)
+    lon, lat = metres_to_lonlat(50.0, 30.0)
+    assert describe_location(idx, float(lon), float(lat)) == "珞喻路与鲁磨路交叉口东北约60米"
+    lon, lat = metres_to_lonlat(-3.0, 2.0)
+    assert describe_location(idx, float(lon), float(lat)) == "珞喻路与鲁磨路交叉口"
+    lon, lat = metres_to_lonlat(-200.0, -20.0)
+    assert describe_location(idx, float(lon), float(lat), "en").startswith("about 200 m W")
+    far = describe_location(idx, *map(float, metres_to_lonlat(5000.0, 5000.0)))
+    assert far.startswith("附近无具名道路")

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 STREET_SEARCH_M = 300.0
 #: ... and the nearest junction of two named streets within this many metres.
 JUNCTION_SEARCH_M = 500.0
+#: Beyond this distance from the junction, a description also names the street the point is on.
+NEAR_JUNCTION_M = 250.0
 #: Distances in descriptions are rounded to this many metres.
 ROUND_M = 10.0
 
@@ -116,7 +118,9 @@ def describe_location(index: StreetIndex, lon: float, lat: float, lang: str = "z
                 )
             d = _rounded(jd)
             if lang == "zh":
-                return f"{pair[0]}与{pair[1]}交叉口{_direction(bearing, lang)}约{d}米"
+                at = f"{pair[0]}与{pair[1]}交叉口{_direction(bearing, lang)}约{d}米"
+                far = jd > NEAR_JUNCTION_M and street != pair[0]
+                return f"{street}旁，{at}" if far else at
             return f"about {d} m {_direction(bearing, lang)} of the junction of {pair[0]} and {pair[1]}"
         d = _rounded(sd)
         return f"{street}旁约{d}米" if lang == "zh" else f"about {d} m from {street}"
