@@ -669,9 +669,14 @@ def _print_mixed(s: dict) -> None:
     if s.get("street_weights"):
         print("street weights: " + ", ".join(f"{k}={v:g}" for k, v in s["street_weights"].items()))
     for layer in s["demand"]:
+        note = (
+            " (street km weighted by class)"
+            if layer == "streets" and s.get("street_weights")
+            else ""
+        )
         print(
             f"  {layer}: {100 * s[f'{layer}_share_before']:.1f}% -> "
-            f"{100 * s[f'{layer}_share_after']:.1f}% covered"
+            f"{100 * s[f'{layer}_share_after']:.1f}% covered{note}"
         )
     for m in s.get("messages", []):
         print(f"note: {m}")
