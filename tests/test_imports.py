@@ -165,3 +165,23 @@ def test_the_checks_can_fail():
     assert layer("geo.io._points") < layer("geo.coverage") < layer("geo.cli")
     found = imports()
     assert any(dst.startswith("geo.coverage") for src, dst, _, _ in found if src == "geo.commands")
+
+
+def test_no_matplotlib_backend_switch():
+    """Drawing a PNG never switches a notebook user's matplotlib backend (issue 9.6)."""
+    assert not [p for p in GEO.rglob("*.py") if "matplotlib.use(" in p.read_text(encoding="utf-8")]
+    script = textwrap.dedent(
+        """
+        import matplotlib, pandas as pd, tempfile, pathlib
+        matplotlib.use("svg")
+        from geo.outputs import plot_marginal_gain
+        curve = pd.DataFrame({"new_sites": [0, 1, 2], "covered_share": [0.5, 0.6, 0.65]})
+        out = pathlib.Path(tempfile.mkdtemp()) / "m.png"
+        plot_marginal_gain(curve, out)
+        assert out.stat().st_size > 1000
+        print(matplotlib.get_backend())
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "svg"

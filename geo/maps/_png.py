@@ -43,12 +43,11 @@ def save_png(
     ``summary`` is the map's summary lines (``make_map(...)._sc_png`` passes them) so the PNG
     and the HTML map show the same numbers. Returns ``path``, ``size_bytes``, ``tiles``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import geopandas as gpd
-    import matplotlib.pyplot as plt
+    import matplotlib
     import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -77,8 +76,10 @@ def save_png(
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     x0, x1, y0, y1 = cx - half, cx + half, cy - half, cy + half
     handles: list = []
-    with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(10, 10), dpi=dpi)
+    with matplotlib.rc_context(rc):  # a Figure of its own: the user's pyplot backend is untouched
+        fig = Figure(figsize=(10, 10), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
         if background is not None and len(background):
             bg = background.to_crs(crs)
             kinds = bg["bg"].astype(str)
@@ -327,7 +328,6 @@ def save_png(
         fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
-        plt.close(fig)
     return {"path": str(path), "size_bytes": Path(path).stat().st_size, "tiles": used_tiles}
 
 
