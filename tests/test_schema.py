@@ -217,3 +217,27 @@ def test_readme_outputs_table_matches_registry():
     named = set(re.findall(r"`([a-z][a-z0-9_]*_(?:m|min|share|km|id|name|kind))`", text))
     unknown = sorted(n for n in named if schema.column(n) is None)
     assert not unknown, f"README names columns the registry does not know: {unknown}"
+
+
+def test_gaps_writes_gaps_xlsx_with_links(inputs, tmp_path):
+    from openpyxl import load_workbook
+
+    d = inputs
+    argv = ["gaps", "--network", str(d / "net.graphml"), "--sites", str(d / "sites.csv"),
+            "--communities", str(d / "communities.csv"), "--minutes", "5", "--new-sites", "2",
+            "--out", str(tmp_path), "--no-cache", "--no-map"]  # fmt: skip
+    assert main(argv) == 0
+    wb = load_workbook(tmp_path / "gaps.xlsx")
+    assert {"汇总", "建议新增站点", "边际收益", "社区", "说明"} <= set(wb.sheetnames)
+    ws = wb["建议新增站点"]
+    heads = [c.value for c in ws[1]]
+    assert heads[:2] == ["优先级", "建议编号"]
+    url = ws.cell(2, heads.index("高德地图链接") + 1)
+    assert url.hyperlink is not None and url.hyperlink.target.startswith("https://")
+    gain = ws.cell(2, heads.index("新增覆盖人口") + 1)
+    assert gain.number_format == "#,##0"
+    mg = wb["边际收益"]
+    mh = [c.value for c in mg[1]]
+    assert mg.cell(2, mh.index("覆盖人口比例") + 1).number_format == "0.0%"
+    src = {ws.cell(r, heads.index("来源") + 1).value for r in range(2, ws.max_row + 1)}
+    assert src <= {"用户候选点", "路网生成", "社区位置"}, src
