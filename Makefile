@@ -45,6 +45,8 @@ bench: $(VENV)/.installed-dev system-deps
 	$(PY) benchmarks/optimize.py --json > benchmarks/out/optimize.json
 	$(PY) benchmarks/networks.py --json > benchmarks/out/networks.json
 	$(PY) benchmarks/maps.py --json > benchmarks/out/maps.json
+	$(PY) benchmarks/engine_speed.py --json > benchmarks/out/engine_speed.json
+	$(PY) benchmarks/endtoend.py --network "$$($(PY) -c 'from geo.demo import demo_pbf; print(demo_pbf())')" --sites 200 --communities 3014 --json > benchmarks/out/endtoend.json
 	$(PY) benchmarks/report.py
 
 clean:
