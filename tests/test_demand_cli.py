@@ -226,3 +226,27 @@ def test_load_workplaces_gcj02_chinese_headers_and_rejects(tmp_path):
 
     with pytest.raises(InputError, match="employees"):
         load_workplaces(tmp_path / "n.csv", crs="gcj02")
+
+
+def test_audit_reuse_key_sees_every_row_of_demand_frames():
+    """A changed main-road or buildings layer must never reuse a county's stored result."""
+    import dataclasses
+
+    import geopandas as gpd
+    import shapely
+
+    from geo.audit import _input_key
+    from geo.audit._county import CountyTask
+
+    lines = [shapely.LineString([(0, i), (1, i)]) for i in range(200)]
+    g1 = gpd.GeoDataFrame({"a": range(200)}, geometry=lines, crs=4326)
+    g2 = g1.copy()
+    g2.loc[100, "geometry"] = shapely.LineString([(0, 100), (1, 100.5)])  # hidden in a repr
+    assert str(g1) == str(g2)
+    e = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs=4326)
+    t = CountyTask(county="x", code="1", boundary=shapely.box(0, 0, 1, 1), network="n", sites=e,
+                   communities=e, config=Config(), out_dir="/tmp", demand={"main_roads": g1})  # fmt: skip
+    assert _input_key(t, "k") == _input_key(t, "k")
+    assert _input_key(t, "k") != _input_key(dataclasses.replace(t, demand={"main_roads": g2}), "k")
+    wp = dataclasses.replace(t, workplaces=e.assign(employees=5.0))
+    assert _input_key(wp, "k") != _input_key(t, "k")

@@ -178,6 +178,11 @@ def _input_key(task: CountyTask, network_key: str) -> str:
     for k, v in dict(task.demand or {}).items():  # e.g. a buildings file: its content counts
         if isinstance(v, (str, Path)) and Path(v).is_file():
             params[f"demand.{k}.content"] = _source_hash(v)
+        elif isinstance(v, pd.DataFrame):  # buildings / main roads read into frames: all rows
+            frames.append(k.encode() + _frame_bytes(v))
+    params["demand"] = {
+        k: v for k, v in dict(task.demand or {}).items() if not isinstance(v, pd.DataFrame)
+    }
     skip = ("verbose", "cache_dir", "use_cache")
     cfg = {f.name: getattr(task.config, f.name) for f in dataclasses.fields(task.config)}
     cfg = {k: v for k, v in cfg.items() if k not in skip}
