@@ -364,7 +364,7 @@ def compare_sites(
     sb, sa = _sites_table(rb), _sites_table(ra)
     for st in (sb, sa):
         _county_of_sites(st, allc)
-    return _finish(allc, sb, sa, {"level": level, "mode": "sites"})
+    return _finish(allc, sb, sa, {"level": level, "mode": "sites", "network": net})
 
 
 def _county_of_sites(sites: pd.DataFrame, comms: pd.DataFrame) -> None:
@@ -477,6 +477,20 @@ def change_map(cmp: CompareResult, *, lang: str = "zh"):
         location=centre, zoom_start=13, tiles=None, prefer_canvas=True, control_scale=True
     )
     zh = lang == "zh"
+    net = cmp.meta.get("network")
+    if net is not None and net.n_edges:  # the streets as a light background (offline)
+        lines = net.edge_lines(projected=False)
+        if lines.size > 60_000:
+            lines = lines[np.argsort(-net.length)[:60_000]]
+        streets = gpd.GeoDataFrame(
+            geometry=[shapely.simplify(shapely.multilinestrings(lines), 0.00003)], crs=4326
+        )
+        folium.GeoJson(
+            streets,
+            name="道路网" if zh else "streets",
+            style_function=lambda _f: {"color": "#9e9e9e", "weight": 1, "opacity": 0.7},
+            interactive=False,
+        ).add_to(m)
     styles = {
         "": ("#bdbdbd", 3, "未变化" if zh else "unchanged"),
         "gained": ("#1a9850", 7, "新覆盖社区" if zh else "newly covered"),
@@ -538,10 +552,17 @@ def change_map(cmp: CompareResult, *, lang: str = "zh"):
     folium.LayerControl(collapsed=False).add_to(m)
     from branca.element import Element
 
-    title = "方案对比：绿色=新覆盖，红色=失去覆盖" if zh else "Before/after: green gained, red lost"
+    title = (
+        "方案对比：社区 绿=新覆盖、红=失去覆盖、灰=未变化；站点 黑框绿=新增、蓝=移动（虚线自原址）、"
+        "红圈=关闭"
+        if zh
+        else "Before/after: communities green gained, red lost, grey unchanged; sites "
+        "black-ringed green added, blue moved (dashed from the old place), red ring closed"
+    )
     m.get_root().html.add_child(
         Element(
-            "<div style='position:fixed;z-index:9999;top:10px;left:55px;background:#fff;"
+            "<div style='position:fixed;z-index:9999;top:10px;left:55px;max-width:520px;"
+            "background:#fff;"
             "padding:6px 10px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);"
             f"font:14px sans-serif'>{_esc(title)}</div>"
         )
