@@ -331,3 +331,14 @@ def test_location_desc_from_street_names():
     assert describe_location(idx, float(lon), float(lat), "en").startswith("about 200 m W")
     far = describe_location(idx, *map(float, metres_to_lonlat(5000.0, 5000.0)))
     assert far.startswith("附近无具名道路")
+
+
+def test_palace_proposed_even_when_every_community_is_covered(walk):
+    cfg = Config(cache_dir=walk["dir"] / "cache", minutes=120.0)
+    sites = geo.load_sites(walk["sites"], crs="gcj02")
+    comms = geo.load_communities(walk["comms"], crs="gcj02")
+    net = geo.build_network(walk["osm"], config=cfg, largest_component=True)
+    res = geo.compute_coverage(net, sites.data, comms.data, config=cfg)
+    assert res.communities.loc[~res.communities["off_network"], "covered"].all()
+    p = propose_sites(res, k=1, model="pmedian", existing_kinds=["cultural_palace"], curve=False)
+    assert len(p.sites) == 1 and p.sites["mean_walk_m_after"].iloc[0] > 0

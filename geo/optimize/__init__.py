@@ -28,7 +28,7 @@ from ..coverage.core import (
     site_reach,
 )
 from . import _core
-from ._candidates import GRID_SPACING_M, candidate_snap, generate_candidates
+from ._candidates import GRID_SPACING_M, PALACE_SPACING_M, candidate_snap, generate_candidates
 from ._describe import KIND_NAMES, describe_proposals, pmedian_figures
 
 logger = logging.getLogger(__name__)
@@ -232,6 +232,13 @@ def propose_sites(
             boundary=boundary,
         )  # fmt: skip
         snap = a = None
+    if len(cand) == 0 and model == "pmedian" and not candidates_only:
+        # everyone is covered, so no gap candidates: a palace still needs somewhere to go
+        cand = generate_candidates(
+            res, user=candidates, spacing_m=max(spacing_m, PALACE_SPACING_M), boundary=boundary,
+            around=~res.communities["off_network"].to_numpy(bool),
+        )  # fmt: skip
+        key = None
     if len(cand) == 0:
         raise SolverError(
             "no candidate sites: none given within the snapping distance of a "

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 #: Spacing in metres of the grid used to thin generated candidates: one network node per
 #: 200 m cell, about a 2-3 minute walk, fine enough for siting a station.
 GRID_SPACING_M = 200.0
+#: Grid spacing (metres) for a cultural palace's candidates when every community is already
+#: covered by other sites (one palace per county: a coarser grid is fine).
+PALACE_SPACING_M = 500.0
 #: Candidates closer than this (metres) to an earlier one are duplicates.
 DEDUPE_M = 15.0
 SOURCES = ("file", "generated", "community")
@@ -33,6 +36,7 @@ def generate_candidates(
     spacing_m: float = GRID_SPACING_M,
     include_communities: bool = True,
     boundary=None,
+    around: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Combine and clean candidate sites.
 
@@ -51,6 +55,9 @@ def generate_candidates(
         Also offer the uncovered communities' own locations.
     boundary
         Keep only candidates inside this WGS84 geometry.
+    around
+        Boolean mask of the communities to generate candidates around (default: the uncovered
+        ones on the network); a cultural palace in a fully covered county uses all of them.
 
     Returns
     -------
@@ -62,7 +69,7 @@ def generate_candidates(
     if user is not None and len(user):
         frames.append(_user_frame(user))
     if not user_only:
-        frames += _generated_frames(res, spacing_m, include_communities)
+        frames += _generated_frames(res, spacing_m, include_communities, around)
     if not frames:
         return gpd.GeoDataFrame(
             columns=["candidate_id", "source", "name", "kind", "lon", "lat", "geometry"],
@@ -88,12 +95,14 @@ def _user_frame(user: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _generated_frames(
-    res: CoverageResult, spacing_m: float, include_communities: bool
+    res: CoverageResult, spacing_m: float, include_communities: bool, around=None
 ) -> list[gpd.GeoDataFrame]:
     """Network nodes some uncovered community can walk to, one per grid cell, and the uncovered
     communities' own locations."""
     net, cfg = res.network, res.config
     unc = ~res.communities["covered"].to_numpy() & ~res.communities["off_network"].to_numpy()
+    if around is not None:
+        unc = np.asarray(around, bool)
     cs = res.community_snap.take(np.flatnonzero(unc))
     if not len(cs):
         return []
