@@ -87,18 +87,23 @@ def _as_csr(a) -> sp.csr_matrix:
     return m
 
 
+def _row(a: sp.csr_matrix, j) -> np.ndarray:
+    """Demands candidate ``j`` covers (CSR row indices without scipy's slicing overhead)."""
+    return a.indices[a.indptr[j] : a.indptr[j + 1]]
+
+
 def _rank_by_gain(a: sp.csr_matrix, w: np.ndarray, covered: np.ndarray, chosen: np.ndarray):
     """Order chosen candidates greedily by what each adds; return (order, gains)."""
     cov = covered.copy()
     left = list(chosen)
     order, gains = [], []
     while left:
-        g = [float(w[a[j].indices][~cov[a[j].indices]].sum()) for j in left]
+        g = [float(w[_row(a, j)][~cov[_row(a, j)]].sum()) for j in left]
         b = int(np.argmax(g))
         j = left.pop(b)
         order.append(j)
         gains.append(g[b])
-        cov[a[j].indices] = True
+        cov[_row(a, j)] = True
     return np.array(order, np.int64), np.array(gains)
 
 
@@ -223,7 +228,7 @@ def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
     base = float(w[cov].sum())
     ok = np.ones(a.shape[0], bool) if eligible is None else np.asarray(eligible, bool)
     heap = [
-        (-float(w[a[j].indices].sum() - w[a[j].indices][cov[a[j].indices]].sum()), j, 0)
+        (-float(w[_row(a, j)].sum() - w[_row(a, j)][cov[_row(a, j)]].sum()), j, 0)
         for j in np.flatnonzero(ok)
     ]
     heapq.heapify(heap)
@@ -233,14 +238,14 @@ def greedy_mclp(a, w, k: int, covered=None, *, eligible=None) -> Solution:
         if stamp == len(chosen):
             chosen.append(j)
             gains.append(-neg)
-            cov[a[j].indices] = True
+            cov[_row(a, j)] = True
             continue
-        idx = a[j].indices
+        idx = _row(a, j)
         heapq.heappush(heap, (-float(w[idx][~cov[idx]].sum()), j, len(chosen)))
     value = base + float(np.sum(gains))
-    rest = sorted(
-        (float(w[a[j].indices][~cov[a[j].indices]].sum()) for _, j, _ in heap), reverse=True
-    )[:k]
+    rest = sorted((float(w[_row(a, j)][~cov[_row(a, j)]].sum()) for _, j, _ in heap), reverse=True)[
+        :k
+    ]
     bound = value + float(np.sum(rest))
     gap = (bound - value) / bound if bound > 0 else 0.0
     return Solution(
