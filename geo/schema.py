@@ -44,6 +44,7 @@ __all__ = [
     "Column",
     "Metric",
     "apply_metrics",
+    "coerce",
     "column",
     "display_value",
     "format_value",
@@ -226,6 +227,29 @@ def header(name: str, lang: str = "zh") -> str:
     """The column's header in ``lang``; an unknown (passed-through) column keeps its name."""
     col = column(name)
     return col.header(lang) if col is not None else name
+
+
+def coerce(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose registered columns have the registry's dtype (numbers as
+    numbers, flags as booleans, text as text; empty cells stay empty), for typed writers such
+    as GeoPackage. Unknown columns are unchanged."""
+    import pandas as pd
+
+    out = frame.copy()
+    for name in out.columns:
+        col = column(str(name))
+        if col is None or name == "geometry":
+            continue
+        s = out[name]
+        if col.dtype in ("float", "int"):
+            out[name] = pd.to_numeric(s, errors="coerce")
+        elif col.dtype == "bool" and s.dtype != bool:
+            flags = s.map(_as_bool)
+            if flags.notna().all():
+                out[name] = flags.astype(bool)
+        elif col.dtype == "str" and (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            out[name] = s.map(lambda v: "" if v is None or v != v else str(v))
+    return out
 
 
 def short_header(name: str, lang: str = "zh") -> str:

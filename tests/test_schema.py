@@ -241,3 +241,19 @@ def test_gaps_writes_gaps_xlsx_with_links(inputs, tmp_path):
     assert mg.cell(2, mh.index("覆盖人口比例") + 1).number_format == "0.0%"
     src = {ws.cell(r, heads.index("来源") + 1).value for r in range(2, ws.max_row + 1)}
     assert src <= {"用户候选点", "路网生成", "社区位置"}, src
+
+
+def test_coerce_uses_registry_types():
+    df = pd.DataFrame(
+        {
+            "population": ["12", "x"],
+            "covered": ["True", "False"],
+            "name": ["a", None],
+            "街道": [1, 2],
+        }
+    )
+    out = schema.coerce(df)
+    assert out["population"].tolist()[0] == 12.0 and np.isnan(out["population"].tolist()[1])
+    assert out["covered"].dtype == bool and out["covered"].tolist() == [True, False]
+    assert out["name"].tolist() == ["a", ""]
+    assert out["街道"].tolist() == [1, 2]

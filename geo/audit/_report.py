@@ -183,7 +183,7 @@ def _write_gpkg(out: Path, names, boundaries, tables) -> None:
     with atomic_path(out / "layers.gpkg") as tmp:
         tmp.unlink()
         for name, gdf in layers.items():
-            g = gdf.copy()
+            g = schema.coerce(gdf)  # the registry's types: numbers, flags, text
             for c in g.columns:
                 if c != "geometry" and g[c].dtype == object:
                     g[c] = g[c].astype(str)
