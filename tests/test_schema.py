@@ -257,3 +257,38 @@ def test_coerce_uses_registry_types():
     assert out["covered"].dtype == bool and out["covered"].tolist() == [True, False]
     assert out["name"].tolist() == ["a", ""]
     assert out["街道"].tolist() == [1, 2]
+
+
+def test_toy_metric_in_both_map_popups(toy_metric):
+    """The popup definition of the communities layer (and of the scenario editor's markers)
+    carries the registered metric with its formatted value."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.config import Config
+    from geo.coverage import compute_coverage
+    from geo.maps import make_map
+    from geo.maps._scenario import scenario_payload
+    from geo.outputs import with_metrics
+
+    net = grid_network(8, 100.0, seed=2)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A"], "kind": ["station"]},
+        geometry=shapely.points(net.lon[[10]], net.lat[[10]]),
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {"name": ["甲", "乙"], "population": [100, 200]},
+        geometry=shapely.points(net.lon[[20, 40]], net.lat[[20, 40]]),
+        crs=4326,
+    )
+    res = with_metrics(compute_coverage(net, sites, comms, config=Config(minutes=5)))
+    expect = [f"{100 * d / res.config.limit_m:.1f}%" for d in res.communities["walk_distance_m"]]
+    m = make_map(res, scenario=False)
+    layer = next(
+        json.loads(t) for t in m._sc_payload["layers"] if json.loads(t)["id"] == "communities"
+    )
+    key = next(k for k, lab in layer["fields"] if lab == "玩具指标")
+    assert [f["properties"][key] for f in layer["data"]["features"]] == expect
+    extra = scenario_payload(res, lang="zh")["communities"]["extra"]
+    assert extra == [{"label": "玩具指标", "values": expect}]
