@@ -192,6 +192,7 @@ def test_hostile_text_runs_nothing_in_chromium(hostile_runs, kind, artifacts):
     try:
         d.get(path.as_uri())
         d.implicitly_wait(2)
+        d.save_screenshot(str(artifacts / f"hostile_{kind}.png"))  # as opened
         texts = d.execute_script(COLLECT_JS)
         d.execute_script("if (window.scMap) window.scMap.map.setZoom(18)")  # every label shown
         joined = "\n".join(texts)
@@ -208,6 +209,5 @@ def test_hostile_text_runs_nothing_in_chromium(hostile_runs, kind, artifacts):
         assert injected == 0
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
-        d.save_screenshot(str(artifacts / f"hostile_{kind}.png"))
     finally:
         d.quit()
