@@ -474,8 +474,9 @@ def change_map(cmp: CompareResult, *, lang: str = "zh"):
     c = cmp.all_communities.dropna(subset=["lon", "lat"])
     centre = [float(c["lat"].mean()), float(c["lon"].mean())] if len(c) else [30.55, 114.3]
     m = folium.Map(
-        location=centre, zoom_start=13, tiles=None, prefer_canvas=True, control_scale=True
+        location=centre, zoom_start=13, tiles=None, prefer_canvas=True, control_scale=False
     )
+    _metric_scale(m)
     zh = lang == "zh"
     net = cmp.meta.get("network")
     if net is not None and net.n_edges:  # the streets as a light background (offline)
@@ -483,7 +484,9 @@ def change_map(cmp: CompareResult, *, lang: str = "zh"):
         if lines.size > 60_000:
             lines = lines[np.argsort(-net.length)[:60_000]]
         streets = gpd.GeoDataFrame(
-            geometry=[shapely.simplify(shapely.multilinestrings(lines), 0.00003)], crs=4326
+            # simplified edge by edge: one simplify of a huge MultiLineString takes minutes
+            geometry=[shapely.multilinestrings(shapely.simplify(lines, 0.00003))],
+            crs=4326,
         )
         folium.GeoJson(
             streets,
@@ -570,6 +573,21 @@ def change_map(cmp: CompareResult, *, lang: str = "zh"):
     if len(c):
         m.fit_bounds([[c["lat"].min(), c["lon"].min()], [c["lat"].max(), c["lon"].max()]])
     return m
+
+
+def _metric_scale(m) -> None:
+    """A scale bar in metres and kilometres only (folium's own also shows miles and feet)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    scale = MacroElement()
+    scale._template = Template(  # a fixed template: no data reaches this script
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({metric: true, imperial: false, position: 'bottomleft'})"
+        ".addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+    m.add_child(scale)
 
 
 def _fmt_m(x) -> str:

@@ -122,6 +122,9 @@ def test_cli_compare_site_lists(scene, tmp_path):
     df = pd.read_csv(tmp_path / "out" / "compare.csv", encoding="utf-8-sig")
     assert list(df.columns[:6]) == COMPARE_COLUMNS
     assert set(df["county"]) == {"东区", "西区"}
+    # the change map's scale bar is metric only (folium's default adds miles and feet)
+    page = (tmp_path / "out" / "compare_map.html").read_text(encoding="utf-8")
+    assert "imperial: false" in page and "L.control.scale()" not in page
     # never overwrite an input
     bad = ["compare", "--network", str(gpath), "--communities", str(tmp_path / "c.csv")]
     bad += ["--before", str(tmp_path / "out" / "compare.csv"), "--after", str(tmp_path / "b.csv")]
