@@ -545,18 +545,34 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         _print_mixed(s)
         print(f"outputs: {out}")
         return 0
-    print(
-        f"{s['model']}: {s['new_sites']} new site(s), status {s['status']} "
-        f"(gap {100 * (s['gap'] or 0):.2f}%), {s['solve_seconds']:.2f} s; covered population "
-        f"{s['covered_population_before']:,.0f} -> {s['covered_population_after']:,.0f} "
-        f"of {s['population']:,.0f}"
-    )
-    for m in s.get("messages", []):
-        print(f"note: {m}")
-    for _, r in prop.sites.iterrows():
-        print(f"  {r['proposal_id']} {r['location_desc']}: +{r['newly_covered_population']:,.0f}")
-    print(f"outputs: {out}")
+    _print_gaps(s, prop.sites, out, a.lang)
     return 0
+
+
+def _print_gaps(s: dict, sites, out, lang: str) -> None:
+    """The gaps console summary, in Chinese with ``--lang zh`` (the default)."""
+    from . import schema
+
+    gap = 100 * (s["gap"] or 0)
+    before, after = s["covered_population_before"], s["covered_population_after"]
+    if lang == "zh":
+        status = schema.display_value("proposal_status", s["status"], "zh")
+        print(
+            f"{s['model']}：新增 {s['new_sites']} 处，求解状态 {status}（最优性差距 {gap:.2f}%），"
+            f"用时 {s['solve_seconds']:.2f} 秒；覆盖人口 {before:,.0f} → {after:,.0f}"
+            f"（总人口 {s['population']:,.0f}）"
+        )
+    else:
+        print(
+            f"{s['model']}: {s['new_sites']} new site(s), status {s['status']} "
+            f"(gap {gap:.2f}%), {s['solve_seconds']:.2f} s; covered population "
+            f"{before:,.0f} -> {after:,.0f} of {s['population']:,.0f}"
+        )
+    for m in s.get("messages", []):
+        print(("提示：" if lang == "zh" else "note: ") + str(m))
+    for _, r in sites.iterrows():
+        print(f"  {r['proposal_id']} {r['location_desc']}: +{r['newly_covered_population']:,.0f}")
+    print(("输出：" if lang == "zh" else "outputs: ") + str(out))
 
 
 def _mixed_gaps(a, res, views, demand, cands, area, sites, boundary):
@@ -662,12 +678,20 @@ def _audit_report(a: argparse.Namespace, res, level: str = "15min") -> int:
     failed = s[s["status"] != "ok"]
     for _, r in failed.iterrows():
         print(console(f"FAILED {r['county']}: {r['error']}"))
+    zh = a.lang == "zh"
     outside = res.report.get("sites_outside_counties", [])
     if outside:
-        print(f"{len(outside)} site(s) lie outside every county (listed in summary.json)")
-    if res.report.get("counties_reused"):
         print(
-            f"reused {res.report['counties_reused']} county result(s) from a previous run "
+            f"{len(outside)} 个站点不在任何区县内（见 summary.json）"
+            if zh
+            else f"{len(outside)} site(s) lie outside every county (listed in summary.json)"
+        )
+    if res.report.get("counties_reused"):
+        n = res.report["counties_reused"]
+        print(
+            f"沿用上次运行的 {n} 个区县结果（输入、路网和参数均相同；--force 重新计算）"
+            if zh
+            else f"reused {n} county result(s) from a previous run "
             "(same inputs, network and settings; --force recomputes them)"
         )
     for w in res.report.get("reports_failed", []):

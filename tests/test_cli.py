@@ -174,7 +174,7 @@ def test_bad_input_exits_2_with_message(tmp_path):
     assert "empty.csv" in r.stderr and "Fix:" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_gaps_command_contract(tmp_path, demo_out):
+def test_gaps_command_contract(tmp_path, demo_out, capsys):
     inputs = demo_out / "inputs"
     from geo.demo import demo_pbf
 
@@ -204,6 +204,8 @@ def test_gaps_command_contract(tmp_path, demo_out):
         ]
     )
     assert rc == 0
+    said = capsys.readouterr().out  # the console is Chinese by default (--lang zh)
+    assert "新增 3 处" in said and "覆盖人口" in said and "new site(s)" not in said
     p = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
     for col in ("rank", "candidate_id", "lon", "lat", "newly_covered_population"):
         assert col in p.columns

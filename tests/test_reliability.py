@@ -190,7 +190,7 @@ def test_changed_inputs_or_settings_are_recomputed(inputs, tmp_path, capsys):
 
     # same everything: reused, and said so
     assert main(argv) == 0
-    assert "reused 3 county result(s)" in capsys.readouterr().out
+    assert "沿用上次运行的 3 个区县结果" in capsys.readouterr().out
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["counties_reused"] == 3
 
     # a slower walk: every county recomputed
