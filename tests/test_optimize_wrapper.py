@@ -112,3 +112,24 @@ def test_off_network_sites_go_to_rejects(res, tmp_path):
     rej = pd.read_csv(tmp_path / "rejects.csv", encoding="utf-8-sig")
     assert rej["id"].tolist() == ["lost"] and rej["row"].tolist() == [3]
     assert rej["reason_code"].iloc[0] == "off_network" and rej["file"].iloc[0] == "s.csv"
+
+
+def test_marginal_gain_axis_starts_at_zero(tmp_path, monkeypatch):
+    """Issue 12: the gains chart's y-axis starts at 0% (a truncated axis exaggerates gains)."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from geo.outputs import plot_marginal_gain
+
+    seen = {}
+    original = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        seen["ylim"] = self.axes[0].get_ylim()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    curve = pd.DataFrame({"new_sites": [0, 1, 2, 3], "covered_share": [0.67, 0.81, 0.9, 0.95]})
+    path = plot_marginal_gain(curve, tmp_path / "gain.png")
+    assert path.stat().st_size > 0
+    assert seen["ylim"][0] == 0 and seen["ylim"][1] >= 95
