@@ -260,6 +260,8 @@ def test_audit_takes_minutes_levels_new_sites_col_and_sheet(walk, tmp_path):
     (county,) = list((out / "counties").iterdir())
     c = pd.read_csv(county / "communities.csv", encoding="utf-8-sig")
     assert {"covered_5min", "covered_10min"} <= set(c.columns) and "covered_15min" not in c
+    summ = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")  # no 15-minute column anywhere
+    assert "population_covered_10min_share" in summ and not any("15min" in k for k in summ)
     p = pd.read_csv(county / "proposed_sites.csv", encoding="utf-8-sig")
     assert len(p) == 1 and p["proposal_id"].tolist() == ["P01"]
     # the workbook is Chinese: values, yes/no, and which system each coordinate pair is in

@@ -225,7 +225,7 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
         from ..coverage.isochrones import built_up_share
 
         share = built_up_share(res, iso, area=task.boundary)
-        row["built_up_share_15min"] = next(iter(share.values()))["share"]
+        row[f"built_up_share_{cfg.main_level}"] = next(iter(share.values()))["share"]
         _set_county(iso, task.county)
         iso.to_file(folder / "isochrones.geojson", driver="GeoJSON")
     lap("isochrones")
