@@ -397,15 +397,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         out,
         rejects=rejects,
         inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
-        map_kwargs={
-            "lang": a.lang,
-            "offline": True,
-            "basemap": "none",
-            "scenario": a.scenario,
-            "input_crs": sites.input_crs,
-            "boundaries": boundary,
-            "background": _background(net, a),
-        },
+        map_kwargs=_map_kwargs(a, net, sites, boundary),
         write_map=not a.no_map,
         isochrones=not a.no_isochrones,
         output_crs=_output_crs(a, sites),
@@ -439,6 +431,19 @@ def _console_rejects(a: argparse.Namespace, rejects) -> dict:
     return {
         "rejected_rows": len(rejects),
         "rejects_line": describe_rejects(rejects, a.lang) if len(rejects) else "",
+    }
+
+
+def _map_kwargs(a: argparse.Namespace, net, sites, boundary) -> dict:
+    """The offline map options that coverage and gaps share."""
+    return {
+        "lang": a.lang,
+        "offline": True,
+        "basemap": "none",
+        "scenario": a.scenario,
+        "input_crs": sites.input_crs,
+        "boundaries": boundary,
+        "background": _background(net, a),
     }
 
 
@@ -561,15 +566,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
             "network": a.network,
             "candidates": a.candidates,
         },
-        map_kwargs={
-            "lang": a.lang,
-            "offline": True,
-            "basemap": "none",
-            "scenario": a.scenario,
-            "input_crs": sites.input_crs,
-            "boundaries": boundary,
-            "background": _background(net, a),
-        },
+        map_kwargs=_map_kwargs(a, net, sites, boundary),
         output_crs=_output_crs(a, sites),
         extra_summary=_load_summary(a, sites, rejects),
         views=views,

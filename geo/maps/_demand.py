@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from ._layers import shift
+from ._layers import _num, shift
+from ._layers import _str as _txt
 from ._payload import feature_collection, layer_json
 
 if TYPE_CHECKING:
@@ -95,18 +96,6 @@ _T = {
 
 def _t(lang: str, key: str) -> str:
     return _T.get(lang, _T["en"])[key]
-
-
-def _num(x: Any, nd: int = 0) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "" if x is None else str(x)
-    return "—" if not np.isfinite(v) else f"{v:,.{nd}f}"
-
-
-def _txt(values) -> list[str]:
-    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
 
 
 def _points(geoms: np.ndarray) -> np.ndarray:
