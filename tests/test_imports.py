@@ -38,7 +38,6 @@ KNOWN_PRIVATE = {
     ("geo.commands", "geo.network._background"): "h5",
     ("geo.commands", "geo.optimize._demand"): "h8",
     ("geo.compare", "geo.maps"): "h7 (_esc)",
-    ("geo.coverage._grid", "geo.network._model"): "h2",
     ("geo.coverage.access", "geo.io._columns"): "h8",
     ("geo.maps", "geo.network._background"): "h5",
     ("geo.maps._scenario", "geo.coverage._engine"): "h7",

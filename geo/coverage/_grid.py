@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..network import Network
-from ..network._model import _ranges
+from ..network import concat_ranges as _ranges
 
 #: Default grid cell in metres (display tolerance: about 1% of a 50 m corridor's area).
 CELL_M = 10.0

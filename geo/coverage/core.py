@@ -36,6 +36,7 @@ from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped,unused-
 from scipy.spatial import cKDTree  # type: ignore[import-untyped,unused-ignore]
 
 from ..network import ZERO_LENGTH_M, Network
+from ..network import concat_ranges as _ranges
 from ._snap import PIECE_M, SegmentIndex, Snap, segment_index, snap_points
 
 __all__ = [
@@ -67,20 +68,6 @@ EPS_M = 1e-6
 
 #: Per-network k-d trees over node coordinates, dropped with the network.
 _NODE_TREES: weakref.WeakKeyDictionary[Network, cKDTree] = weakref.WeakKeyDictionary()
-
-
-def _ranges(starts: IntArray, counts: IntArray) -> IntArray:
-    """Concatenate ``arange(s, s + c)`` for every (s, c), vectorised."""
-    counts = np.asarray(counts, np.int64)
-    nz = counts > 0
-    st, ct = np.asarray(starts, np.int64)[nz], counts[nz]
-    if ct.size == 0:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(ct)
-    out = np.ones(int(ends[-1]), np.int64)
-    out[0] = st[0]
-    out[ends[:-1]] = st[1:] - (st[:-1] + ct[:-1] - 1)
-    return np.cumsum(out)
 
 
 def _endpoint_costs(net: Network, snap: Snap) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:

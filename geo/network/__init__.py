@@ -21,7 +21,7 @@ from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
-from ._model import ZERO_LENGTH_M, Network, drop_islands, haversine_m
+from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
 from ._osm import is_walkable, read_osm
 
@@ -32,6 +32,7 @@ __all__ = [
     "EdgeClipper",
     "Network",
     "build_network",
+    "concat_ranges",
     "from_networkx",
     "haversine_m",
     "is_walkable",

@@ -233,7 +233,7 @@ class Network:
         new_index = np.cumsum(used) - 1
         counts = np.diff(self.geom_offsets)[mask]
         starts = self.geom_offsets[:-1][mask]
-        flat = _ranges(starts, counts)
+        flat = concat_ranges(starts, counts)
         return Network(
             node_id=self.node_id[used],
             lon=self.lon[used],
@@ -335,7 +335,7 @@ def drop_islands(net: Network) -> Network:
     return net.select_edges(~small[labels[net.edge_u]], **dropped)
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenate ``arange(s, s + c)`` for every (s, c), vectorised."""
     counts = np.asarray(counts, np.int64)
     nz = counts > 0
@@ -390,7 +390,7 @@ def from_pieces(
     same_line = line_index[ends[:-1]] == line_index[ends[1:]]
     a, b = ends[:-1][same_line], ends[1:][same_line]
     npts = b - a + 1
-    flat = _ranges(a, npts)
+    flat = concat_ranges(a, npts)
     glon, glat = node_lon[pos[flat]], node_lat[pos[flat]]
     offsets = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
     seg = haversine_m(glon[:-1], glat[:-1], glon[1:], glat[1:])

@@ -120,7 +120,7 @@ class _Records:
 def _coords(geom: list[Any], xs: np.ndarray, ys: np.ndarray, iu, iv):
     """Flat coordinates of every record (WKT, coordinate array, or None for a straight edge
     between its nodes) and their offsets."""
-    from ._model import _ranges
+    from ._model import concat_ranges as _ranges
 
     n = len(geom)
     kind = np.fromiter(
@@ -163,7 +163,7 @@ def _linestring_coords(wkt: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, Any]) -> Network:
     """The shared, vectorised part of :func:`from_networkx` and :func:`read_graphml`."""
-    from ._model import _ranges
+    from ._model import concat_ranges as _ranges
 
     iu = np.asarray(rec.u, np.int64)
     iv = np.asarray(rec.v, np.int64)

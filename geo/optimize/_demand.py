@@ -48,6 +48,7 @@ from ..coverage.streets import (
     station_snap,
     union_length,
 )
+from ..network import concat_ranges as _ranges
 from . import _core
 
 logger = logging.getLogger(__name__)
@@ -86,15 +87,6 @@ def parse_demand(demand: str | Sequence[str], weights: str | Sequence[float] | N
                 fix=f"give {len(names)} numbers, e.g. --weights {','.join(['1'] * len(names))}",
             )
     return dict(zip(names, ws, strict=True))
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    counts = np.asarray(counts, np.int64)
-    if counts.sum() == 0:
-        return np.zeros(0, np.int64)
-    rep = np.repeat(np.asarray(starts, np.int64), counts)
-    off = np.arange(rep.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rep + off
 
 
 @dataclass(frozen=True)
