@@ -67,7 +67,7 @@ def _area(a: argparse.Namespace):
         if getattr(a, "county", None):
             return select_counties(allb, a.county), allb
     if a.boundary:
-        from .audit._boundaries import repair_polygons
+        from .audit import repair_polygons
         from .io import load_boundaries
 
         return repair_polygons(load_boundaries(a.boundary), a.boundary), allb
@@ -352,7 +352,7 @@ def cmd_network(a: argparse.Namespace) -> int:
     )
     boundary = None
     if a.boundary:
-        from .audit._boundaries import repair_polygons
+        from .audit import repair_polygons
         from .io import load_boundaries
 
         boundary = repair_polygons(load_boundaries(a.boundary, crs=a.boundary_crs), a.boundary)

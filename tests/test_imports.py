@@ -32,9 +32,6 @@ LAYERS = {
 #: Shrink this list; never grow it (make the name public in its subpackage instead).
 KNOWN_PRIVATE = {
     ("geo", "geo.maps._scenario"): "h7",
-    ("geo.audit", "geo.network._cache"): "h4",
-    ("geo.audit", "geo.network._lines"): "h4",
-    ("geo.commands", "geo.audit._boundaries"): "h1 (repair_polygons: h4 to make it public)",
     ("geo.commands", "geo.network._background"): "h5",
     ("geo.commands", "geo.optimize._demand"): "h8",
     ("geo.compare", "geo.maps"): "h7 (_esc)",

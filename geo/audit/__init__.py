@@ -27,13 +27,21 @@ import shapely
 from .._errors import InputError, NetworkError, import_optional
 from .._safety import OutLock, folder_names, inside, refuse_overwrite
 from ..config import Config
-from ._boundaries import assign_county, read_boundaries, select_counties
+from ._boundaries import assign_county, read_boundaries, repair_polygons, select_counties
 from ._county import CountyTask, audit_county
 from ._report import SUMMARY_COLUMNS, write_reports
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SUMMARY_COLUMNS", "AuditResult", "audit_county", "read_boundaries", "run_audit"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "AuditResult",
+    "audit_county",
+    "read_boundaries",
+    "repair_polygons",
+    "run_audit",
+    "select_counties",
+]
 
 #: Bump when a county's stored result would differ for the same inputs (new columns, fixes), so
 #: that results from older versions are recomputed instead of reused.
@@ -79,10 +87,10 @@ def _blake(*parts: object) -> str:
 
 
 def _source_hash(source) -> str:
-    from ..network import _cache
+    from ..network import file_hash
 
     p = Path(str(source))
-    return _cache.file_hash(p) if p.is_file() else str(source)
+    return file_hash(p) if p.is_file() else str(source)
 
 
 def prepare_networks(
@@ -123,8 +131,7 @@ def prepare_networks(
         return paths
     import time
 
-    from ..network import EdgeClipper
-    from ..network._lines import ProjectedWithoutCRS
+    from ..network import EdgeClipper, ProjectedWithoutCRS
 
     t0 = time.perf_counter()
     try:

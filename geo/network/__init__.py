@@ -20,6 +20,7 @@ import shapely
 from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
+from ._cache import file_hash
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
@@ -31,12 +32,15 @@ __all__ = [
     "ZERO_LENGTH_M",
     "EdgeClipper",
     "Network",
+    "ProjectedWithoutCRS",
     "build_network",
     "concat_ranges",
+    "file_hash",
     "from_networkx",
     "haversine_m",
     "is_walkable",
     "read_graphml",
+    "read_lines",
     "save_graphml",
     "source_kind",
     "to_networkx",
