@@ -532,7 +532,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         import shapely
 
         area = shapely.union_all(boundary.geometry.values)
-    from .optimize._demand import parse_demand
+    from .optimize import parse_demand
 
     demand = parse_demand(a.demand, a.weights)
     if list(demand) != ["residents"]:  # issue 15: streets / workplaces / a weighted mix
@@ -610,7 +610,7 @@ def _print_gaps(s: dict, sites, out, lang: str) -> None:
 def _mixed_gaps(a, res, views, demand, cands, area, sites, boundary):
     from ._errors import InputError
     from .coverage.streets import parse_street_weights
-    from .optimize._demand import propose_mixed
+    from .optimize import propose_mixed
 
     if a.model != "mclp" or a.new_sites is None:
         raise InputError(

@@ -33,13 +33,10 @@ LAYERS = {
 KNOWN_PRIVATE = {
     ("geo", "geo.maps._scenario"): "h7",
     ("geo.commands", "geo.network._background"): "h5",
-    ("geo.commands", "geo.optimize._demand"): "h8",
     ("geo.compare", "geo.maps"): "h7 (_esc)",
     ("geo.coverage.access", "geo.io._columns"): "h8",
     ("geo.maps", "geo.network._background"): "h5",
     ("geo.maps._scenario", "geo.coverage._engine"): "h7",
-    ("geo.optimize", "geo.coverage.core"): "h3 (_augment, _endpoint_costs)",
-    ("geo.optimize._median", "geo.coverage.core"): "h3 (_augment, _endpoint_costs)",
 }
 
 

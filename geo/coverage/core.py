@@ -46,7 +46,9 @@ __all__ = [
     "Reach",
     "SegmentIndex",
     "Snap",
+    "augment_graph",
     "edge_pieces",
+    "endpoint_costs",
     "nearest_sites",
     "point_distances",
     "reach_matrix",
@@ -70,8 +72,24 @@ EPS_M = 1e-6
 _NODE_TREES: weakref.WeakKeyDictionary[Network, cKDTree] = weakref.WeakKeyDictionary()
 
 
-def _endpoint_costs(net: Network, snap: Snap) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """Each point's edge ends and its walk (m) to each: ``(u, v, leg + t, leg + len - t)``."""
+def endpoint_costs(net: Network, snap: Snap) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Each point's edge ends and its walk to each.
+
+    Parameters
+    ----------
+    net
+        The network.
+    snap
+        Points on edges (all with ``edge >= 0``).
+
+    Returns
+    -------
+    u, v : int64 (M,)
+        The two end nodes of each point's edge.
+    cost_u, cost_v : float64 (M,)
+        Metres of walk from the point to ``u`` (``leg + t``) and to ``v``
+        (``leg + length - t``), access leg included.
+    """
     e = snap.edge
     length = np.asarray(net.length, np.float64)
     return (
@@ -82,10 +100,27 @@ def _endpoint_costs(net: Network, snap: Snap) -> tuple[IntArray, IntArray, Float
     )
 
 
-def _augment(
+def augment_graph(
     csr: sp.csr_matrix, heads_u: IntArray, heads_v: IntArray, cost_u: FloatArray, cost_v: FloatArray
 ) -> sp.csr_matrix:
-    """Append one virtual source row per point, with directed arcs to its edge's two ends."""
+    """The graph with one virtual source node per point appended, joined to its edge's ends.
+
+    Parameters
+    ----------
+    csr
+        N x N graph, edge weights in metres.
+    heads_u, heads_v : int64 (K,)
+        The two nodes each point is joined to (from :func:`endpoint_costs`).
+    cost_u, cost_v : float64 (K,)
+        Metres from each point to ``heads_u`` / ``heads_v`` (at least ``ZERO_LENGTH_M``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        (N + K) x (N + K) graph: node ``N + i`` is point ``i``, with directed arcs out of it
+        only, so a search from it (``dijkstra(..., directed=True, indices=N + i)``) gives the
+        point's walk to every node and no walk passes through another point.
+    """
     n = int(csr.shape[0])
     k = int(heads_u.size)
     cols = np.column_stack([heads_u, heads_v]).ravel()
@@ -95,6 +130,11 @@ def _augment(
         (np.concatenate([csr.data, vals]), np.concatenate([csr.indices, cols]), indptr),
         shape=(n + k, n + k),
     )
+
+
+#: The names before they were public (``geo.coverage._engine`` re-exports them).
+_endpoint_costs = endpoint_costs
+_augment = augment_graph
 
 
 @dataclass(frozen=True)

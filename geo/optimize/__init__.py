@@ -21,8 +21,8 @@ from scipy.sparse.csgraph import dijkstra
 from .._errors import SolverError
 from ..coverage import CoverageResult
 from ..coverage.core import (
-    _augment,
-    _endpoint_costs,
+    augment_graph,
+    endpoint_costs,
     reach_pairs,
     same_edge_pairs,
     site_reach,
@@ -38,6 +38,8 @@ __all__ = [
     "coverage_matrix",
     "generate_candidates",
     "marginal_gain_curve",
+    "parse_demand",
+    "propose_mixed",
     "propose_sites",
 ]
 
@@ -93,13 +95,13 @@ def distance_matrix(res: CoverageResult, cand_snap, max_m: float = np.inf) -> np
     cs = res.community_snap
     on = cs.edge >= 0
     out = np.full((len(cand_snap), len(cs)), np.inf)
-    u, v, cu, cv = _endpoint_costs(net, cand_snap)
-    pu, pv, pcu, pcv = _endpoint_costs(net, cs.take(np.flatnonzero(on)))
+    u, v, cu, cv = endpoint_costs(net, cand_snap)
+    pu, pv, pcu, pcv = endpoint_costs(net, cs.take(np.flatnonzero(on)))
     for start in range(0, len(cand_snap), 64):
         sl = slice(start, min(start + 64, len(cand_snap)))
         n = net.n_nodes
         k = sl.stop - sl.start
-        aug = _augment(net.csr, u[sl], v[sl], cu[sl], cv[sl])
+        aug = augment_graph(net.csr, u[sl], v[sl], cu[sl], cv[sl])
         d = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=max_m)[:, :n]
         block = np.full((k, len(cs)), np.inf)
         block[:, on] = np.minimum(d[:, pu] + pcu, d[:, pv] + pcv)
@@ -424,3 +426,7 @@ def _proposal_table(res, cand, a, w, covered, sol, model) -> gpd.GeoDataFrame:
     if model == "pmedian":
         out["weighted_distance_saved"] = sol.gains
     return gpd.GeoDataFrame(out, geometry="geometry", crs=4326)
+
+
+# several demand layers at once (issue 15); last, as it builds on the names above
+from ._demand import parse_demand, propose_mixed  # noqa: E402

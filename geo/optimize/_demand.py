@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +51,9 @@ from ..coverage.streets import (
 from ..network import concat_ranges as _ranges
 from . import _core
 
+if TYPE_CHECKING:
+    from . import Proposal
+
 logger = logging.getLogger(__name__)
 
 LAYERS = ("residents", "workplaces", "streets")
@@ -58,8 +61,30 @@ LAYERS = ("residents", "workplaces", "streets")
 DEDUPE_M = 15.0
 
 
-def parse_demand(demand: str | Sequence[str], weights: str | Sequence[float] | None) -> dict:
-    """``"residents,streets"`` and ``"1,0.5"`` -> ``{"residents": 1.0, "streets": 0.5}``."""
+def parse_demand(
+    demand: str | Sequence[str], weights: str | Sequence[float] | None
+) -> dict[str, float]:
+    """The demand layers and their weights, from ``--demand`` and ``--weights``.
+
+    Parameters
+    ----------
+    demand
+        Layer names, comma-separated or a sequence: ``residents``, ``workplaces``, ``streets``.
+    weights
+        One weight per layer (unitless: what one percent of that layer's covered share is
+        worth), comma-separated or a sequence; None gives every layer 1.
+
+    Returns
+    -------
+    dict
+        ``{layer: weight}`` in the order given, e.g. ``"residents,streets"`` with ``"1,0.5"``
+        gives ``{"residents": 1.0, "streets": 0.5}``.
+
+    Raises
+    ------
+    InputError
+        An unknown or repeated layer, or weights that do not match the layers.
+    """
     names = [d.strip() for d in (demand.split(",") if isinstance(demand, str) else demand)]
     names = [d for d in names if d]
     bad = [d for d in names if d not in LAYERS]
@@ -250,7 +275,7 @@ def propose_mixed(
     boundaries: gpd.GeoDataFrame | None = None,
     output_crs: str | None = None,
     lang: str = "zh",
-):
+) -> Proposal:
     """``k`` new sites maximising the weighted sum of covered shares of the demand layers.
 
     Parameters
@@ -260,7 +285,7 @@ def propose_mixed(
     k
         Number of new sites.
     demand
-        ``{layer: weight}`` from :func:`parse_demand`.
+        ``{layer: weight}`` (unitless weights) from :func:`parse_demand`.
     workplaces
         Coverage of the workplaces (``employees`` as ``population``); needed for that layer.
     street_weights

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from .._errors import SolverError
-from ..coverage.core import Snap, _augment, _endpoint_costs, same_edge_pairs
+from ..coverage.core import Snap, augment_graph, endpoint_costs, same_edge_pairs
 from ..network import Network
 from ._core import _lowest_tied
 
@@ -130,8 +130,8 @@ def one_median(
     # -- lower bounds: straight line (snapped points + legs) and landmarks
     lm = _landmarks(net)
     dl = dijkstra(net.csr, directed=False, indices=lm)
-    cu_, cv_, ccu, ccv = _endpoint_costs(net, cand.take(fidx))
-    pu, pv, pcu, pcv = _endpoint_costs(net, comm.take(ion))
+    cu_, cv_, ccu, ccv = endpoint_costs(net, cand.take(fidx))
+    pu, pv, pcu, pcv = endpoint_costs(net, comm.take(ion))
     dl_c = _point_dist(dl, cu_, cv_, ccu, ccv)  # (L, feasible candidates)
     dl_p = _point_dist(dl, pu, pv, pcu, pcv)  # (L, on-network communities)
     wn, en = w[ion], e[ion]
@@ -169,8 +169,8 @@ def one_median(
         end = min(pos + (block if np.isfinite(best) else 1), order.size)  # first: 1 search
         end = pos + max(1, int(np.searchsorted(lb_sorted[pos:end], thr, side="right")))
         js = order[pos:end]
-        u, v, cu, cv = _endpoint_costs(net, cand.take(js))
-        aug = _augment(net.csr, u, v, cu, cv)
+        u, v, cu, cv = endpoint_costs(net, cand.take(js))
+        aug = augment_graph(net.csr, u, v, cu, cv)
         d = dijkstra(aug, directed=True, indices=np.arange(n, n + js.size))[:, :n]
         dp = _point_dist(d, pu, pv, pcu, pcv)  # (block, on-network communities)
         rowmap[js] = np.arange(js.size)
