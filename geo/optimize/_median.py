@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from .._errors import SolverError
 from ..coverage.core import Snap, augment_graph, endpoint_costs, same_edge_pairs
 from ..network import Network
-from ._core import _lowest_tied
+from ._solution import _lowest_tied
 
 logger = logging.getLogger(__name__)
 
