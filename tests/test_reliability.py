@@ -264,7 +264,7 @@ def test_one_failing_writer_does_not_stop_the_others(inputs, tmp_path, monkeypat
 
 
 def test_failed_county_is_excluded_and_exits_3(inputs, tmp_path, monkeypatch, capsys):
-    import geo.audit._county as county
+    import geo.audit._write as county
 
     real = county.write_csv
 

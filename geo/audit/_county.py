@@ -1,15 +1,21 @@
 """Audit one county: coverage at 5/10/15 minutes, plan targets, gap sites, a cultural-palace
 location, and the county's own output folder. Runs in a worker process; everything it needs
-travels in a picklable :class:`CountyTask`."""
+travels in a picklable :class:`CountyTask`.
+
+Computing and writing are apart: :func:`compute_county` gives a :class:`CountyResult`, the pure
+:func:`county_row` turns it into the county's summary row, and :mod:`geo.audit._write` writes its
+files and map.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,11 +23,18 @@ import pandas as pd
 
 from .._safety import console, folder_name, inside
 from ..config import Config
-from ..io import write_csv, write_json
+from ..io import BUILTIN_KINDS, write_json
+
+if TYPE_CHECKING:
+    from ..coverage import CoverageResult
+    from ..coverage.views import DemandViews
+    from ..network import Network
+    from ..optimize import Proposal
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("station", "integrated", "cultural_palace", "partner")
+#: The kinds counted in the summary row (``sites_<kind>``).
+KINDS = BUILTIN_KINDS
 
 
 @dataclass(frozen=True)
@@ -94,59 +107,101 @@ def audit_county(task: CountyTask) -> dict[str, Any]:
 
 
 def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
-    from ..coverage import compute_coverage
-    from ..network import Network, build_network
-    from ..optimize import count_target, propose_sites
+    """Compute the county (:func:`compute_county`), make its row (:func:`county_row`), then
+    write its files and map (:mod:`geo.audit._write`); the row gains the stage timings."""
+    from ._write import write_isochrones, write_map, write_tables
 
-    cfg = task.config
     lap = _Stages()
-    net = (
-        build_network(task.boundary, config=cfg)
-        if task.network == "online"
-        else Network.load_npz(task.network)
-    )
+    result = compute_county(task, lap)
+    row = county_row(result)
+    write_tables(result, folder)
+    lap("files")
+    write_isochrones(result, folder)
+    lap("isochrones")
+    if task.write_map:
+        row["map"] = write_map(result, row, folder)
+    lap("map")
+    row.update(lap.columns())
+    return row
+
+
+@dataclass(frozen=True)
+class CountyResult:
+    """What one county's audit computed, before anything is written.
+
+    ``in_county`` flags the rows of ``coverage.sites`` inside the county (the others are
+    neighbours within walking reach). ``gaps`` are the gap sites (None when every community is
+    covered), ``palace`` the first cultural palace's location (None when the county has one;
+    ``palace_error`` says why it could not be placed). ``isochrones`` are the main level's
+    walk areas by kind, and ``built_up_share`` the county area they reach.
+    """
+
+    task: CountyTask
+    coverage: CoverageResult
+    views: DemandViews
+    in_county: np.ndarray
+    gaps: Proposal | None = None
+    palace: Proposal | None = None
+    palace_error: str | None = None
+    isochrones: gpd.GeoDataFrame | None = None
+    built_up_share: float | None = None
+
+    @property
+    def site_counts(self) -> dict[str, int]:
+        """Sites of each built-in kind inside the county."""
+        s = self.task.sites
+        kinds = s.loc[self.in_county, "kind"].astype(str) if len(s) else pd.Series([])
+        return {k: int((kinds == k).sum()) for k in KINDS}
+
+
+def compute_county(task: CountyTask, lap: _Stages | None = None) -> CountyResult:
+    """Coverage, demand views, gap sites, the palace location and the isochrones of a county.
+
+    ``lap`` (a :class:`_Stages`) times the stages load, coverage, optimise and isochrones.
+    """
+    from ..coverage import compute_coverage
+    from ..coverage.views import demand_views
+
+    lap = lap or _Stages()
+    net = _load_network(task)
     lap("load")
     if not len(task.communities):
         raise ValueError(
             "no communities inside this county; check the communities file and the boundary"
         )
-    res = compute_coverage(net, task.sites, task.communities, config=cfg)
-    from ..coverage.views import county_row, demand_views
-
+    res = compute_coverage(net, task.sites, task.communities, config=task.config)
     res, views = demand_views(
         res, workplaces=task.workplaces, area=task.boundary, **(task.demand or {})
     )
-    inside = (
+    in_county = (
         task.sites["county"].to_numpy() == task.county if len(task.sites) else np.zeros(0, bool)
     )
-    kinds = task.sites.loc[inside, "kind"].astype(str) if len(task.sites) else pd.Series([])
-    counts = {k: int((kinds == k).sum()) for k in KINDS}
-    c = res.communities
-    pop = c["population"].to_numpy(float)
-    row: dict[str, Any] = {"county": task.county, "code": task.code, "sites": int(inside.sum())}
-    for k in KINDS:
-        row[f"sites_{k}"] = counts[k]
-    row["integrated_target"] = task.integrated_target
-    row["integrated_shortfall"] = max(0, task.integrated_target - counts["integrated"])
-    row["has_cultural_palace"] = counts["cultural_palace"] > 0
-    row["communities"] = len(c)
-    row["population"] = float(pop.sum())
-    for level in cfg.levels:
-        cov = c[f"covered_{level}"].to_numpy(bool)
-        row[f"communities_covered_{level}"] = int(cov.sum())
-        row[f"population_covered_{level}"] = float(pop[cov].sum())
-        row[f"population_covered_{level}_share"] = (
-            round(float(pop[cov].sum() / pop.sum()), 4) if pop.sum() else 0.0
-        )
-    row["uncovered_communities"] = int((~c["covered"]).sum())
-    row["off_network_communities"] = int(c["off_network"].sum())
-    row.update(county_row(views, res))  # streets, workplaces, capacity, area (issue 15)
+    result = CountyResult(task, res, views, in_county)
     lap("coverage")
+    result = _optimise(result)
+    lap("optimise")
+    result = _isochrones(result)
+    lap("isochrones")
+    return result
 
-    # gap sites: reach the coverage target (default: every coverable community)
-    prop = None
-    if row["uncovered_communities"]:
-        prop = propose_sites(
+
+def _load_network(task: CountyTask) -> Network:
+    from ..network import Network, build_network
+
+    if task.network == "online":
+        return build_network(task.boundary, config=task.config)
+    return Network.load_npz(task.network)
+
+
+def _optimise(result: CountyResult) -> CountyResult:
+    """Gap sites up to the coverage target (default: every coverable community), and where the
+    first cultural palace should go when the county has none (p-median, k = 1)."""
+    from ..optimize import propose_sites
+
+    task, res = result.task, result.coverage
+    gaps = palace = error = None
+    if res.summary["communities"] - res.summary["communities_covered"]:
+        gaps = propose_sites(
             res,
             model="mclp" if task.new_sites else "lscp",
             k=task.new_sites,
@@ -154,26 +209,8 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
             time_limit=task.time_limit,
             lang=task.lang,
         )
-        row["proposed_sites"] = len(prop.sites)
-        row["population_covered_after"] = prop.summary["covered_population_after"]
-        row["proposal_status"] = prop.summary["status"]
-        _note_fallback(row, task.county, "gap sites", prop.summary)
-    else:
-        row["proposed_sites"] = 0
-        row["population_covered_after"] = row[f"population_covered_{cfg.main_level}"]
-        row["proposal_status"] = "not needed"
-    ct = count_target(
-        res,
-        ("integrated", task.integrated_target),
-        row["proposed_sites"],
-        existing=counts["integrated"],
-    )
-    row["integrated_sites_for_count_only"] = ct["sites_for_count_only"]
-    row["new_sites_total"] = max(ct["shortfall"], row["proposed_sites"])
-
-    # no cultural palace: where the first one should go (p-median, k = 1)
-    palace = None
-    if not row["has_cultural_palace"]:
+        _log_fallback(task.county, "gap sites", gaps.summary)
+    if not result.site_counts["cultural_palace"]:
         try:
             palace = propose_sites(
                 res,
@@ -183,87 +220,121 @@ def _audit(task: CountyTask, folder: Path) -> dict[str, Any]:
                 curve=False,
                 time_limit=task.time_limit,
             )
-            p = palace.sites.iloc[0]
-            row["palace_proposal_lon"] = round(float(p["lon"]), 6)
-            row["palace_proposal_lat"] = round(float(p["lat"]), 6)
-            _note_fallback(row, task.county, "cultural palace", palace.summary)
+            palace.sites.iloc[0]  # no site at all: IndexError, reported as the error
+            _log_fallback(task.county, "cultural palace", palace.summary)
         except Exception as exc:
-            row["palace_proposal_error"] = str(exc)
-    lap("optimise")
+            error = str(exc)
+    return dataclasses.replace(result, gaps=gaps, palace=palace, palace_error=error)
+
+
+def _isochrones(result: CountyResult) -> CountyResult:
+    """The main level's isochrones by kind, and the share of the county they reach."""
+    from ..coverage.isochrones import built_up_share
+
+    res, cfg = result.coverage, result.task.config
+    iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
+    share = None
+    if len(iso):
+        shares = built_up_share(res, iso, area=result.task.boundary)
+        share = next(iter(shares.values()))["share"]
+    return dataclasses.replace(result, isochrones=iso, built_up_share=share)
+
+
+def county_row(result: CountyResult) -> dict[str, Any]:
+    """The county's summary row (the registry's ``summary`` table, :mod:`geo.schema`).
+
+    Pure: reads the coverage summary (:func:`geo.coverage.summarise`, the numbers the
+    ``coverage`` command reports), the demand views' columns
+    (:func:`geo.coverage.views.county_row`) and the proposals; writes nothing.
+    """
+    from ..coverage.views import county_row as views_row
+
+    task, res = result.task, result.coverage
+    row = _site_columns(result)
+    row.update(_coverage_columns(res.summary))
+    row.update(views_row(result.views, res))  # streets, workplaces, capacity, area (issue 15)
+    row.update(_gap_columns(result, row))
+    row.update(_palace_columns(result, row.get("solver_fallback", "")))
     row["targets_met"] = bool(
         row["integrated_shortfall"] == 0
         and row["has_cultural_palace"]
         and row["uncovered_communities"] == 0
     )
-
-    # the county's own files
-    from ..outputs import community_table, proposal_table
-
-    ct_df = community_table(res)
-    _set_county(ct_df, task.county)
-    write_csv(ct_df, folder / "communities.csv")
-    unc = ct_df[~ct_df["covered"]].sort_values("walk_distance_m", ascending=False)
-    write_csv(unc, folder / "uncovered.csv")
-    if prop is not None:
-        pt = proposal_table(prop)
-        _set_county(pt, task.county)
-        write_csv(pt, folder / "proposed_sites.csv")
-        curve = prop.curve.copy()
-        _set_county(curve, task.county)
-        write_csv(curve, folder / "marginal_gain.csv")
-    if palace is not None:
-        pp = proposal_table(palace)
-        _set_county(pp, task.county)
-        write_csv(pp, folder / "palace_proposal.csv")
-    s = pd.DataFrame(res.sites.drop(columns="geometry"))
-    s["in_county"] = inside
-    write_csv(s, folder / "sites.csv")
-    views.write(folder)  # streets.csv, uncovered_main_roads.csv, workplaces.csv
-    lap("files")
-    iso = res.isochrones(minutes=cfg.limit_m / cfg.metres_per_minute, by="kind")
-    if len(iso):
-        from ..coverage.isochrones import built_up_share
-
-        share = built_up_share(res, iso, area=task.boundary)
-        row[f"built_up_share_{cfg.main_level}"] = next(iter(share.values()))["share"]
-        _set_county(iso, task.county)
-        iso.to_file(folder / "isochrones.geojson", driver="GeoJSON")
-    lap("isochrones")
-    if task.write_map:
-        from ..maps import make_map, save_map
-
-        bnd = gpd.GeoDataFrame({"county": [task.county]}, geometry=[task.boundary], crs=4326)
-        props = prop.sites if prop is not None else None
-        if palace is not None:
-            extra = palace.sites.assign(
-                name="工人文化宫（建议）" if task.lang == "zh" else "Cultural palace (proposed)"
-            )
-            extra["rank"] = 0
-            props = extra if props is None else pd.concat([props, extra], ignore_index=True)
-        lines = [_target_line(row, task.lang)]
-        from ..maps import county_map_kwargs
-
-        m = make_map(
-            res,
-            lang=task.lang,
-            basemap="none",
-            offline=True,
-            boundaries=bnd,
-            proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
-            summary_lines=lines,
-            views=views,
-            scenario=task.scenario,
-            input_crs=task.input_crs,
-            **county_map_kwargs(res, row, task.county, inside, prop, task.lang),
-        )
-        save_map(m, folder / "map.html")
-        row["map"] = str((folder / "map.html").relative_to(Path(task.out_dir)))
-        from ..maps import save_png
-
-        save_png(res, folder / "map.png", tiles=False, **m._sc_png)
-    lap("map")
-    row.update(lap.columns())
+    if result.built_up_share is not None:
+        row[f"built_up_share_{task.config.main_level}"] = result.built_up_share
     return row
+
+
+def _site_columns(result: CountyResult) -> dict[str, Any]:
+    task, counts = result.task, result.site_counts
+    row: dict[str, Any] = {
+        "county": task.county,
+        "code": task.code,
+        "sites": int(result.in_county.sum()),
+    }
+    row.update({f"sites_{k}": counts[k] for k in KINDS})
+    row["integrated_target"] = task.integrated_target
+    row["integrated_shortfall"] = max(0, task.integrated_target - counts["integrated"])
+    row["has_cultural_palace"] = counts["cultural_palace"] > 0
+    return row
+
+
+def _coverage_columns(summary: dict[str, Any]) -> dict[str, Any]:
+    """Counts, population and shares per level, from the coverage summary."""
+    row: dict[str, Any] = {
+        "communities": summary["communities"],
+        "population": summary["population"],
+    }
+    for level, v in summary["levels"].items():
+        row[f"communities_covered_{level}"] = v["communities_covered"]
+        row[f"population_covered_{level}"] = v["population_covered"]
+        row[f"population_covered_{level}_share"] = v["population_share"]
+    row["uncovered_communities"] = summary["communities"] - summary["communities_covered"]
+    row["off_network_communities"] = summary["communities_off_network"]
+    return row
+
+
+def _gap_columns(result: CountyResult, row: dict[str, Any]) -> dict[str, Any]:
+    """Gap sites and the integrated-site count target beyond them."""
+    from ..optimize import count_target
+
+    out: dict[str, Any] = {}
+    gaps = result.gaps
+    if gaps is not None:
+        out["proposed_sites"] = len(gaps.sites)
+        out["population_covered_after"] = gaps.summary["covered_population_after"]
+        out["proposal_status"] = gaps.summary["status"]
+        note = fallback_note(result.task.county, "gap sites", gaps.summary)
+        if note:
+            out["solver_fallback"] = note
+    else:
+        out["proposed_sites"] = 0
+        out["population_covered_after"] = row[f"population_covered_{result.task.config.main_level}"]
+        out["proposal_status"] = "not needed"
+    ct = count_target(
+        result.coverage,
+        ("integrated", result.task.integrated_target),
+        out["proposed_sites"],
+        existing=result.site_counts["integrated"],
+    )
+    out["integrated_sites_for_count_only"] = ct["sites_for_count_only"]
+    out["new_sites_total"] = max(ct["shortfall"], out["proposed_sites"])
+    return out
+
+
+def _palace_columns(result: CountyResult, fallback: str) -> dict[str, Any]:
+    """The proposed palace's coordinates (or why there are none)."""
+    out: dict[str, Any] = {}
+    if result.palace_error is not None:
+        out["palace_proposal_error"] = result.palace_error
+    elif result.palace is not None:
+        p = result.palace.sites.iloc[0]
+        out["palace_proposal_lon"] = round(float(p["lon"]), 6)
+        out["palace_proposal_lat"] = round(float(p["lat"]), 6)
+        note = fallback_note(result.task.county, "cultural palace", result.palace.summary)
+        if note:
+            out["solver_fallback"] = "; ".join(filter(None, [fallback, note]))
+    return out
 
 
 class _Stages:
@@ -284,36 +355,18 @@ class _Stages:
         return {f"seconds_{n}": round(self.s.get(n, 0.0), 3) for n in self.NAMES}
 
 
-def _note_fallback(row: dict, county: str, what: str, summary: dict) -> None:
-    """Name the county whenever a solver answer is not a proven optimum (issue 13)."""
+def fallback_note(county: str, what: str, summary: dict) -> str | None:
+    """The note naming the county when a solver answer is not a proven optimum (issue 13)."""
     if summary.get("status") in ("optimal", "not needed"):
-        return
+        return None
     note = f"{county}: {what}: {summary.get('method')}:{summary.get('status')}"
     msgs = [m for m in summary.get("messages", []) if "HiGHS" in m or "greedy" in m]
     if msgs:
         note += " (" + "; ".join(msgs) + ")"
-    logger.warning("%s", note)
-    row["solver_fallback"] = "; ".join(filter(None, [row.get("solver_fallback", ""), note]))
+    return note
 
 
-def _target_line(row: dict, lang: str) -> str:
-    if lang == "zh":
-        palace = "有" if row["has_cultural_palace"] else "无（已给出建议位置）"
-        return (
-            f"会站家: {row['sites_integrated']}/{row['integrated_target']}，缺口 "
-            f"{row['integrated_shortfall']}；工人文化宫: {palace}；建议新增站点 "
-            f"{row['proposed_sites']} 个"
-        )
-    palace = "yes" if row["has_cultural_palace"] else "none (location proposed)"
-    return (
-        f"Integrated sites: {row['sites_integrated']}/{row['integrated_target']}, "
-        f"shortfall {row['integrated_shortfall']}; cultural palace: {palace}; "
-        f"proposed new sites: {row['proposed_sites']}"
-    )
-
-
-def _set_county(df: pd.DataFrame, county: str) -> None:
-    if "county" in df.columns:
-        df["county"] = county
-    else:
-        df.insert(0, "county", county)
+def _log_fallback(county: str, what: str, summary: dict) -> None:
+    note = fallback_note(county, what, summary)
+    if note:
+        logger.warning("%s", note)

@@ -1,0 +1,118 @@
+"""Write one county's files and map from its computed :class:`~geo.audit._county.CountyResult`.
+
+Nothing here computes a figure: the tables come from the result, the map's numbers from the
+county's summary row (:func:`geo.audit._county.county_row`), so the map and the spreadsheet
+agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ..io import write_csv
+
+if TYPE_CHECKING:
+    from ._county import CountyResult
+
+#: The proposed palace's name on the map.
+PALACE_NAME = {"zh": "工人文化宫（建议）", "en": "Cultural palace (proposed)"}
+
+
+def write_tables(result: CountyResult, folder: Path) -> None:
+    """communities.csv, uncovered.csv, proposed_sites.csv, marginal_gain.csv,
+    palace_proposal.csv, sites.csv and the demand views' tables, each with the county."""
+    from ..outputs import community_table, proposal_table
+
+    county = result.task.county
+    ct_df = _with_county(community_table(result.coverage), county)
+    write_csv(ct_df, folder / "communities.csv")
+    unc = ct_df[~ct_df["covered"]].sort_values("walk_distance_m", ascending=False)
+    write_csv(unc, folder / "uncovered.csv")
+    if result.gaps is not None:
+        write_csv(_with_county(proposal_table(result.gaps), county), folder / "proposed_sites.csv")
+        write_csv(_with_county(result.gaps.curve.copy(), county), folder / "marginal_gain.csv")
+    if result.palace is not None:
+        write_csv(
+            _with_county(proposal_table(result.palace), county), folder / "palace_proposal.csv"
+        )
+    s = pd.DataFrame(result.coverage.sites.drop(columns="geometry"))
+    s["in_county"] = result.in_county
+    write_csv(s, folder / "sites.csv")
+    result.views.write(folder)  # streets.csv, uncovered_main_roads.csv, workplaces.csv
+
+
+def write_isochrones(result: CountyResult, folder: Path) -> None:
+    """isochrones.geojson (the main level's walk areas by kind), when there are any."""
+    iso = result.isochrones
+    if iso is not None and len(iso):
+        _with_county(iso.copy(), result.task.county).to_file(
+            folder / "isochrones.geojson", driver="GeoJSON"
+        )
+
+
+def write_map(result: CountyResult, row: dict[str, Any], folder: Path) -> str:
+    """map.html and map.png; returns the map's path relative to the audit's output folder."""
+    from ..maps import county_map_kwargs, make_map, save_map, save_png
+
+    task, res = result.task, result.coverage
+    bnd = gpd.GeoDataFrame({"county": [task.county]}, geometry=[task.boundary], crs=4326)
+    props = _map_proposals(result)
+    m = make_map(
+        res,
+        lang=task.lang,
+        basemap="none",
+        offline=True,
+        boundaries=bnd,
+        proposals=None if props is None else gpd.GeoDataFrame(props, crs=4326),
+        summary_lines=[target_line(row, task.lang)],
+        views=result.views,
+        scenario=task.scenario,
+        input_crs=task.input_crs,
+        **county_map_kwargs(res, row, task.county, result.in_county, result.gaps, task.lang),
+    )
+    save_map(m, folder / "map.html")
+    rel = str((folder / "map.html").relative_to(Path(task.out_dir)))
+    save_png(res, folder / "map.png", tiles=False, **m._sc_png)
+    return rel
+
+
+def _map_proposals(result: CountyResult) -> pd.DataFrame | None:
+    """The gap sites, then the proposed palace (rank 0), or None when there are neither."""
+    props = result.gaps.sites if result.gaps is not None else None
+    if result.palace is not None:
+        extra = result.palace.sites.assign(
+            name=PALACE_NAME["zh" if result.task.lang == "zh" else "en"]
+        )
+        extra["rank"] = 0
+        props = extra if props is None else pd.concat([props, extra], ignore_index=True)
+    return props
+
+
+def target_line(row: dict[str, Any], lang: str) -> str:
+    """The map's one-line verdict on the county's targets."""
+    if lang == "zh":
+        palace = "有" if row["has_cultural_palace"] else "无（已给出建议位置）"
+        return (
+            f"会站家: {row['sites_integrated']}/{row['integrated_target']}，缺口 "
+            f"{row['integrated_shortfall']}；工人文化宫: {palace}；建议新增站点 "
+            f"{row['proposed_sites']} 个"
+        )
+    palace = "yes" if row["has_cultural_palace"] else "none (location proposed)"
+    return (
+        f"Integrated sites: {row['sites_integrated']}/{row['integrated_target']}, "
+        f"shortfall {row['integrated_shortfall']}; cultural palace: {palace}; "
+        f"proposed new sites: {row['proposed_sites']}"
+    )
+
+
+def _with_county(df: pd.DataFrame, county: str) -> pd.DataFrame:
+    """``df`` with a ``county`` column (first when new), set in place."""
+    if "county" in df.columns:
+        df["county"] = county
+    else:
+        df.insert(0, "county", county)
+    return df
