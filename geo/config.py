@@ -38,6 +38,11 @@ DEFAULT_STREET_BUFFER_M = 50.0
 #: boundary, so that walks which leave and re-enter the area are not cut.
 CLIP_MARGIN_M = 500.0
 
+#: Largest plausible population of one community (社区); bigger values are rejected as typos
+#: (a city district has ~1 million people). Override with ``max_population=`` or
+#: ``--max-population``. Here (not in geo.io) so the command-line parser needs no geopandas.
+MAX_POPULATION = 1_000_000.0
+
 #: Metres per kilometre and minutes per hour (walking speed km/h -> metres per minute).
 M_PER_KM, MIN_PER_H = 1000.0, 60.0
 

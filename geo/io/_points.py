@@ -22,6 +22,7 @@ import shapely
 
 from .. import crs as _crs
 from .._errors import CRSError, InputError
+from ..config import MAX_POPULATION
 from ._columns import PAIR_ALIASES, kind_lookup, kind_of, match_headers, norm_header
 from ._messages import REJECT_COLUMNS, reject_frame, reject_row
 from ._read import read_table
@@ -31,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 Role = Literal["site", "community"]
 
-#: Largest plausible population of one community (社区); bigger values are rejected as typos
-#: (a city district has ~1 million people). Override with ``max_population=`` or
-#: ``--max-population``.
-MAX_POPULATION = 1_000_000.0
 #: Largest plausible capacity of one site (people served at once) and workforce of one place.
 MAX_CAPACITY = 100_000.0
 MAX_EMPLOYEES = 1_000_000.0

@@ -36,6 +36,8 @@ from . import _layers, _scenario
 from ._labels import kind_colour, label
 from ._offline import inline_assets
 from ._payload import MAX_COMMUNITY_POINTS, RawHTML, payload_script
+from ._scenario import inline as inline_map  # notebooks: any map inline, offline
+from ._scenario import scenario as scenario_map  # notebooks: the what-if editor inline
 from ._text import run_title, text
 
 if TYPE_CHECKING:
@@ -46,11 +48,13 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "BASEMAPS",
     "MAX_COMMUNITY_POINTS",
+    "inline_map",
     "make_map",
     "robust_bounds",
     "run_title",
     "save_map",
     "save_png",
+    "scenario_map",
     "walk_time_colour",
 ]
 
@@ -373,7 +377,7 @@ def make_map(
 def county_map_kwargs(res, row: dict[str, Any], county: str, inside, prop, lang: str) -> dict:
     """``make_map`` options for an audit county: the numbers of the county's summary row (so the
     map and the spreadsheet agree), neighbouring sites in grey, and the OSM background."""
-    from ..network._background import background_for
+    from ..network import background_for
 
     main = res.config.main_level
     in_area = np.asarray(inside, bool)

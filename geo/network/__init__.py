@@ -20,6 +20,7 @@ import shapely
 from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
+from ._background import background_for
 from ._cache import file_hash
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
@@ -33,6 +34,7 @@ __all__ = [
     "EdgeClipper",
     "Network",
     "ProjectedWithoutCRS",
+    "background_for",
     "build_network",
     "concat_ranges",
     "file_hash",

@@ -1,0 +1,39 @@
+"""``servicecircle coverage``: walk distance and coverage for every community, with tables,
+workbook, isochrones and maps in ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import schema
+from .._console import _print_summary, _print_views
+from ..coverage import compute_coverage
+from ..outputs import write_coverage_outputs
+from ._inputs import config, load, output_crs
+from ._views import console_rejects, load_summary, map_kwargs, views
+
+
+def cmd_coverage(a: argparse.Namespace) -> int:
+    cfg = config(a)
+    net, sites, comms, rejects, boundary = load(a, cfg)
+    res = compute_coverage(net, sites.data, comms.data, config=cfg)
+    res, demand, rejects = views(a, res, boundary, rejects)
+    out = Path(a.out)
+    write_coverage_outputs(
+        res,
+        out,
+        rejects=rejects,
+        inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
+        map_kwargs=map_kwargs(a, net, sites, boundary),
+        write_map=not a.no_map,
+        isochrones=not a.no_isochrones,
+        output_crs=output_crs(a, sites),
+        extra_summary=load_summary(a, sites, rejects),
+        views=demand,
+        workbook="coverage.xlsx",
+    )
+    metrics = schema.apply_metrics(res.communities, res.config, "summary")
+    _print_summary({**res.summary, **metrics, **console_rejects(a, rejects)}, out, a.lang)
+    _print_views(demand, cfg.main_level, a.lang)
+    return 0
