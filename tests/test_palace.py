@@ -123,3 +123,38 @@ def test_dense_one_median_ties_go_to_lowest_index():
     w = np.array([1.0, 1.0])
     s = _core.pmedian(cost, w, 1)
     assert list(s.selected) == [0] and s.objective == 3.0 and s.method == "exact"
+
+
+@pytest.mark.parametrize("seed", [3, 17, 41])
+def test_palace_summary_without_full_matrix_equals_the_matrix(seed):
+    """A 1-median builds no coverage matrix: which candidates cover an uncovered community,
+    the coverable population and the chosen site's newly covered figures come from one
+    search each. They must equal what the full matrix gives."""
+    from geo.optimize import coverage_matrix, propose_sites
+
+    res = _instance(seed, 12, 0.1, 150, 0)
+    net = res.network
+    rng = np.random.default_rng(seed)
+    at = rng.choice(net.n_nodes, 60, replace=False)
+    user = gpd.GeoDataFrame(
+        {"site_id": [f"k{i}" for i in range(at.size)]},
+        geometry=shapely.points(net.lon[at] + rng.normal(0, 3e-4, at.size), net.lat[at]),
+        crs=4326,
+    )
+    p = propose_sites(res, k=1, model="pmedian", candidates=user, candidates_only=True,
+                      existing_kinds=["cultural_palace"], curve=False)  # fmt: skip
+    a = coverage_matrix(res, candidate_snap(res, p.candidates))
+    w = res.communities["population"].to_numpy(float)
+    cov = res.communities["covered"].to_numpy(bool)
+    useless = int((np.asarray(a[:, ~cov].sum(axis=1)).ravel() == 0).sum())
+    expected = [f"{useless} candidates cover no uncovered community"] if useless else []
+    assert [m for m in p.summary["messages"] if "cover no" in m] == expected
+    reach = np.asarray(a.sum(axis=0)).ravel() > 0
+    assert p.summary["coverable_population"] == pytest.approx(float(w[cov | reach].sum()))
+    ids = p.candidates["candidate_id"].to_numpy()  # the chosen candidate's row of the matrix
+    (chosen,) = np.flatnonzero(ids == p.sites["candidate_id"].iloc[0])
+    new = a[chosen].indices[~cov[a[chosen].indices]]
+    assert p.sites["newly_covered_communities"].iloc[0] == new.size
+    assert p.sites["newly_covered_population"].iloc[0] == pytest.approx(float(w[new].sum()))
+    if seed != 3:  # these instances have candidates that cover no uncovered community
+        assert useless > 0
