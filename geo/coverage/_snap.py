@@ -1,34 +1,74 @@
 """Snap points to the nearest street edge (not the nearest node), exactly and fast.
 
-Edges are broken into straight segments, and long segments into pieces of at most
-:data:`PIECE_M` metres, for indexing only. A k-d tree over piece midpoints gives each point a
-few candidates; their exact point-to-segment distances give the best distance ``d``. Any piece
-closer than ``d`` has its midpoint within ``d + H`` (``H`` = the longest half-piece), so when
-the k-th candidate midpoint is farther than that the answer is proven; otherwise (rare) a ball
-query of radius ``d + H`` settles it. The result equals a brute-force search.
+Edges are broken into straight segments, and every segment is listed in the cells of a uniform
+grid (:data:`CELL_M` metres) that it passes through. A point first measures the segments of
+its own cell; that distance ``d`` bounds the answer, so it then reads only the cells nearer
+than ``d`` in a block of cells around it, widening the block until every cell outside it is
+farther than the best distance found. The result equals a brute-force search over all
+segments (the hypothesis test checks this); everything is array work in NumPy, float64.
+
+The index (segments and grid) is built once per network and kept in :data:`INDEX_CACHE`, an
+explicit cache keyed weakly by the network, so it is dropped with the network.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from scipy.spatial import cKDTree
+from numpy.typing import NDArray
 
-from ..network import Network
+from ..network import Network, concat_ranges
 
-#: Longest indexed piece of a segment, in metres. Short pieces make the k nearest midpoints
-#: prove the answer far more often (25 m: ~3% of points need a second round, against 60%).
-PIECE_M = 25.0
-_K = 8
-#: Query points are sorted by cells of this size (metres) before the k-d tree query: nearby
-#: queries then walk the same tree nodes, which is 2-3x faster than random order.
-_SORT_CELL_M = 250.0
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+_T = TypeVar("_T")
 
-#: Per-network caches (segment index, edge lines), dropped with the network.
-_CACHE: weakref.WeakKeyDictionary[Network, dict[str, Any]] = weakref.WeakKeyDictionary()
+#: Side of a grid cell, in metres: a city-centre cell then lists a handful of segments.
+CELL_M = 50.0
+#: At most this many grid cells (the cell grows beyond :data:`CELL_M` for very large areas,
+#: so the grid's pointer array stays under ~32 MB).
+MAX_CELLS = 1 << 22
+#: Candidate (point, segment) pairs measured at once; more are split into batches (memory).
+_PAIR_BATCH = 2_000_000
+#: The block grows one cell a side up to this half-width, then doubles its growth.
+_GROW_FROM = 2
+#: Relative and absolute slack (metres) on the geometric bounds, against rounding.
+_REL = 1e-9
+_ABS_M = 1e-9
+
+
+class IndexCache:
+    """Per-network cache of derived indexes (the segment grid, the edge lines).
+
+    Keyed weakly by the network, so an entry goes when its network does. One instance,
+    :data:`INDEX_CACHE`, serves the package; :meth:`clear` drops a network's entries (used by
+    benchmarks that time the index build).
+    """
+
+    def __init__(self) -> None:
+        self._data: weakref.WeakKeyDictionary[Network, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+    def get(self, net: Network, key: str, build: Callable[[Network], _T]) -> _T:
+        """The cached ``key`` of ``net``, built with ``build(net)`` the first time."""
+        entries = self._data.setdefault(net, {})
+        if key not in entries:
+            entries[key] = build(net)
+        return entries[key]  # type: ignore[no-any-return]
+
+    def clear(self, net: Network | None = None) -> None:
+        """Drop the entries of ``net`` (all networks when None)."""
+        if net is None:
+            self._data.clear()
+        else:
+            self._data.pop(net, None)
+
+
+#: The package's cache of per-network indexes.
+INDEX_CACHE = IndexCache()
 
 
 @dataclass(frozen=True)
@@ -63,26 +103,59 @@ class Snap:
 
 @dataclass(frozen=True)
 class SegmentIndex:
-    """Straight segments of every edge (metric CRS) and a k-d tree over piece midpoints."""
+    """Straight segments of every edge (metric CRS, metres) and a grid of cells listing them.
 
-    ax: np.ndarray
-    ay: np.ndarray
-    dx: np.ndarray
-    dy: np.ndarray
-    seg_len: np.ndarray
-    seg_edge: np.ndarray
-    seg_along: np.ndarray  # projected metres from the edge's start to the segment's start
-    edge_proj_len: np.ndarray
-    piece_seg: np.ndarray
-    half: float
-    tree: cKDTree
+    Attributes
+    ----------
+    ax, ay, dx, dy : float64 (S,)
+        Segment start and direction (end minus start), metres.
+    seg_len : float64 (S,)
+        Segment length, metres (projected).
+    seg_edge : int64 (S,)
+        The edge each segment belongs to.
+    seg_along : float64 (S,)
+        Projected metres from the edge's start to the segment's start.
+    edge_proj_len : float64 (E,)
+        Projected length of every edge, metres.
+    cell_m : float
+        Side of a grid cell, metres.
+    x0, y0 : float
+        Grid origin (lower-left corner), metres.
+    nx, ny : int
+        Grid columns and rows; cell ``(col, row)`` has the flat number ``row * nx + col``.
+    cell_ptr : int64 (nx * ny + 1,)
+        Cell ``k`` lists the entries ``cell_ptr[k]:cell_ptr[k + 1]``.
+    cell_seg : int64 (K,)
+        The segment of each entry (each segment once per cell it passes through).
+    ent_ax, ent_ay, ent_dx, ent_dy, ent_l2 : float64 (K,)
+        The entry's segment start, direction and squared length (1.0 for a zero-length
+        segment), copied in cell order so that a scan reads memory in order.
+    """
+
+    ax: FloatArray
+    ay: FloatArray
+    dx: FloatArray
+    dy: FloatArray
+    seg_len: FloatArray
+    seg_edge: IntArray
+    seg_along: FloatArray
+    edge_proj_len: FloatArray
+    cell_m: float
+    x0: float
+    y0: float
+    nx: int
+    ny: int
+    cell_ptr: IntArray
+    cell_seg: IntArray
+    ent_ax: FloatArray
+    ent_ay: FloatArray
+    ent_dx: FloatArray
+    ent_dy: FloatArray
+    ent_l2: FloatArray
 
 
-def segment_index(net: Network) -> SegmentIndex:
-    """Build (once per network, kept on it) the segment index used for snapping."""
-    cache = _CACHE.setdefault(net, {})
-    if "segment_index" in cache:
-        return cache["segment_index"]  # type: ignore[no-any-return]
+def _segments(net: Network) -> dict[str, np.ndarray]:
+    """The straight segments of every edge and where they sit along it."""
     xy = net.geom_xy
     off = net.geom_offsets
     counts = np.diff(off)
@@ -100,27 +173,93 @@ def segment_index(net: Network) -> SegmentIndex:
         csum[np.minimum(first, csum.size - 1)] - seg_len[np.minimum(first, seg_len.size - 1)],
         0.0,
     )
-    seg_along = csum - seg_len - edge_start_sum[seg_edge]
-    edge_proj_len = np.bincount(seg_edge, weights=seg_len, minlength=net.n_edges)
-    n_piece = np.maximum(np.ceil(seg_len / PIECE_M).astype(np.int64), 1)
-    piece_seg = np.repeat(np.arange(seg_len.size), n_piece)
-    # position of each piece's midpoint within its segment, as a fraction
+    return {
+        "ax": ax,
+        "ay": ay,
+        "dx": dx,
+        "dy": dy,
+        "seg_len": seg_len,
+        "seg_edge": seg_edge,
+        "seg_along": csum - seg_len - edge_start_sum[seg_edge],
+        "edge_proj_len": np.bincount(seg_edge, weights=seg_len, minlength=net.n_edges),
+    }
+
+
+def _grid(s: dict[str, np.ndarray]) -> dict[str, Any]:
+    """List every segment in the grid cells it passes through.
+
+    Segments are cut into pieces no longer than a cell, and each piece is listed in every cell
+    its bounding box touches (a superset of the cells it crosses; duplicates are removed).
+    """
+    ax, ay, dx, dy, seg_len = s["ax"], s["ay"], s["dx"], s["dy"], s["seg_len"]
+    n_seg = seg_len.size
+    bx, by = ax + dx, ay + dy
+    x0, y0 = float(min(ax.min(), bx.min())), float(min(ay.min(), by.min()))
+    w = float(max(ax.max(), bx.max())) - x0
+    h = float(max(ay.max(), by.max())) - y0
+    cell = max(CELL_M, float(np.sqrt(w * h / MAX_CELLS)))
+    nx, ny = int(w // cell) + 1, int(h // cell) + 1
+    n_piece = np.maximum(np.ceil(seg_len / cell).astype(np.int64), 1)
+    piece_seg = np.repeat(np.arange(n_seg), n_piece)
     k = np.arange(piece_seg.size) - np.repeat(np.cumsum(n_piece) - n_piece, n_piece)
-    frac = (k + 0.5) / n_piece[piece_seg]
-    mids = np.column_stack(
-        [ax[piece_seg] + frac * dx[piece_seg], ay[piece_seg] + frac * dy[piece_seg]]
-    )
-    half = float((seg_len / n_piece).max() / 2) if seg_len.size else 0.0
-    tree = cKDTree(mids, balanced_tree=False, compact_nodes=False)
-    idx = SegmentIndex(
-        ax, ay, dx, dy, seg_len, seg_edge, seg_along, edge_proj_len, piece_seg, half, tree
-    )
-    cache["segment_index"] = idx
-    return idx
+    n_of = n_piece[piece_seg]
+    f0, f1 = k / n_of, (k + 1) / n_of
+    pax, pay, pdx, pdy = ax[piece_seg], ay[piece_seg], dx[piece_seg], dy[piece_seg]
+    xa, xb = pax + f0 * pdx, pax + f1 * pdx
+    ya, yb = pay + f0 * pdy, pay + f1 * pdy
+
+    def cells(lo: FloatArray, org: float, n: int) -> IntArray:
+        return np.clip(np.floor((lo - org) / cell), 0, n - 1).astype(np.int64)
+
+    cx0, cx1 = cells(np.minimum(xa, xb), x0, nx), cells(np.maximum(xa, xb), x0, nx)
+    cy0, cy1 = cells(np.minimum(ya, yb), y0, ny), cells(np.maximum(ya, yb), y0, ny)
+    # a piece touches at most a few cells a side (2, or 3 through rounding): one pass per offset
+    keys = []
+    for ox in range(int((cx1 - cx0).max()) + 1):
+        for oy in range(int((cy1 - cy0).max()) + 1):
+            cx, cy = cx0 + ox, cy0 + oy
+            # a piece shares the cells around its start with the piece before it: list those once
+            again = np.zeros(cx.size, bool)
+            again[1:] = (k[1:] > 0) & (cx[1:] <= cx1[:-1]) & (cx[1:] >= cx0[:-1])
+            again[1:] &= (cy[1:] <= cy1[:-1]) & (cy[1:] >= cy0[:-1])
+            use = (cx <= cx1) & (cy <= cy1) & ~again
+            keys.append((cy[use] * nx + cx[use]) * np.int64(n_seg) + piece_seg[use])
+    key = np.sort(np.concatenate(keys))
+    key = key[np.r_[True, key[1:] != key[:-1]]] if key.size else key
+    cell_of, seg = key // n_seg, key % n_seg
+    ptr = np.zeros(nx * ny + 1, np.int64)
+    np.cumsum(np.bincount(cell_of, minlength=nx * ny), out=ptr[1:])
+    l2 = dx * dx + dy * dy
+    return {
+        "cell_m": cell,
+        "x0": x0,
+        "y0": y0,
+        "nx": nx,
+        "ny": ny,
+        "cell_ptr": ptr,
+        "cell_seg": seg,
+        "ent_ax": ax[seg],
+        "ent_ay": ay[seg],
+        "ent_dx": dx[seg],
+        "ent_dy": dy[seg],
+        "ent_l2": np.where(l2 > 0, l2, 1.0)[seg],
+    }
 
 
-def _project(ix: SegmentIndex, seg: np.ndarray, px: np.ndarray, py: np.ndarray):
-    """Distance from points to segments, and the parameter (0..1) of the foot point."""
+def _build_index(net: Network) -> SegmentIndex:
+    s = _segments(net)
+    return SegmentIndex(**s, **_grid(s))
+
+
+def segment_index(net: Network) -> SegmentIndex:
+    """The segment grid of ``net`` used for snapping, built once per network (cached)."""
+    return INDEX_CACHE.get(net, "segment_index", _build_index)
+
+
+def _project(
+    ix: SegmentIndex, seg: IntArray, px: FloatArray, py: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Distance (m) from points to segments, and the parameter (0..1) of the foot point."""
     dx, dy = ix.dx[seg], ix.dy[seg]
     l2 = dx * dx + dy * dy
     t = np.divide(
@@ -130,6 +269,154 @@ def _project(ix: SegmentIndex, seg: np.ndarray, px: np.ndarray, py: np.ndarray):
     fx = ix.ax[seg] + t * dx
     fy = ix.ay[seg] + t * dy
     return np.hypot(px - fx, py - fy), t
+
+
+@dataclass
+class _Search:
+    """Per-point state of a nearest-segment search (``best`` metres, ``seg`` index)."""
+
+    x: FloatArray
+    y: FloatArray
+    col: IntArray
+    row: IntArray
+    best: FloatArray
+    seg: IntArray
+
+
+def _row_ranges(
+    ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray, hp: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The entry ranges to read for ``pts`` in the block of half-width ``h`` cells around
+    their own cell: cells nearer than their best distance, less the block ``hp`` already read.
+
+    Returns ``(point, start, count)``, one entry range per (point, row, side).
+    """
+    c = ix.cell_m
+    x, y, col, row, best = st.x[pts], st.y[pts], st.col[pts], st.row[pts], st.best[pts]
+    reach = best * (1 + _REL) + _ABS_M  # inf while nothing was found
+    lo = np.maximum(row - h, 0)
+    hi = np.minimum(row + h, ix.ny - 1)
+    fin = np.isfinite(reach)
+    r = np.where(fin, reach, 0.0)
+    lo = np.where(fin, np.maximum(lo, np.floor((y - r - ix.y0) / c)), lo).astype(np.int64)
+    hi = np.where(fin, np.minimum(hi, np.floor((y + r - ix.y0) / c)), hi).astype(np.int64)
+    nr = np.maximum(hi - lo + 1, 0)
+    which = np.repeat(np.arange(pts.size), nr)
+    rr = lo[which] + concat_ranges(np.zeros(pts.size, np.int64), nr)
+    px, py, pc, reach_r = x[which], y[which], col[which], reach[which]
+    hw_, hp_ = h[which], hp[which]
+    gap = np.maximum(np.maximum(ix.y0 + rr * c - py, py - (ix.y0 + (rr + 1) * c)), 0.0)
+    half = np.sqrt(np.maximum(reach_r * reach_r - gap * gap, 0.0)) * (1 + _REL) + _ABS_M
+    half = np.where(np.isfinite(reach_r), half, np.inf)
+    clo = np.maximum(pc - hw_, 0)
+    chi = np.minimum(pc + hw_, ix.nx - 1)
+    fh = np.isfinite(half)
+    hw = np.where(fh, half, 0.0)
+    clo = np.where(fh, np.maximum(clo, np.floor((px - hw - ix.x0) / c)), clo).astype(np.int64)
+    chi = np.where(fh, np.minimum(chi, np.floor((px + hw - ix.x0) / c)), chi).astype(np.int64)
+    # rows already read (|row offset| <= hp) skip the columns read: a left and a right part
+    seen = np.abs(rr - row[which]) <= hp_
+    l_hi = np.where(seen, np.minimum(chi, pc - hp_ - 1), chi)
+    r_lo = np.where(seen, np.maximum(clo, pc + hp_ + 1), chi + 1)
+    base = rr * ix.nx
+    ls, lc = _cells_range(ix, base, clo, l_hi)
+    rs, rc = _cells_range(ix, base, r_lo, chi)
+    # left and right part of each row side by side: the ranges stay grouped by point
+    starts, count = np.column_stack([ls, rs]).ravel(), np.column_stack([lc, rc]).ravel()
+    return np.repeat(which, 2), starts, count
+
+
+def _cells_range(
+    ix: SegmentIndex, base: IntArray, a: IntArray, b: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Entry range ``(start, count)`` of the cells ``a..b`` of the rows starting at ``base``."""
+    last = ix.nx - 1
+    start = ix.cell_ptr[base + np.clip(a, 0, last)]
+    end = ix.cell_ptr[base + np.clip(b, 0, last) + 1]
+    return start, np.where(b >= a, end - start, 0)
+
+
+def _measure(ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray, hp: IntArray) -> None:
+    """Read the block of half-width ``h`` for ``pts`` and keep any nearer segment."""
+    which, starts, count = _row_ranges(ix, st, pts, h, hp)
+    total = int(count.sum())
+    if total > _PAIR_BATCH and pts.size > 1:
+        mid = pts.size // 2
+        _measure(ix, st, pts[:mid], h[:mid], hp[:mid])
+        _measure(ix, st, pts[mid:], h[mid:], hp[mid:])
+        return
+    if total == 0:
+        return
+    j = concat_ranges(starts, count)
+    owner = np.repeat(which, count)
+    qx, qy = st.x[pts].take(owner), st.y[pts].take(owner)
+    ex, ey = ix.ent_ax.take(j), ix.ent_ay.take(j)
+    edx, edy = ix.ent_dx.take(j), ix.ent_dy.take(j)
+    t = ((qx - ex) * edx + (qy - ey) * edy) / ix.ent_l2.take(j)
+    np.clip(t, 0.0, 1.0, out=t)
+    fx = qx - (ex + t * edx)
+    fy = qy - (ey + t * edy)
+    d2 = fx * fx + fy * fy
+    grp_start = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    m2 = np.minimum.reduceat(d2, grp_start)
+    # the exact (hypot) minimum is among the pairs whose squared distance is within rounding
+    # of the smallest: measure those with hypot, as the brute force does
+    size = np.diff(np.r_[grp_start, owner.size])
+    near = np.flatnonzero(d2 <= np.repeat(m2 * (1 + 1e-9) + 1e-300, size))
+    dn = np.hypot(fx[near], fy[near])
+    by = owner[near]
+    gs = np.flatnonzero(np.r_[True, by[1:] != by[:-1]])
+    mn = np.minimum.reduceat(dn, gs)
+    hit = np.flatnonzero(dn == np.repeat(mn, np.diff(np.r_[gs, by.size])))
+    first = hit[np.r_[True, by[hit][1:] != by[hit][:-1]]]  # the first nearest in reading order
+    gi = pts[by[first]]
+    dist = dn[first]
+    better = dist < st.best[gi]
+    st.best[gi[better]] = dist[better]
+    st.seg[gi[better]] = ix.cell_seg[j[near[first[better]]]]
+
+
+def _margin(ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray) -> FloatArray:
+    """Distance (m) from each point to the nearest side of its block that has cells beyond."""
+    c = ix.cell_m
+    col, row, x, y = st.col[pts], st.row[pts], st.x[pts], st.y[pts]
+    inf = np.inf
+    left = np.where(col - h > 0, x - (ix.x0 + (col - h) * c), inf)
+    right = np.where(col + h < ix.nx - 1, ix.x0 + (col + h + 1) * c - x, inf)
+    down = np.where(row - h > 0, y - (ix.y0 + (row - h) * c), inf)
+    up = np.where(row + h < ix.ny - 1, ix.y0 + (row + h + 1) * c - y, inf)
+    return np.minimum(np.minimum(left, right), np.minimum(down, up))
+
+
+def nearest_segments(ix: SegmentIndex, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distance (m) from every (finite) point to its nearest segment, and that segment.
+
+    Starts with each point's own cell, then reads ever wider blocks of cells (1, 2, 4, ...
+    cells more on each side) while some cell outside the block could still hold a nearer
+    segment. Points outside the grid start with the first block that reaches it.
+    """
+    c = ix.cell_m
+    col = np.floor((x - ix.x0) / c).astype(np.int64)
+    row = np.floor((y - ix.y0) / c).astype(np.int64)
+    n = x.size
+    st = _Search(x, y, col, row, np.full(n, np.inf), np.full(n, -1, np.int64))
+    outside = np.maximum.reduce(
+        [-col, col - (ix.nx - 1), -row, row - (ix.ny - 1), np.zeros_like(col)]
+    )
+    h = outside  # half-width of the block read so far, per point
+    hp = np.full(n, -1, np.int64)  # the block read before it (-1: none)
+    step = np.ones(n, np.int64)
+    todo = np.arange(n)
+    while todo.size:
+        _measure(ix, st, todo, h[todo], hp[todo])
+        m = _margin(ix, st, todo, h[todo])
+        done = st.best[todo] <= m * (1 - _REL) - _ABS_M
+        done |= np.isinf(m)  # the block covers the whole grid
+        todo = todo[~done]
+        hp[todo] = h[todo]
+        h[todo] += step[todo]
+        step[todo] = np.where(h[todo] >= _GROW_FROM, 2 * step[todo], 1)
+    return st.best, st.seg
 
 
 def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
@@ -150,37 +437,16 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
     if ok.size == 0 or net.n_edges == 0:
         return Snap(edge, t_out, leg, px, py)
     ix = segment_index(net)
-    # spatially sorted queries (locality in the tree); results are put back in input order
-    ok = ok[np.lexsort((y[ok] // _SORT_CELL_M, x[ok] // _SORT_CELL_M))]
+    # points in cell order read the grid in memory order (cache-friendly)
+    ok = ok[
+        np.argsort(
+            np.floor((y[ok] - ix.y0) / ix.cell_m) * ix.nx + np.floor((x[ok] - ix.x0) / ix.cell_m),
+            kind="stable",
+        )
+    ]
     qx, qy = x[ok], y[ok]
-    best_d = np.full(ok.size, np.inf)
-    best_seg = np.zeros(ok.size, np.int64)
-    best_t = np.zeros(ok.size)
-    todo = np.arange(ok.size)
-    n_pieces = ix.piece_seg.size
-    for k in (_K, 4 * _K, 16 * _K):
-        k = min(k, n_pieces)
-        rk, cand = ix.tree.query(np.column_stack([qx[todo], qy[todo]]), k=k)
-        rk, cand = rk.reshape(todo.size, k), cand.reshape(todo.size, k)
-        seg = ix.piece_seg[cand]
-        d, tt = _project(ix, seg.ravel(), np.repeat(qx[todo], k), np.repeat(qy[todo], k))
-        d, tt = d.reshape(seg.shape), tt.reshape(seg.shape)
-        j = np.argmin(d, axis=1)
-        rows = np.arange(todo.size)
-        best_d[todo], best_seg[todo], best_t[todo] = d[rows, j], seg[rows, j], tt[rows, j]
-        if k == n_pieces:
-            todo = todo[:0]
-            break
-        # proven when no unseen piece can be closer than the best found
-        todo = todo[rk[:, -1] < best_d[todo] + ix.half]
-        if todo.size == 0:
-            break
-    for i in todo:  # rare: settle with a ball query
-        near = ix.tree.query_ball_point((qx[i], qy[i]), best_d[i] + ix.half + 1e-9)
-        sg = ix.piece_seg[np.asarray(near, np.int64)]
-        dd, t2 = _project(ix, sg, np.full(sg.size, qx[i]), np.full(sg.size, qy[i]))
-        m = int(np.argmin(dd))
-        best_d[i], best_seg[i], best_t[i] = dd[m], sg[m], t2[m]
+    _, best_seg = nearest_segments(ix, qx, qy)
+    best_d, best_t = _project(ix, best_seg, qx, qy)
     e = ix.seg_edge[best_seg]
     along = ix.seg_along[best_seg] + best_t * ix.seg_len[best_seg]
     plen = ix.edge_proj_len[e]
@@ -195,7 +461,4 @@ def snap_points(net: Network, x: np.ndarray, y: np.ndarray) -> Snap:
 
 def edge_lines(net: Network) -> np.ndarray:
     """Projected edge LineStrings (shapely), built once per network; for drawing isochrones."""
-    cache = _CACHE.setdefault(net, {})
-    if "edge_lines" not in cache:
-        cache["edge_lines"] = net.edge_lines()
-    return cache["edge_lines"]  # type: ignore[no-any-return]
+    return INDEX_CACHE.get(net, "edge_lines", lambda n: n.edge_lines())

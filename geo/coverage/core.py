@@ -37,11 +37,22 @@ from scipy.spatial import cKDTree  # type: ignore[import-untyped,unused-ignore]
 
 from ..network import ZERO_LENGTH_M, Network
 from ..network import concat_ranges as _ranges
-from ._snap import PIECE_M, SegmentIndex, Snap, segment_index, snap_points
+from ._snap import (
+    CELL_M,
+    INDEX_CACHE,
+    IndexCache,
+    SegmentIndex,
+    Snap,
+    nearest_segments,
+    segment_index,
+    snap_points,
+)
 
 __all__ = [
+    "CELL_M",
     "EPS_M",
-    "PIECE_M",
+    "INDEX_CACHE",
+    "IndexCache",
     "NodeField",
     "Reach",
     "SegmentIndex",
@@ -49,6 +60,7 @@ __all__ = [
     "augment_graph",
     "edge_pieces",
     "endpoint_costs",
+    "nearest_segments",
     "nearest_sites",
     "point_distances",
     "reach_matrix",
