@@ -139,9 +139,7 @@ def write_coverage_outputs(
         paths.update(_write_proposal(proposal, out, output_crs, lang))
         summary["proposal"] = proposal.summary
     if write_map:
-        summary["map"] = _write_maps(
-            res, out, iso, paths, map_kwargs or {}, proposal, views, all_iso=isochrones
-        )
+        summary["map"] = _write_maps(res, out, iso, paths, map_kwargs or {}, proposal, views)
     if workbook:
         paths["workbook"] = _write_workbook(res, out / workbook, paths, summary, proposal, lang)
     paths["summary"] = write_json(summary, out / "summary.json")
@@ -216,7 +214,7 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
     return paths
 
 
-def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views, *, all_iso):
+def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views):
     """map.html and map.png; returns summary.json's ``map`` entry."""
     from .maps import make_map, save_map, save_png
 
@@ -228,16 +226,12 @@ def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, vi
     m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
     info = save_map(m, out / "map.html", offline=offline)
     paths["map"] = out / "map.html"
-    # per-kind polygons are already drawn for large runs: reuse them, don't rebuild
-    if not all_iso:
-        png_iso = iso
-    else:
-        png_iso = None if "site_id" in iso else iso[iso["level"] == res.config.main_level]
+    # the same polygons (per site or per kind): the PNG fills the main level once per kind
     png = save_png(
         res,
         out / "map.png",
         **m._sc_png,  # the same title, numbers, proposals and background as the HTML map
-        isochrones=png_iso,
+        isochrones=iso,
         tiles=not offline,
     )
     paths["map_png"] = out / "map.png"

@@ -31,7 +31,6 @@ LAYERS = {
 #: Private names imported across subpackages today: (importer, imported module) -> owner.
 #: Shrink this list; never grow it (make the name public in its subpackage instead).
 KNOWN_PRIVATE = {
-    ("geo.compare._map", "geo.maps"): "h7 (_esc)",
     ("geo.coverage.access", "geo.io._columns"): "h8",
     ("geo.maps._scenario", "geo.coverage._engine"): "h7",
 }

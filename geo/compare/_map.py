@@ -13,7 +13,8 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from ..maps import _esc, save_map
+from ..maps import escape_text as _esc
+from ..maps import save_map
 from ._tables import CHANGE_ZH
 
 if TYPE_CHECKING:

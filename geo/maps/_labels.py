@@ -17,8 +17,7 @@ LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "15分钟职工服务圈 步行可达性",
         "demo_title": "方法演示（赫尔辛基开放数据，非湖北实际数据）",
-        "station": "爱心驿站", "integrated": "会·站·家一体化", "cultural_palace": "工人文化宫",
-        "partner": "融合共建点", "site": "服务站点", "sites": "服务站点",
+        "site": "服务站点", "sites": "服务站点",
         "communities": "社区", "community": "社区", "covered": "已覆盖", "uncovered": "未覆盖",
         "off_network": "远离道路", "proposed": "建议新增站点", "isochrone": "步行范围", "boundary": "区县边界",
         "streets": "道路网", "minutes": "分钟", "metres": "米",
@@ -30,8 +29,6 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "15-minute worker service circle: walking access",
         "demo_title": "Method demonstration (Helsinki open data, not Hubei data)",
-        "station": "Outdoor-worker station", "integrated": "Integrated union site",
-        "cultural_palace": "Workers' cultural palace", "partner": "Partner point",
         "site": "Site", "sites": "Sites", "communities": "Communities",
         "community": "Community", "covered": "covered", "uncovered": "uncovered",
         "off_network": "far from streets", "proposed": "Proposed new sites", "isochrone": "Walking area",
@@ -56,9 +53,12 @@ _EXTRA_COLOURS = ["#d62728", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7
 
 def label(lang: str, key: str) -> str:
     """The label for ``key`` in ``lang`` (falls back to English, then the key); column
-    labels come from the registry (:data:`COLUMN_LABELS`)."""
+    labels come from the registry (:data:`COLUMN_LABELS`), and so do the site kinds' names
+    (``schema.VALUES["kind"]``), so the map and the tables name a kind alike."""
     if key in COLUMN_LABELS:
         return schema.short_header(COLUMN_LABELS[key], lang)
+    if key in schema.VALUES["kind"]:
+        return str(schema.display_value("kind", key, lang))
     return LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key, key)
 
 

@@ -9,6 +9,7 @@ escaped so no value can close the element or start markup.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from typing import Any
@@ -43,6 +44,16 @@ class RawHTML(Element):
 
     def render(self, **kwargs: Any) -> str:
         return self._raw
+
+
+def escape_text(x: Any) -> str:
+    """Text safe both as HTML and inside a JavaScript template string (folium puts Tooltip and
+    Popup text into backtick strings): HTML-escaped, and backtick, ``$``, backslash and braces
+    as character references. For add-on layers that still use folium tooltips (``compare``);
+    new layers pass data as JSON instead."""
+    s = html.escape("" if x is None else str(x), quote=True)
+    s = s.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return s.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def safe_json(text: str) -> str:

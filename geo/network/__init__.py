@@ -20,7 +20,7 @@ import shapely
 from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
-from ._background import background_for
+from ._background import background_for, read_background, read_vector_background
 from ._cache import file_hash
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
@@ -41,8 +41,10 @@ __all__ = [
     "from_networkx",
     "haversine_m",
     "is_walkable",
+    "read_background",
     "read_graphml",
     "read_lines",
+    "read_vector_background",
     "save_graphml",
     "source_kind",
     "to_networkx",
