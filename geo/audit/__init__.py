@@ -10,7 +10,6 @@ where a previous run stopped, and writes ``summary.csv``, ``audit.xlsx``, ``laye
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -24,11 +23,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._errors import InputError, NetworkError, import_optional
+from .. import crs as _crs
+from .._errors import InputError, import_optional
 from .._safety import OutLock, folder_names, inside, refuse_overwrite
 from ..config import Config
 from ._boundaries import assign_county, read_boundaries, repair_polygons, select_counties
 from ._county import CountyTask, audit_county
+from ._inputs import RESULT_SCHEMA_VERSION, _input_key, prepare_networks
 from ._report import SUMMARY_COLUMNS, write_reports
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ __all__ = [
     "select_counties",
 ]
 
-#: Bump when a county's stored result would differ for the same inputs (new columns, fixes), so
-#: that results from older versions are recomputed instead of reused.
-RESULT_SCHEMA_VERSION = 2
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 5
 
@@ -76,124 +74,6 @@ def _progress(iterable, total, verbose):
         return tqdm(total=total, desc="counties", unit="county")
 
     return tqdm(iterable, total=total, desc="counties", unit="county")
-
-
-def _blake(*parts: object) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True, default=str).encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
-
-
-def _source_hash(source) -> str:
-    from ..network import file_hash
-
-    p = Path(str(source))
-    return file_hash(p) if p.is_file() else str(source)
-
-
-def prepare_networks(
-    source,
-    boundaries: gpd.GeoDataFrame,
-    out: Path,
-    cfg: Config,
-    force: bool = False,
-    timings: dict | None = None,
-    **build_kw,
-) -> dict[str, tuple[str, str]]:
-    """Build the source network once, then save each county's clipped piece (plus buffer).
-
-    ``boundaries`` needs a ``folder`` column (from :func:`geo._safety.folder_names`). Returns
-    ``{folder: (npz path, key)}`` where ``key`` hashes the source file's content, the build
-    options and the county's polygon: a piece is rebuilt whenever its key changes. A county
-    whose clip fails maps to ``("error: ...", "")``.
-    """
-    from ..io import atomic_path, write_json
-    from ..network import build_network
-
-    if str(source) == "online":
-        return {
-            r.folder: ("online", _blake("online", shapely.to_wkb(r.geometry)))
-            for r in boundaries.itertuples()
-        }
-    src = _source_hash(source)
-    paths, todo = {}, []
-    for r in boundaries.itertuples():
-        p = inside(out, "networks", f"{r.folder}.npz")
-        key = _blake(src, build_kw, cfg.clip_buffer_m, shapely.to_wkb(r.geometry))
-        paths[r.folder] = (str(p), key)
-        kf = p.with_suffix(".json")
-        old = json.loads(kf.read_text(encoding="utf-8")).get("key") if kf.exists() else None
-        if force or not p.exists() or old != key:
-            todo.append((r.folder, r.geometry, p, key))
-    if not todo:
-        return paths
-    import time
-
-    from ..network import EdgeClipper, ProjectedWithoutCRS
-
-    t0 = time.perf_counter()
-    try:
-        full = build_network(source, config=cfg, **build_kw)
-    except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
-        raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
-    t1 = time.perf_counter()
-    clipper = EdgeClipper(full)  # edge lines and their index built once for every county
-    tm = timings if timings is not None else {}
-    tm["parse"] = round(t1 - t0, 3)
-    tm["index"] = round(time.perf_counter() - t1, 3)
-    tm.setdefault("clip", {})
-    for name, geom, p, key in todo:
-        t = time.perf_counter()
-        try:
-            piece = clipper.clip(geom, cfg.clip_buffer_m)
-        except NetworkError as exc:
-            paths[name] = (f"error: {exc}", "")
-            continue
-        with atomic_path(p) as tmp:
-            piece.save_npz(tmp)
-        write_json({"key": key}, p.with_suffix(".json"))
-        tm["clip"][name] = round(time.perf_counter() - t, 3)
-    return paths
-
-
-def _frame_bytes(df: pd.DataFrame) -> bytes:
-    """A stable digest of a (Geo)DataFrame's rows, geometry included."""
-    if not len(df):
-        return b"empty" + ",".join(map(str, df.columns)).encode()
-    plain = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
-    h = pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes()
-    geom = b"".join(shapely.to_wkb(df.geometry.to_numpy())) if "geometry" in df else b""
-    return ",".join(map(str, plain.columns)).encode() + h + geom
-
-
-def _input_key(task: CountyTask, network_key: str) -> str:
-    """Hash of everything a county's result depends on (see RESULT_SCHEMA_VERSION): its rows,
-    its network piece, its polygon, every parameter, and the content of files named by them."""
-    frames, params = [], {}
-    for f in dataclasses.fields(task):
-        v = getattr(task, f.name)
-        if f.name in ("network", "out_dir", "input_key", "folder", "config"):
-            continue
-        if isinstance(v, pd.DataFrame):
-            frames.append(_frame_bytes(v))
-        elif f.name == "boundary":
-            frames.append(shapely.to_wkb(v))
-        else:
-            params[f.name] = v
-    for k, v in dict(task.demand or {}).items():  # e.g. a buildings file: its content counts
-        if isinstance(v, (str, Path)) and Path(v).is_file():
-            params[f"demand.{k}.content"] = _source_hash(v)
-        elif isinstance(v, pd.DataFrame):  # buildings / main roads read into frames: all rows
-            frames.append(k.encode() + _frame_bytes(v))
-    params["demand"] = {
-        k: v for k, v in dict(task.demand or {}).items() if not isinstance(v, pd.DataFrame)
-    }
-    skip = ("verbose", "cache_dir", "use_cache")
-    cfg = {f.name: getattr(task.config, f.name) for f in dataclasses.fields(task.config)}
-    cfg = {k: v for k, v in cfg.items() if k not in skip}
-    return _blake(RESULT_SCHEMA_VERSION, network_key, params, cfg, *frames)
 
 
 def _check_scheduler(scheduler: str):
@@ -279,10 +159,13 @@ def run_audit(
             return _run_audit(
                 cfg, out, client, network=network, sites=sites, communities=communities,
                 boundaries=boundaries, counties=counties, crs=crs, boundary_crs=boundary_crs,
-                lang=lang, workers=workers, force=force, integrated_target=integrated_target,
-                coverage_target=coverage_target, write_maps=write_maps, load_kw=load_kw,
-                build_kw=build_kw, new_sites=new_sites, workplaces=workplaces, demand=demand,
-                scenario=scenario,
+                workers=workers, force=force, load_kw=load_kw or {}, build_kw=build_kw or {},
+                workplaces=workplaces,
+                task_opts={
+                    "lang": lang, "integrated_target": integrated_target,
+                    "coverage_target": coverage_target, "write_map": write_maps,
+                    "new_sites": new_sites, "demand": demand, "scenario": scenario,
+                },
             )  # fmt: skip
     finally:
         if client is not None:
@@ -295,121 +178,48 @@ _REPORT_FILES = (
 )  # fmt: skip
 
 
-def _run_audit(
-    cfg, out, client, *, network, sites, communities, boundaries, counties, crs, boundary_crs,
-    lang, workers, force, integrated_target, coverage_target, write_maps, load_kw, build_kw,
-    new_sites, workplaces, demand, scenario,
-) -> AuditResult:  # fmt: skip
-    from ..io import load_communities, load_sites, rejects_frame
+@dataclass
+class _Inputs:
+    """The run's sites, communities and workplaces, each row with its ``county`` ("" when no
+    county contains it), and the rows rejected on the way."""
 
+    sites: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    workplaces: gpd.GeoDataFrame | None
+    rejects: pd.DataFrame
+    sites_outside: pd.DataFrame  # site_id, name, kind, lon, lat of sites outside every county
+    communities_outside: int
+    kind_mapping: dict[str, Any]
+    input_crs: Any
+
+
+def _run_audit(
+    cfg: Config, out: Path, client, *, network, sites, communities, boundaries, counties, crs,
+    boundary_crs, workers, force, load_kw: dict, build_kw: dict, workplaces,
+    task_opts: dict[str, Any],
+) -> AuditResult:  # fmt: skip
     bnd = read_boundaries(boundaries, crs=boundary_crs)
     chosen = select_counties(bnd, counties).copy()
     chosen["folder"] = folder_names(zip(chosen["county"], chosen["code"], strict=True))
-    lk = load_kw or {}
-    site_only = ("kinds", "default_kind", "allow_unknown_kinds")
-    s = load_sites(sites, crs=crs, **{k: v for k, v in lk.items() if k != "max_population"})
-    ccols = {k: v for k, v in (lk.get("columns") or {}).items() if k != "kind"} or None
-    c = load_communities(
-        communities, crs=crs,
-        **{k: v for k, v in lk.items() if k not in site_only and k != "columns"}, columns=ccols,
-    )  # fmt: skip
-    rejects = rejects_frame(s, c)
-    wd = None
-    if workplaces is not None:
-        from ..io import load_workplaces
-
-        w = load_workplaces(
-            workplaces,
-            crs=crs,
-            encoding=lk.get("encoding"),
-            fix_swapped=lk.get("fix_swapped", False),
-        )
-        wd = w.data.copy()
-        wd["county"] = assign_county(wd, bnd)
-        rejects = pd.concat([rejects, w.rejects], ignore_index=True)
-    from ..io import kind_mapping_line
-
-    if s.kind_mapping:
-        print(kind_mapping_line(s.kind_mapping, lang))
-    sd, cd = s.data.copy(), c.data.copy()
-    sd["county"] = assign_county(sd, bnd)
-    cd["county"] = assign_county(cd, bnd)
-    outside = sd.loc[sd["county"] == "", ["site_id", "name", "kind", "lon", "lat"]]
-    if len(outside):
-        logger.warning(
-            "%d sites lie outside every county boundary: %s",
-            len(outside),
-            ", ".join(outside["name"].astype(str).head(10)),
-        )
-    c_out = cd[cd["county"] == ""]
-    if len(c_out):
-        logger.warning("%d communities lie outside every county boundary", len(c_out))
-    rejects = pd.concat(
-        [
-            rejects,
-            _outside_rejects(sd, sites, "site_id", lang),
-            _outside_rejects(cd, communities, "community_id", lang),
-        ],
-        ignore_index=True,
-    )
+    data = _load_inputs(sites, communities, workplaces, bnd, crs, load_kw, task_opts["lang"])
     timings: dict = {}
-    nets = prepare_networks(
-        network, chosen, out, cfg, force=force, timings=timings, **(build_kw or {})
+    nets = prepare_networks(network, chosen, out, cfg, force=force, timings=timings, **build_kw)
+    tasks, rows = [], []
+    metric = (
+        _crs.utm_crs(*np.asarray(chosen.geometry.iloc[0].centroid.coords[0]))
+        if len(chosen)
+        else None
     )
-    metric = None
-    tasks, rows, reused = [], [], 0
     for r in chosen.itertuples():
-        npath, nkey = nets[r.folder]
-        if npath.startswith("error:"):
-            rows.append(
-                {
-                    "county": r.county,
-                    "code": r.code,
-                    "folder": r.folder,
-                    "status": "error",
-                    "error": f"no network for this county ({npath[7:]})",
-                }
-            )
-            continue
-        if metric is None:
-            from .. import crs as _crs
-
-            metric = _crs.utm_crs(*np.asarray(chosen.geometry.iloc[0].centroid.coords[0]))
-        reach = (
-            gpd.GeoSeries([r.geometry], crs=4326)
-            .to_crs(metric)
-            .buffer(cfg.clip_buffer_m)
-            .to_crs(4326)
-            .iloc[0]
-        )
-        near = sd[shapely.intersects(reach, sd.geometry.to_numpy())] if len(sd) else sd
-        task = CountyTask(
-            county=r.county,
-            code=r.code,
-            boundary=r.geometry,
-            network=npath,
-            sites=near.reset_index(drop=True),
-            communities=cd[cd["county"] == r.county].reset_index(drop=True),
-            config=cfg,
-            out_dir=str(out),
-            lang=lang,
-            integrated_target=integrated_target,
-            coverage_target=coverage_target,
-            write_map=write_maps,
-            new_sites=new_sites,
-            workplaces=None if wd is None else wd[wd["county"] == r.county].reset_index(drop=True),
-            demand=demand,
-            scenario=scenario,
-            input_crs=getattr(s, "input_crs", None) or crs,
-            folder=r.folder,
-        )
-        task = dataclasses.replace(task, input_key=_input_key(task, nkey))
-        prev = _previous(out, r.folder)
-        if not force and prev.get("status") == "ok" and prev.get("input_key") == task.input_key:
+        task = _county_task(r, nets[r.folder], data, cfg, out, task_opts, metric)
+        prev = {} if isinstance(task, dict) or force else _previous(out, r.folder)
+        if isinstance(task, dict):  # no network for this county
+            rows.append(task)
+        elif prev.get("status") == "ok" and prev.get("input_key") == task.input_key:
             rows.append(prev)
-            reused += 1
-            continue
-        tasks.append(task)
+        else:
+            tasks.append(task)
+    reused = sum(1 for r in rows if r.get("status") == "ok")
     if reused:
         logger.warning(
             "reused %d of %d counties from a previous run in %s (same inputs, network and "
@@ -423,31 +233,137 @@ def _run_audit(
         row["seconds_clip"] = timings.get("clip", {}).get(row.get("folder"), 0.0)
     order = {f: i for i, f in enumerate(chosen["folder"])}
     rows.sort(key=lambda x: order.get(x.get("folder", ""), 0))
-    meta = {
-        "network": str(network),
-        "sites": str(sites),
-        "communities": str(communities),
-        "boundaries": str(boundaries),
-        "walk_speed_kmh": cfg.walk_speed_kmh,
-        "integrated_target": integrated_target,
-        "coverage_target": coverage_target,
-        "rejected_rows": len(rejects),
-        "communities_outside_counties": len(c_out),
-        "kind_mapping": s.kind_mapping,
-        "counties_reused": reused,
-        "counties_run": len(tasks),
-        "result_schema_version": RESULT_SCHEMA_VERSION,
-        "stage_seconds": _stage_totals(rows, timings),
-    }
-    t_rep = time.perf_counter()
-    report = write_reports(out, rows, chosen, rejects, outside, meta, lang)
-    # the reports' own time (Excel, CSV, GPKG) is known only now: add it to summary.json
-    report["stage_seconds"]["reports"] = round(time.perf_counter() - t_rep, 3)
-    from ..io import write_json as _write_json
+    sources = {"network": network, "sites": sites, "communities": communities,
+               "boundaries": boundaries}  # fmt: skip
+    meta = _meta(sources, cfg, task_opts, data, reused, len(tasks), _stage_totals(rows, timings))
+    return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"])
 
-    _write_json(report, out / "summary.json")
+
+def _load_inputs(sites, communities, workplaces, bnd, crs, lk: dict, lang: str) -> _Inputs:
+    """Read the input files and assign every row to its county; rows outside every county are
+    logged and rejected (never silently dropped)."""
+    from ..io import kind_mapping_line, load_communities, load_sites, rejects_frame
+
+    site_only = ("kinds", "default_kind", "allow_unknown_kinds")
+    s = load_sites(sites, crs=crs, **{k: v for k, v in lk.items() if k != "max_population"})
+    ccols = {k: v for k, v in (lk.get("columns") or {}).items() if k != "kind"} or None
+    c = load_communities(
+        communities, crs=crs,
+        **{k: v for k, v in lk.items() if k not in site_only and k != "columns"}, columns=ccols,
+    )  # fmt: skip
+    rejects = [rejects_frame(s, c)]
+    wd = None
+    if workplaces is not None:
+        wd, w_rejects = _load_workplaces(workplaces, bnd, crs, lk)
+        rejects.append(w_rejects)
+    if s.kind_mapping:
+        print(kind_mapping_line(s.kind_mapping, lang))
+    sd, cd = s.data.copy(), c.data.copy()
+    sd["county"] = assign_county(sd, bnd)
+    cd["county"] = assign_county(cd, bnd)
+    outside = sd.loc[sd["county"] == "", ["site_id", "name", "kind", "lon", "lat"]]
+    if len(outside):
+        logger.warning(
+            "%d sites lie outside every county boundary: %s",
+            len(outside),
+            ", ".join(outside["name"].astype(str).head(10)),
+        )
+    c_out = int((cd["county"] == "").sum())
+    if c_out:
+        logger.warning("%d communities lie outside every county boundary", c_out)
+    rejects += [
+        _outside_rejects(sd, sites, "site_id", lang),
+        _outside_rejects(cd, communities, "community_id", lang),
+    ]
+    return _Inputs(
+        sd, cd, wd, pd.concat(rejects, ignore_index=True), outside, c_out, s.kind_mapping,
+        getattr(s, "input_crs", None) or crs,
+    )  # fmt: skip
+
+
+def _load_workplaces(path, bnd, crs, lk: dict) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Workplaces (issue 15) with their county, and their rejected rows."""
+    from ..io import load_workplaces
+
+    w = load_workplaces(
+        path, crs=crs, encoding=lk.get("encoding"), fix_swapped=lk.get("fix_swapped", False)
+    )
+    wd = w.data.copy()
+    wd["county"] = assign_county(wd, bnd)
+    return wd, w.rejects
+
+
+def _county_task(
+    r, net: tuple[str, str], data: _Inputs, cfg: Config, out: Path, opts: dict, metric
+) -> CountyTask | dict[str, Any]:
+    """The county's :class:`CountyTask` with its input key, or its error row when its network
+    piece could not be made. ``metric`` is the run's metric CRS (of its first county)."""
+    npath, nkey = net
+    if npath.startswith("error:"):
+        return {"county": r.county, "code": r.code, "folder": r.folder, "status": "error",
+                "error": f"no network for this county ({npath[7:]})"}  # fmt: skip
+    sd, cd, wd = data.sites, data.communities, data.workplaces
+    reach = _reach_area(r.geometry, cfg.clip_buffer_m, metric)
+    near = sd[shapely.intersects(reach, sd.geometry.to_numpy())] if len(sd) else sd
+    task = CountyTask(
+        county=r.county,
+        code=r.code,
+        boundary=r.geometry,
+        network=npath,
+        sites=near.reset_index(drop=True),
+        communities=cd[cd["county"] == r.county].reset_index(drop=True),
+        config=cfg,
+        out_dir=str(out),
+        lang=opts["lang"],
+        integrated_target=opts["integrated_target"],
+        coverage_target=opts["coverage_target"],
+        write_map=opts["write_map"],
+        new_sites=opts["new_sites"],
+        workplaces=None if wd is None else wd[wd["county"] == r.county].reset_index(drop=True),
+        demand=opts["demand"],
+        scenario=opts["scenario"],
+        input_crs=data.input_crs,
+        folder=r.folder,
+    )
+    return dataclasses.replace(task, input_key=_input_key(task, nkey))
+
+
+def _reach_area(county, buffer_m: float, metric) -> Any:
+    """The county polygon grown by ``buffer_m`` metres (in ``metric``, the run's metric CRS),
+    in WGS84: sites there serve the county too."""
+    grown = gpd.GeoSeries([county], crs=4326).to_crs(metric).buffer(buffer_m)
+    return grown.to_crs(4326).iloc[0]
+
+
+def _meta(sources: dict, cfg: Config, opts: dict, data: _Inputs, reused: int, run: int,
+          stages: dict) -> dict[str, Any]:  # fmt: skip
+    """The run's settings and counts at the head of summary.json."""
+    return {
+        **{k: str(v) for k, v in sources.items()},
+        "walk_speed_kmh": cfg.walk_speed_kmh,
+        "integrated_target": opts["integrated_target"],
+        "coverage_target": opts["coverage_target"],
+        "rejected_rows": len(data.rejects),
+        "communities_outside_counties": data.communities_outside,
+        "kind_mapping": data.kind_mapping,
+        "counties_reused": reused,
+        "counties_run": run,
+        "result_schema_version": RESULT_SCHEMA_VERSION,
+        "stage_seconds": stages,
+    }
+
+
+def _write_outputs(out: Path, rows: list[dict], chosen, data: _Inputs, meta: dict,
+                   lang: str) -> AuditResult:  # fmt: skip
+    """The combined reports, then summary.json again with the reports' own time."""
+    from ..io import write_json
     from ._report import summary_frame
 
+    t_rep = time.perf_counter()
+    report = write_reports(out, rows, chosen, data.rejects, data.sites_outside, meta, lang)
+    # the reports' own time (Excel, CSV, GPKG) is known only now: add it to summary.json
+    report["stage_seconds"]["reports"] = round(time.perf_counter() - t_rep, 3)
+    write_json(report, out / "summary.json")
     return AuditResult(summary_frame(rows), report, out)
 
 

@@ -120,87 +120,117 @@ def run_in_workers(
     ``func`` must not raise (county audits return an error row instead). A task whose worker
     is lost is retried once; then its row says so with ``status = "error"``.
     """
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    func_name = f"{func.__module__}:{func.__qualname__}"
-    pending: deque[int] = deque(range(len(tasks)))
-    attempts = [0] * len(tasks)
-    results: list[dict[str, Any]] = []
-    busy: dict[Connection, tuple[Any, int | None]] = {}  # conn -> (process, task index)
-
-    def spawn() -> None:
-        parent, child = ctx.Pipe()
-        env = {"conn": child, "parent_pid": os.getpid(), "func_name": func_name}
-        # target=exec (a builtin): unpickling it in the child imports nothing from geo
-        p = ctx.Process(target=exec, args=(_BOOT, env), daemon=True, name="county-worker")
-        p.start()
-        child.close()
-        busy[parent] = (p, None)
-
-    def finish(row: dict[str, Any]) -> None:
-        results.append(row)
-        if on_done is not None:
-            on_done(row)
-
+    pool = _Pool(func, tasks, n_workers, on_done)
     try:
         for _ in range(min(n_workers, len(tasks))):
-            spawn()
-        while len(results) < len(tasks):
-            for conn, (p, cur) in list(busy.items()):
-                if cur is None and pending:
-                    i = pending.popleft()
-                    attempts[i] += 1
-                    busy[conn] = (p, i)
-                    try:
-                        conn.send((i, tasks[i]))
-                    except (BrokenPipeError, OSError):
-                        pass  # the worker is gone: its sentinel reports it below
-            ready = wait(list(busy) + [p.sentinel for p, _ in busy.values()])
-            for conn, (p, cur) in list(busy.items()):
-                got = False
-                if conn in ready or p.sentinel in ready:
-                    try:
-                        while conn.poll():
-                            i, row = conn.recv()
-                            row["attempts"] = attempts[i]
-                            finish(row)
-                            busy[conn] = (p, None)
-                            got = True
-                    except (EOFError, OSError):
-                        pass
-                if p.sentinel in ready and not p.is_alive():
-                    p.join()
-                    conn.close()
-                    del busy[conn]
-                    if cur is not None and not got:
-                        if attempts[cur] < MAX_ATTEMPTS:
-                            logger.warning(
-                                "worker for county %s was lost (exit code %s); retrying it",
-                                tasks[cur].county,
-                                p.exitcode,
-                            )
-                            pending.appendleft(cur)
-                        else:
-                            logger.error(
-                                "worker for county %s was lost again; marking it failed",
-                                tasks[cur].county,
-                            )
-                            finish(_lost_row(tasks[cur], p.exitcode, attempts[cur]))
-                    if pending and len(busy) < n_workers:
-                        spawn()
+            pool.spawn()
+        while len(pool.results) < len(tasks):
+            pool.dispatch()
+            pool.collect(wait(pool.waitables()))
     finally:
-        for conn in busy:
+        pool.shutdown()
+    for r in pool.results:
+        r.setdefault("attempts", 1)
+    return pool.results
+
+
+class _Pool:
+    """The workers of :func:`run_in_workers`: who runs which task, what is left, what came back."""
+
+    def __init__(
+        self,
+        func: Callable[[Any], dict[str, Any]],
+        tasks: list[Any],
+        n_workers: int,
+        on_done: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        import multiprocessing as mp
+
+        self.ctx = mp.get_context("spawn")
+        self.func_name = f"{func.__module__}:{func.__qualname__}"
+        self.tasks, self.n_workers, self.on_done = tasks, n_workers, on_done
+        self.pending: deque[int] = deque(range(len(tasks)))
+        self.attempts = [0] * len(tasks)
+        self.results: list[dict[str, Any]] = []
+        self.busy: dict[Connection, tuple[Any, int | None]] = {}  # conn -> (process, task index)
+
+    def spawn(self) -> None:
+        parent, child = self.ctx.Pipe()
+        env = {"conn": child, "parent_pid": os.getpid(), "func_name": self.func_name}
+        # target=exec (a builtin): unpickling it in the child imports nothing from geo
+        p = self.ctx.Process(target=exec, args=(_BOOT, env), daemon=True, name="county-worker")
+        p.start()
+        child.close()
+        self.busy[parent] = (p, None)
+
+    def waitables(self) -> list[Any]:
+        return list(self.busy) + [p.sentinel for p, _ in self.busy.values()]
+
+    def finish(self, row: dict[str, Any]) -> None:
+        self.results.append(row)
+        if self.on_done is not None:
+            self.on_done(row)
+
+    def dispatch(self) -> None:
+        """Give each idle worker the next pending task."""
+        for conn, (p, cur) in list(self.busy.items()):
+            if cur is None and self.pending:
+                i = self.pending.popleft()
+                self.attempts[i] += 1
+                self.busy[conn] = (p, i)
+                try:
+                    conn.send((i, self.tasks[i]))
+                except (BrokenPipeError, OSError):
+                    pass  # the worker is gone: its sentinel reports it in collect()
+
+    def collect(self, ready: list[Any]) -> None:
+        """Take the rows that came back; retry or fail the task of a worker that died."""
+        for conn, (p, cur) in list(self.busy.items()):
+            got = (conn in ready or p.sentinel in ready) and self._receive(conn, p)
+            if p.sentinel in ready and not p.is_alive():
+                p.join()
+                conn.close()
+                del self.busy[conn]
+                if cur is not None and not got:
+                    self._lost(cur, p.exitcode)
+                if self.pending and len(self.busy) < self.n_workers:
+                    self.spawn()
+
+    def _receive(self, conn: Connection, p: Any) -> bool:
+        """Every row waiting on ``conn``; True when there was one."""
+        got = False
+        try:
+            while conn.poll():
+                i, row = conn.recv()
+                row["attempts"] = self.attempts[i]
+                self.finish(row)
+                self.busy[conn] = (p, None)
+                got = True
+        except (EOFError, OSError):
+            pass
+        return got
+
+    def _lost(self, i: int, exitcode: int | None) -> None:
+        county = self.tasks[i].county
+        if self.attempts[i] < MAX_ATTEMPTS:
+            logger.warning(
+                "worker for county %s was lost (exit code %s); retrying it", county, exitcode
+            )
+            self.pending.appendleft(i)
+        else:
+            logger.error("worker for county %s was lost again; marking it failed", county)
+            self.finish(_lost_row(self.tasks[i], exitcode, self.attempts[i]))
+
+    def shutdown(self) -> None:
+        """Ask every worker to stop; kill the ones still alive after 5 s."""
+        for conn in self.busy:
             try:
                 conn.send(None)
             except OSError:
                 pass
         deadline = time.monotonic() + 5
-        for _, (p, _) in busy.items():
+        for p, _ in self.busy.values():
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
                 p.join()
-    for r in results:
-        r.setdefault("attempts", 1)
-    return results

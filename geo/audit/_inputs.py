@@ -1,0 +1,140 @@
+"""What a county's audit depends on: its clipped network piece (built once from the source, then
+reused while its key holds) and the key of its inputs, so that a finished county is reused only
+when nothing it depends on has changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from .._errors import NetworkError
+from .._safety import inside
+from ..config import Config
+from ._county import CountyTask
+
+#: Bump when a county's stored result would differ for the same inputs (new columns, fixes), so
+#: that results from older versions are recomputed instead of reused.
+RESULT_SCHEMA_VERSION = 2
+
+
+def _blake(*parts: object) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _source_hash(source) -> str:
+    from ..network import file_hash
+
+    p = Path(str(source))
+    return file_hash(p) if p.is_file() else str(source)
+
+
+def prepare_networks(
+    source,
+    boundaries: gpd.GeoDataFrame,
+    out: Path,
+    cfg: Config,
+    force: bool = False,
+    timings: dict | None = None,
+    **build_kw,
+) -> dict[str, tuple[str, str]]:
+    """Build the source network once, then save each county's clipped piece (plus buffer).
+
+    ``boundaries`` needs a ``folder`` column (from :func:`geo._safety.folder_names`). Returns
+    ``{folder: (npz path, key)}`` where ``key`` hashes the source file's content, the build
+    options and the county's polygon: a piece is rebuilt whenever its key changes. A county
+    whose clip fails maps to ``("error: ...", "")``.
+    """
+    from ..io import atomic_path, write_json
+    from ..network import build_network
+
+    if str(source) == "online":
+        return {
+            r.folder: ("online", _blake("online", shapely.to_wkb(r.geometry)))
+            for r in boundaries.itertuples()
+        }
+    src = _source_hash(source)
+    paths, todo = {}, []
+    for r in boundaries.itertuples():
+        p = inside(out, "networks", f"{r.folder}.npz")
+        key = _blake(src, build_kw, cfg.clip_buffer_m, shapely.to_wkb(r.geometry))
+        paths[r.folder] = (str(p), key)
+        kf = p.with_suffix(".json")
+        old = json.loads(kf.read_text(encoding="utf-8")).get("key") if kf.exists() else None
+        if force or not p.exists() or old != key:
+            todo.append((r.folder, r.geometry, p, key))
+    if not todo:
+        return paths
+    from ..network import EdgeClipper, ProjectedWithoutCRS
+
+    t0 = time.perf_counter()
+    try:
+        full = build_network(source, config=cfg, **build_kw)
+    except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
+        raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
+    t1 = time.perf_counter()
+    clipper = EdgeClipper(full)  # edge lines and their index built once for every county
+    tm = timings if timings is not None else {}
+    tm["parse"] = round(t1 - t0, 3)
+    tm["index"] = round(time.perf_counter() - t1, 3)
+    tm.setdefault("clip", {})
+    for name, geom, p, key in todo:
+        t = time.perf_counter()
+        try:
+            piece = clipper.clip(geom, cfg.clip_buffer_m)
+        except NetworkError as exc:
+            paths[name] = (f"error: {exc}", "")
+            continue
+        with atomic_path(p) as tmp:
+            piece.save_npz(tmp)
+        write_json({"key": key}, p.with_suffix(".json"))
+        tm["clip"][name] = round(time.perf_counter() - t, 3)
+    return paths
+
+
+def _frame_bytes(df: pd.DataFrame) -> bytes:
+    """A stable digest of a (Geo)DataFrame's rows, geometry included."""
+    if not len(df):
+        return b"empty" + ",".join(map(str, df.columns)).encode()
+    plain = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    h = pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes()
+    geom = b"".join(shapely.to_wkb(df.geometry.to_numpy())) if "geometry" in df else b""
+    return ",".join(map(str, plain.columns)).encode() + h + geom
+
+
+def _input_key(task: CountyTask, network_key: str) -> str:
+    """Hash of everything a county's result depends on (see RESULT_SCHEMA_VERSION): its rows,
+    its network piece, its polygon, every parameter, and the content of files named by them."""
+    frames, params = [], {}
+    for f in dataclasses.fields(task):
+        v = getattr(task, f.name)
+        if f.name in ("network", "out_dir", "input_key", "folder", "config"):
+            continue
+        if isinstance(v, pd.DataFrame):
+            frames.append(_frame_bytes(v))
+        elif f.name == "boundary":
+            frames.append(shapely.to_wkb(v))
+        else:
+            params[f.name] = v
+    for k, v in dict(task.demand or {}).items():  # e.g. a buildings file: its content counts
+        if isinstance(v, (str, Path)) and Path(v).is_file():
+            params[f"demand.{k}.content"] = _source_hash(v)
+        elif isinstance(v, pd.DataFrame):  # buildings / main roads read into frames: all rows
+            frames.append(k.encode() + _frame_bytes(v))
+    params["demand"] = {
+        k: v for k, v in dict(task.demand or {}).items() if not isinstance(v, pd.DataFrame)
+    }
+    skip = ("verbose", "cache_dir", "use_cache")
+    cfg = {f.name: getattr(task.config, f.name) for f in dataclasses.fields(task.config)}
+    cfg = {k: v for k, v in cfg.items() if k not in skip}
+    return _blake(RESULT_SCHEMA_VERSION, network_key, params, cfg, *frames)
