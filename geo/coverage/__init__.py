@@ -166,33 +166,48 @@ def compute_coverage(
     net = as_network(network, cfg)
     s_snap = snap_frame(net, sites, "sites")
     c_snap = snap_frame(net, communities, "communities")
-    s_ok = (s_snap.edge >= 0) & (s_snap.leg <= cfg.max_snap_m)
-    usable = np.flatnonzero(s_ok)
-    if len(sites) == 0:
-        logger.warning("no sites given: every community is uncovered")
-    elif usable.size < len(sites):
-        logger.warning(
-            "%d of %d sites are more than %.0f m from any street (or have no "
-            "geometry) and serve no one",
-            len(sites) - usable.size,
-            len(sites),
-            cfg.max_snap_m,
-        )
+    s_ok, usable = _usable_sites(s_snap, len(sites), cfg)
     u_snap = s_snap.take(usable)
-    fieldd = nearest_sites(net, u_snap)
-    dist, best = point_distances(net, fieldd, c_snap, u_snap)
+    site_field = nearest_sites(net, u_snap)
+    dist, best = point_distances(net, site_field, c_snap, u_snap)
     c_off = (c_snap.edge < 0) | ~(c_snap.leg <= cfg.max_snap_m)
     # off the network: no walk distance (a point in the sea is not "7,000 km away"), no site
     dist = np.where(c_off, np.inf, dist)
     best = np.where(c_off, -1, best)
-
-    n_s = len(sites)
-    sid = _column(sites, "site_id", sites.index.astype(str)).astype(str)
-    skind = _column(sites, "kind", np.full(n_s, "station")).astype(str)
-    sname = _column(sites, "name", sid).astype(str)
+    # index of each community's nearest site in ``sites`` (-1: none)
     site_global = np.where(best >= 0, usable[np.maximum(best, 0)] if usable.size else -1, -1)
-    has = site_global >= 0
+    out = _community_table(communities, c_snap, dist, cfg)
+    _add_nearest_site(out, sites, site_global)
+    _add_levels(out, dist, c_off, cfg)
+    site_out = _site_table(sites, s_snap, s_ok, out, site_global)
+    result = CoverageResult(out, site_out, {}, cfg, net, s_snap, c_snap, usable, site_field)
+    if redundancy:
+        _add_redundancy(result, c_off)
+    result.summary.update(summarise(out, site_out, cfg, net))
+    return result
 
+
+def _usable_sites(s_snap: Snap, n_sites: int, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Which sites are on the network within ``max_snap_m`` (mask, and their indices)."""
+    s_ok = (s_snap.edge >= 0) & (s_snap.leg <= cfg.max_snap_m)
+    usable = np.flatnonzero(s_ok)
+    if n_sites == 0:
+        logger.warning("no sites given: every community is uncovered")
+    elif usable.size < n_sites:
+        logger.warning(
+            "%d of %d sites are more than %.0f m from any street (or have no "
+            "geometry) and serve no one",
+            n_sites - usable.size,
+            n_sites,
+            cfg.max_snap_m,
+        )
+    return s_ok, usable
+
+
+def _community_table(
+    communities: gpd.GeoDataFrame, c_snap: Snap, dist: np.ndarray, cfg: Config
+) -> gpd.GeoDataFrame:
+    """Identity columns, the file's own columns, then access leg and walk distance/time."""
     n_c = len(communities)
     out = gpd.GeoDataFrame(geometry=communities.geometry.to_crs(4326).to_numpy(), crs=4326)
     out.insert(
@@ -201,41 +216,74 @@ def compute_coverage(
         _column(communities, "community_id", communities.index.astype(str)).astype(str),
     )
     out.insert(1, "name", _column(communities, "name", out["community_id"]).astype(str))
-    pop = _column(communities, "population", np.ones(n_c)).astype(float)
-    out.insert(2, "population", pop)
+    out.insert(2, "population", _column(communities, "population", np.ones(n_c)).astype(float))
     for extra in communities.columns:  # the file's own columns (街道, 备注 ...) pass through
         if extra not in out.columns and extra != communities.geometry.name:
             out[extra] = communities[extra].to_numpy()
     out["snap_distance_m"] = c_snap.leg
     out["walk_distance_m"] = np.where(np.isfinite(dist), dist, np.nan)
     out["walk_time_min"] = out["walk_distance_m"] / cfg.metres_per_minute
-    out["nearest_site_id"] = np.where(has, sid[np.maximum(site_global, 0)] if n_s else "", "")
-    out["nearest_site_kind"] = np.where(has, skind[np.maximum(site_global, 0)] if n_s else "", "")
-    out["nearest_site_name"] = np.where(has, sname[np.maximum(site_global, 0)] if n_s else "", "")
+    return out
+
+
+def _add_nearest_site(
+    out: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, site_global: np.ndarray
+) -> None:
+    """The nearest site's id, kind and name (empty when none is reachable)."""
+    n_s = len(sites)
+    sid = _column(sites, "site_id", sites.index.astype(str)).astype(str)
+    labels = {
+        "nearest_site_id": sid,
+        "nearest_site_kind": _column(sites, "kind", np.full(n_s, "station")).astype(str),
+        "nearest_site_name": _column(sites, "name", sid).astype(str),
+    }
+    has = site_global >= 0
+    for col, values in labels.items():
+        out[col] = np.where(has, values[np.maximum(site_global, 0)] if n_s else "", "")
+
+
+def _add_levels(out: gpd.GeoDataFrame, dist: np.ndarray, c_off: np.ndarray, cfg: Config) -> None:
+    """``off_network``, ``covered_<level>`` for every level and ``covered`` (main level)."""
     out["off_network"] = c_off
     for level, lim in cfg.levels.items():
         out[f"covered_{level}"] = (dist <= lim + EPS_M) & ~c_off
     out["covered"] = out[f"covered_{cfg.main_level}"]
 
+
+def _site_table(
+    sites: gpd.GeoDataFrame,
+    s_snap: Snap,
+    s_ok: np.ndarray,
+    out: gpd.GeoDataFrame,
+    site_global: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Sites in WGS84 with their access leg and catchment (communities it is nearest for)."""
+    n_s = len(sites)
     site_out = gpd.GeoDataFrame(sites.copy()).to_crs(4326)
     site_out["snap_distance_m"] = s_snap.leg
     site_out["off_network"] = ~s_ok
-    served = out["covered"].to_numpy() & has
+    served = out["covered"].to_numpy() & (site_global >= 0)
+    pop = out["population"].to_numpy(float)
     site_out["communities_served"] = np.bincount(site_global[served], minlength=n_s)[:n_s]
     site_out["population_served"] = np.bincount(
         site_global[served], weights=pop[served], minlength=n_s
     )[:n_s]
-    result = CoverageResult(out, site_out, {}, cfg, net, s_snap, c_snap, usable, fieldd)
-    if redundancy:
-        s, p, _ = reach_pairs(net, result.reach(), u_snap, c_snap)
-        keep = ~c_off[p]
-        s, p = s[keep], p[keep]
-        out["sites_within_reach"] = np.bincount(p, minlength=n_c)[:n_c]
-        g = usable[s]
-        site_out["communities_within_reach"] = np.bincount(g, minlength=n_s)[:n_s]
-        site_out["population_within_reach"] = np.bincount(g, weights=pop[p], minlength=n_s)[:n_s]
-    result.summary.update(summarise(out, site_out, cfg, net))
-    return result
+    return site_out
+
+
+def _add_redundancy(result: CoverageResult, c_off: np.ndarray) -> None:
+    """Sites within the main limit of every community, and every site's reach."""
+    out, site_out = result.communities, result.sites
+    n_c, n_s = len(out), len(site_out)
+    u_snap = result.site_snap.take(result.usable_sites)
+    s, p, _ = reach_pairs(result.network, result.reach(), u_snap, result.community_snap)
+    keep = ~c_off[p]
+    s, p = s[keep], p[keep]
+    out["sites_within_reach"] = np.bincount(p, minlength=n_c)[:n_c]
+    g = result.usable_sites[s]
+    pop = out["population"].to_numpy(float)
+    site_out["communities_within_reach"] = np.bincount(g, minlength=n_s)[:n_s]
+    site_out["population_within_reach"] = np.bincount(g, weights=pop[p], minlength=n_s)[:n_s]
 
 
 def summarise(out: pd.DataFrame, sites: pd.DataFrame, cfg: Config, net: Network) -> dict:

@@ -257,27 +257,6 @@ def demand_views(
     return out, views
 
 
-#: Chinese headers of the demand-view columns (summary rows and tables).
-DEMAND_ZH = {
-    "street_km": "道路总长(公里)", "main_road_km": "主干道总长(公里)",
-    "street_km_covered_5min": "5分钟覆盖道路(公里)", "street_km_covered_10min": "10分钟覆盖道路(公里)",
-    "street_km_covered_15min": "15分钟覆盖道路(公里)",
-    "street_km_covered_share_5min": "5分钟道路覆盖率", "street_km_covered_share_10min": "10分钟道路覆盖率",
-    "street_km_covered_share_15min": "15分钟道路覆盖率",
-    "main_road_km_uncovered_15min": "15分钟未覆盖主干道(公里)",
-    "workplaces": "工作地数", "employees": "职工人数",
-    "employees_covered_15min": "15分钟覆盖职工", "employees_covered_15min_share": "15分钟职工覆盖率",
-    "overloaded_sites": "超负荷站点", "underserved_communities": "服务不足社区",
-    "underserved_population": "服务不足人口", "population_covered_in_part": "按面积覆盖人口",
-    "e2sfca": "E2SFCA可达性", "e2sfca_index": "可达性指数", "underserved": "服务不足",
-    "covered_share": "覆盖人口比例", "capacity": "容量", "supply_demand_ratio": "供需比",
-    "overloaded": "超负荷", "edge_id": "路段编号", "highway": "道路等级", "main_road": "主干道",
-    "length_m": "长度(米)", "start_m": "起点(米)", "end_m": "终点(米)",
-    "walk_time_min_to_station": "到最近驿站步行时间(分钟)", "workplace_id": "工作地编号",
-    "newly_covered_street_km": "新增覆盖道路(公里)", "newly_covered_employees": "新增覆盖职工",
-}  # fmt: skip
-
-
 def county_row(views: DemandViews, res: CoverageResult) -> dict[str, Any]:
     """The demand-view columns of an audit's county row (flat, JSON-ready)."""
     lv = res.config.main_level
