@@ -9,8 +9,8 @@ uncovered_main_roads, workplaces. A name with ``{level}`` expands to every walk 
 
 from __future__ import annotations
 
-from .schema import TABLES, set_order
-from .schema import register as R
+from ._schema_registry import TABLES, set_order
+from ._schema_registry import register as R
 
 C, S, U = "communities", "sites", "uncovered"
 P, PAL, MG, CAND = "proposed_sites", "palace_proposal", "marginal_gain", "candidates"
@@ -63,7 +63,8 @@ R("covered_share_{level}", "float", "share", "{level_zh}覆盖人口比例", "Sh
 R("e2sfca", "float", "index", "E2SFCA可达性", "E2SFCA accessibility", "ratio", "Enhanced two-step floating catchment score: capacity per person reachable, distance-decayed", CU)
 R("e2sfca_index", "float", "index", "可达性指数", "Accessibility index", "decimal", "e2sfca divided by the area's capacity per resident (1 = average)", CU)
 R("underserved", "bool", "", "服务不足", "Underserved", "bool", "e2sfca below half the area's capacity per resident (0 when no site with capacity is in reach)", CU)
-R("covered_{level}", "bool", "", "{level_zh}覆盖", "Covered within {level_en}", "bool", "Within {level_en} walk of a site (streets.csv: covered share of the segment, 0-1)", (*CU, WP, ST))
+R("covered_{level}", "bool", "", "{level_zh}覆盖", "Covered within {level_en}", "bool", "Within {level_en} walk of a site", (*CU, WP))
+R("covered_{level}", "float", "share", "{level_zh}覆盖长度比例", "Share covered {level_en} (length)", "percent", "Share of the segment's length within {level_en} walk of a station, 0-1 (streets.csv keeps the issue-15 name)", (ST,), per_table=True)
 
 # --- sites ------------------------------------------------------------------------------------
 R("communities_served", "int", "count", "服务社区数", "Communities served", "thousands", "Covered communities for which this is the nearest site", (S,))

@@ -156,7 +156,7 @@ def test_every_output_column_is_registered_with_zh_header_and_unit(inputs, tmp_p
         cols = pd.read_csv(p, nrows=0, encoding="utf-8-sig").columns
         missing = [c for c in cols if schema.column(c) is None and c not in inputs_cols]
         assert not missing, f"{p.name}: unregistered columns {missing}"
-    for col in schema.COLUMNS.values():
+    for col, _ in schema.entries():  # per-table meanings too
         assert col.zh and re.search(r"[\u4e00-\u9fff]", col.zh + col.doc + "中"), col.name
         assert col.unit in schema.UNITS and col.fmt in schema.FORMATS
 
