@@ -332,6 +332,13 @@ def propose_mixed(
         sites, res.network, candidates=candidates, boundaries=boundaries,
         output_crs=output_crs, lang=lang,
     )  # fmt: skip
+    summary = _mixed_summary(res, cand, demand, street_weights, sol, sites, inst)
+    table = inst.curve(k_eff, time_limit) if curve else pd.DataFrame()
+    return Proposal(sites, table, summary, cand)
+
+
+def _mixed_summary(res, cand, demand, street_weights, sol, sites, inst) -> dict[str, Any]:
+    """The solver summary of a mixed-demand plan: weights, status, every layer's share."""
     summary: dict[str, Any] = {
         "model": "mclp",
         "demand": list(demand),
@@ -357,8 +364,7 @@ def propose_mixed(
     summary["covered_population_after"] = (
         summary["residents_after"] if "residents" in inst.raw else float(pop[rc].sum())
     )
-    table = inst.curve(k_eff, time_limit) if curve else pd.DataFrame()
-    return Proposal(sites, table, summary, cand)
+    return summary
 
 
 def _mixed_candidates(res, demand, workplaces, candidates, candidates_only, spacing_m, boundary):

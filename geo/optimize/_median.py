@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -34,6 +35,7 @@ _EUCLID_SLACK = 0.99
 _BLOCK_VALUES = 5_000_000
 _LANDMARKS = 8
 _REL_TIE = 1e-9
+_INFEASIBLE = "p-median infeasible: some demand reaches no candidate and has no existing site"
 
 
 def _point_component(net: Network, snap: Snap) -> np.ndarray:
@@ -59,6 +61,131 @@ def _landmarks(net: Network, n: int = _LANDMARKS) -> np.ndarray:
 def _point_dist(dnode: np.ndarray, snap_u, snap_v, cu, cv) -> np.ndarray:
     """Distances (rows: sources) from node distances to points on edges."""
     return np.minimum(dnode[:, snap_u] + cu, dnode[:, snap_v] + cv)
+
+
+@dataclass
+class _Instance:
+    """A 1-median instance in arrays: who takes part, the feasible candidates, and the
+    on-network communities' edge ends."""
+
+    w: np.ndarray  # community weights
+    e: np.ndarray  # walk (m) to the nearest existing site, inf where none
+    use: np.ndarray  # communities that take part
+    off: np.ndarray  # communities without a usable snap
+    ion: np.ndarray  # on-network communities that take part
+    cc: np.ndarray  # each candidate's connected piece (-1: off the network)
+    pc: np.ndarray  # each community's connected piece
+    feasible: np.ndarray  # candidates sharing a piece with every community that must be served
+
+    @property
+    def base_off(self) -> float:
+        """Weighted walk of the off-network communities that keep their existing site."""
+        fixed = np.where(np.isfinite(self.e), self.e, 0.0)
+        return float((self.w * fixed)[self.use & self.off].sum())
+
+
+def _instance(net: Network, cand: Snap, comm: Snap, w, existing, off_network) -> _Instance:
+    """Who takes part (as in the MILP: a community reached by an existing site or by some
+    candidate), and which candidates are feasible (they share a connected piece with every
+    community that has no existing site)."""
+    w = np.asarray(w, float)
+    e = np.full(len(comm), np.inf) if existing is None else np.asarray(existing, float)
+    off = comm.edge < 0
+    if off_network is not None:
+        off = off | np.asarray(off_network, bool)
+    cc = _point_component(net, cand)
+    pc = _point_component(net, comm)
+    cand_pieces = np.unique(cc[cand.edge >= 0])
+    use = np.isfinite(w) & (np.isfinite(e) | (~off & np.isin(pc, cand_pieces)))
+    must_pieces = np.unique(pc[use & ~np.isfinite(e)])
+    if must_pieces.size > 1:
+        feasible = np.zeros(len(cand), bool)
+    elif must_pieces.size == 1:
+        feasible = (cc == must_pieces[0]) & (cand.edge >= 0)
+    else:
+        feasible = cand.edge >= 0
+    if not feasible.any():
+        raise SolverError(_INFEASIBLE)
+    ion = np.flatnonzero(use & ~off)
+    return _Instance(w, e, use, off, ion, cc, pc, feasible)
+
+
+def _lower_bounds(net: Network, cand: Snap, comm: Snap, inst: _Instance) -> tuple:
+    """Each feasible candidate's lower bound on its objective: per community the larger of the
+    straight-line bound (snapped points plus both legs) and the landmark bound, capped by the
+    existing site's walk. Returns ``(feasible indices, bounds, landmarks used)``."""
+    fidx = np.flatnonzero(inst.feasible)
+    ion = inst.ion
+    lm = _landmarks(net)
+    dl = dijkstra(net.csr, directed=True, indices=lm)
+    dl_c = _point_dist(dl, *endpoint_costs(net, cand.take(fidx)))  # (L, feasible candidates)
+    dl_p = _point_dist(dl, *endpoint_costs(net, comm.take(ion)))  # (L, on-network communities)
+    wn, en, piece = inst.w[ion], inst.e[ion], inst.pc[ion]
+    lb = np.empty(fidx.size)
+    rows = max(1, _BLOCK_VALUES // max(1, ion.size * max(1, lm.size)))
+    for s in range(0, fidx.size, rows):
+        sl = slice(s, min(s + rows, fidx.size))
+        j = fidx[sl]
+        eu = np.hypot(cand.x[j, None] - comm.x[None, ion], cand.y[j, None] - comm.y[None, ion])
+        b = _EUCLID_SLACK * eu + cand.leg[j, None] + comm.leg[None, ion]
+        with np.errstate(invalid="ignore"):
+            land = np.abs(dl_c[:, sl, None] - dl_p[:, None, :])
+        land = np.where(np.isfinite(land), land, 0.0).max(axis=0)
+        b = np.maximum(b, land)
+        b = np.where(piece[None, :] == inst.cc[j, None], b, np.inf)
+        lb[sl] = (wn * np.minimum(en, b)).sum(axis=1)
+    return fidx, lb + inst.base_off, int(lm.size)
+
+
+class _Searcher:
+    """Exact objectives of candidates, a block of searches at a time."""
+
+    def __init__(self, net: Network, cand: Snap, comm: Snap, inst: _Instance) -> None:
+        self.net, self.cand, self.inst = net, cand, inst
+        self.ends = endpoint_costs(net, comm.take(inst.ion))
+        self.same = same_edge_pairs(net, comm.take(inst.ion), cand)
+        self.rowmap = np.full(len(cand), -1, np.int64)
+
+    def objectives(self, js: np.ndarray) -> np.ndarray:
+        """``sum_i w_i min(e_i, d(j, i))`` for candidates ``js`` (``inf``: a community that
+        must be served is out of reach)."""
+        net, inst = self.net, self.inst
+        n = net.n_nodes
+        aug = augment_graph(net.csr, *endpoint_costs(net, self.cand.take(js)))
+        d = dijkstra(aug, directed=True, indices=np.arange(n, n + js.size))[:, :n]
+        dp = _point_dist(d, *self.ends)  # (block, on-network communities)
+        ip_all, js_all, dd_all = self.same
+        self.rowmap[js] = np.arange(js.size)
+        hit = self.rowmap[js_all] >= 0
+        if hit.any():
+            np.minimum.at(dp, (self.rowmap[js_all[hit]], ip_all[hit]), dd_all[hit])
+        self.rowmap[js] = -1
+        wn, en = inst.w[inst.ion], inst.e[inst.ion]
+        val = np.minimum(en[None, :], dp)
+        bad = (~np.isfinite(val)) & (wn[None, :] > 0) & ~np.isfinite(en)[None, :]
+        f = np.where(np.isfinite(val), wn[None, :] * val, 0.0).sum(axis=1) + inst.base_off
+        f[bad.any(axis=1)] = np.inf
+        return f
+
+
+def _search(searcher: _Searcher, order: np.ndarray, lb_sorted: np.ndarray, n_c: int, n: int):
+    """Exact sums in order of the bounds, until the next bound cannot beat (or tie) the best.
+    Returns the objective of every candidate (``nan``: skipped) and how many were searched."""
+    objective = np.full(n_c, np.nan)
+    block = max(1, min(64, _BLOCK_VALUES // max(n, 1)))
+    best, pos = np.inf, 0
+    while pos < order.size:
+        thr = best * (1 + _REL_TIE) + 1e-9
+        if lb_sorted[pos] > thr:
+            break  # no remaining candidate can beat (or tie) the best
+        end = min(pos + (block if np.isfinite(best) else 1), order.size)  # first: 1 search
+        end = pos + max(1, int(np.searchsorted(lb_sorted[pos:end], thr, side="right")))
+        js = order[pos:end]
+        f = searcher.objectives(js)
+        objective[js] = f
+        best = min(best, float(f.min()))
+        pos = end
+    return objective, pos
 
 
 def one_median(
@@ -88,9 +215,9 @@ def one_median(
     Returns
     -------
     (best, objective, info)
-        The chosen candidate index; the exact objective of every searched candidate (``nan``
-        for those skipped by their bound, ``inf`` for those that leave a community with no
-        site in reach); and ``{"searched", "skipped", "seconds"}``.
+        The chosen candidate index; the exact objective (weight x metres) of every searched
+        candidate (``nan`` for those skipped by their bound, ``inf`` for those that leave a
+        community with no site in reach); and ``{"searched", "skipped", "seconds"}``.
 
     Raises
     ------
@@ -99,109 +226,23 @@ def one_median(
         the p-median MILP reports as infeasible).
     """
     t0 = time.perf_counter()
-    w = np.asarray(w, float)
-    n_c = len(cand)
-    e = np.full(len(comm), np.inf) if existing is None else np.asarray(existing, float)
-    off = comm.edge < 0
-    if off_network is not None:
-        off = off | np.asarray(off_network, bool)
-    cc = _point_component(net, cand)
-    pc = _point_component(net, comm)
-    cand_pieces = np.unique(cc[cand.edge >= 0])
-    # as in the MILP: a community takes part if an existing site or some candidate reaches it
-    use = np.isfinite(w) & (np.isfinite(e) | (~off & np.isin(pc, cand_pieces)))
-    must = use & ~np.isfinite(e)
-    fixed = np.where(np.isfinite(e), e, 0.0)
-    on = use & ~off
-    ion = np.flatnonzero(on)
-    # feasibility by connected pieces: a candidate must share a piece with every `must`
-    must_pieces = np.unique(pc[must])
-    if must_pieces.size > 1:
-        feasible = np.zeros(n_c, bool)
-    elif must_pieces.size == 1:
-        feasible = (cc == must_pieces[0]) & (cand.edge >= 0)
-    else:
-        feasible = cand.edge >= 0
-    if not feasible.any():
-        raise SolverError(
-            "p-median infeasible: some demand reaches no candidate and has no existing site"
-        )
-    fidx = np.flatnonzero(feasible)
-    # -- lower bounds: straight line (snapped points + legs) and landmarks
-    lm = _landmarks(net)
-    dl = dijkstra(net.csr, directed=False, indices=lm)
-    cu_, cv_, ccu, ccv = endpoint_costs(net, cand.take(fidx))
-    pu, pv, pcu, pcv = endpoint_costs(net, comm.take(ion))
-    dl_c = _point_dist(dl, cu_, cv_, ccu, ccv)  # (L, feasible candidates)
-    dl_p = _point_dist(dl, pu, pv, pcu, pcv)  # (L, on-network communities)
-    wn, en = w[ion], e[ion]
-    same_piece = pc[ion]
-    lb = np.empty(fidx.size)
-    rows = max(1, _BLOCK_VALUES // max(1, ion.size * max(1, lm.size)))
-    for s in range(0, fidx.size, rows):
-        sl = slice(s, min(s + rows, fidx.size))
-        j = fidx[sl]
-        eu = np.hypot(cand.x[j, None] - comm.x[None, ion], cand.y[j, None] - comm.y[None, ion])
-        b = _EUCLID_SLACK * eu + cand.leg[j, None] + comm.leg[None, ion]
-        with np.errstate(invalid="ignore"):
-            land = np.abs(dl_c[:, sl, None] - dl_p[:, None, :])
-        land = np.where(np.isfinite(land), land, 0.0).max(axis=0)
-        b = np.maximum(b, land)
-        b = np.where(same_piece[None, :] == cc[j, None], b, np.inf)
-        lb[sl] = (wn * np.minimum(en, b)).sum(axis=1)
-    base_off = float((w * fixed)[use & off].sum())  # off-network communities keep e
-    lb += base_off
+    inst = _instance(net, cand, comm, w, existing, off_network)
+    fidx, lb, n_landmarks = _lower_bounds(net, cand, comm, inst)
     order = fidx[np.lexsort((fidx, lb))]
-    lb_sorted = np.sort(lb)
-    # -- exact sums, best bounds first
-    objective = np.full(n_c, np.nan)
-    objective[~feasible] = np.inf
-    ip_all, js_all, dd_all = same_edge_pairs(net, comm.take(ion), cand)
-    n = net.n_nodes
-    block = max(1, min(64, _BLOCK_VALUES // max(n, 1)))
-    best, searched = np.inf, 0
-    rowmap = np.full(n_c, -1, np.int64)
-    pos = 0
-    while pos < order.size:
-        if lb_sorted[pos] > best * (1 + _REL_TIE) + 1e-9:
-            break  # no remaining candidate can beat (or tie) the best
-        thr = best * (1 + _REL_TIE) + 1e-9
-        end = min(pos + (block if np.isfinite(best) else 1), order.size)  # first: 1 search
-        end = pos + max(1, int(np.searchsorted(lb_sorted[pos:end], thr, side="right")))
-        js = order[pos:end]
-        u, v, cu, cv = endpoint_costs(net, cand.take(js))
-        aug = augment_graph(net.csr, u, v, cu, cv)
-        d = dijkstra(aug, directed=True, indices=np.arange(n, n + js.size))[:, :n]
-        dp = _point_dist(d, pu, pv, pcu, pcv)  # (block, on-network communities)
-        rowmap[js] = np.arange(js.size)
-        hit = rowmap[js_all] >= 0
-        if hit.any():
-            np.minimum.at(dp, (rowmap[js_all[hit]], ip_all[hit]), dd_all[hit])
-        rowmap[js] = -1
-        val = np.minimum(en[None, :], dp)
-        bad = (~np.isfinite(val)) & (wn[None, :] > 0) & ~np.isfinite(en)[None, :]
-        f = np.where(np.isfinite(val), wn[None, :] * val, 0.0).sum(axis=1) + base_off
-        f[bad.any(axis=1)] = np.inf
-        objective[js] = f
-        searched += js.size
-        best = min(best, float(f.min()))
-        pos += js.size
-    if not np.isfinite(best):
-        raise SolverError(
-            "p-median infeasible: some demand reaches no candidate and has no existing site"
-        )
+    searcher = _Searcher(net, cand, comm, inst)
+    objective, searched = _search(searcher, order, np.sort(lb), len(cand), net.n_nodes)
+    objective[~inst.feasible] = np.inf
+    if not np.isfinite(np.nan_to_num(objective, nan=np.inf)).any():
+        raise SolverError(_INFEASIBLE)
     best_j = _lowest_tied(np.where(np.isnan(objective), np.inf, objective))
     info = {
         "searched": int(searched),
-        "skipped": int(n_c - searched),
-        "landmarks": int(lm.size),
+        "skipped": int(len(cand) - searched),
+        "landmarks": n_landmarks,
         "seconds": round(time.perf_counter() - t0, 3),
     }
     logger.info(
         "1-median: %d of %d candidates searched (%d skipped by their bound) in %.3f s",
-        searched,
-        n_c,
-        n_c - searched,
-        info["seconds"],
-    )
+        searched, len(cand), len(cand) - searched, info["seconds"],
+    )  # fmt: skip
     return best_j, objective, info
