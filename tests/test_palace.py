@@ -55,15 +55,18 @@ def _existing(res, kinds=("cultural_palace",)):
     drop=st.sampled_from([0.0, 0.1, 0.25]),
     n_comm=st.integers(5, 80),
     palaces=st.integers(0, 2),
+    kinds=st.sampled_from([("cultural_palace",), ("station", "cultural_palace")]),
 )
-def test_exact_one_median_equals_pmedian_milp(seed, n, drop, n_comm, palaces):
+def test_exact_one_median_equals_pmedian_milp(seed, n, drop, n_comm, palaces, kinds):
+    """With every kind existing, most communities have a site, so the searches stop at the
+    farthest existing walk (the ``limit`` path) whenever all of them have one."""
     res = _instance(seed, n, drop, n_comm, palaces)
     cand = generate_candidates(res)
     if len(cand) == 0:
         return
     snap = candidate_snap(res, cand)
     w = res.communities["population"].to_numpy(float)
-    e = _existing(res)
+    e = _existing(res, kinds)
     cost = distance_matrix(res, snap)
     try:
         milp = _core.pmedian(cost, w, 1, e, exact_one=False)

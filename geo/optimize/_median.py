@@ -113,28 +113,55 @@ def _instance(net: Network, cand: Snap, comm: Snap, w, existing, off_network) ->
 def _lower_bounds(net: Network, cand: Snap, comm: Snap, inst: _Instance) -> tuple:
     """Each feasible candidate's lower bound on its objective: per community the larger of the
     straight-line bound (snapped points plus both legs) and the landmark bound, capped by the
-    existing site's walk. Returns ``(feasible indices, bounds, landmarks used)``."""
+    existing site's walk. Returns ``(feasible indices, bounds, landmarks used)``.
+
+    The pairs are bounded in float32 (half the memory traffic of float64); every pair's bound
+    is then lowered by :func:`_f32_slack` metres, more than float32 rounding can add, so each
+    stays at or below its float64 value and no candidate that could win is skipped.
+    """
     fidx = np.flatnonzero(inst.feasible)
     ion = inst.ion
     lm = _landmarks(net)
     dl = dijkstra(net.csr, directed=True, indices=lm)
     dl_c = _point_dist(dl, *endpoint_costs(net, cand.take(fidx)))  # (L, feasible candidates)
     dl_p = _point_dist(dl, *endpoint_costs(net, comm.take(ion)))  # (L, on-network communities)
+    x0 = float(np.mean(cand.x[fidx])) if fidx.size else 0.0  # centred: float32 keeps cm
+    y0 = float(np.mean(cand.y[fidx])) if fidx.size else 0.0
+    cx, cy = cand.x[fidx] - x0, cand.y[fidx] - y0
+    px, py = comm.x[ion] - x0, comm.y[ion] - y0
+    slack = _f32_slack(dl_c, dl_p, cx, cy, px, py, cand.leg[fidx], comm.leg[ion])
+    f32 = np.float32
+    c32 = np.where(np.isfinite(dl_c), dl_c, np.nan).astype(f32)  # nan: no landmark bound
+    p32 = np.where(np.isfinite(dl_p), dl_p, np.nan).astype(f32)
+    cx, cy, cleg = cx.astype(f32), cy.astype(f32), cand.leg[fidx].astype(f32)
+    px, py, pleg = px.astype(f32), py.astype(f32), comm.leg[ion].astype(f32)
     wn, en, piece = inst.w[ion], inst.e[ion], inst.pc[ion]
+    one_piece = ion.size == 0 or bool(
+        (piece == piece[0]).all() and (inst.cc[fidx] == piece[0]).all()
+    )
     lb = np.empty(fidx.size)
-    rows = max(1, _BLOCK_VALUES // max(1, ion.size * max(1, lm.size)))
+    rows = max(1, _BLOCK_VALUES // max(1, ion.size))
     for s in range(0, fidx.size, rows):
         sl = slice(s, min(s + rows, fidx.size))
-        j = fidx[sl]
-        eu = np.hypot(cand.x[j, None] - comm.x[None, ion], cand.y[j, None] - comm.y[None, ion])
-        b = _EUCLID_SLACK * eu + cand.leg[j, None] + comm.leg[None, ion]
-        with np.errstate(invalid="ignore"):
-            land = np.abs(dl_c[:, sl, None] - dl_p[:, None, :])
-        land = np.where(np.isfinite(land), land, 0.0).max(axis=0)
-        b = np.maximum(b, land)
-        b = np.where(piece[None, :] == inst.cc[j, None], b, np.inf)
-        lb[sl] = (wn * np.minimum(en, b)).sum(axis=1)
+        b = np.hypot(cx[sl, None] - px[None, :], cy[sl, None] - py[None, :])
+        b *= f32(_EUCLID_SLACK)
+        b += cleg[sl, None]
+        b += pleg[None, :]
+        for k in range(lm.size):  # fmax skips nan: a landmark in another piece bounds nothing
+            np.fmax(b, np.abs(c32[k, sl, None] - p32[k, None, :]), out=b)
+        b -= f32(slack)
+        cost = np.minimum(en[None, :], b)  # float64 from here
+        if not one_piece:  # no walk between pieces: only the existing site serves
+            cost = np.where(piece[None, :] != inst.cc[fidx[sl], None], en[None, :], cost)
+        lb[sl] = cost @ wn
     return fidx, lb + inst.base_off, int(lm.size)
+
+
+def _f32_slack(*arrays: np.ndarray) -> float:
+    """Metres that cover float32 rounding in the pair bounds: 16 float32 steps at the largest
+    magnitude involved (e.g. 12.5 cm for walks up to 100 km)."""
+    big = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in arrays), default=0.0)
+    return float(16 * np.spacing(np.float32(2 * big + 1.0)))
 
 
 class _Searcher:
@@ -145,6 +172,10 @@ class _Searcher:
         self.ends = endpoint_costs(net, comm.take(inst.ion))
         self.same = same_edge_pairs(net, comm.take(inst.ion), cand)
         self.rowmap = np.full(len(cand), -1, np.int64)
+        en = inst.e[inst.ion]
+        # when every community has an existing site, no walk beyond the farthest of those
+        # walks can count (min(e, d) = e there), so each search may stop at that distance
+        self.limit = float(en.max()) if en.size and np.isfinite(en).all() else np.inf
 
     def objectives(self, js: np.ndarray) -> np.ndarray:
         """``sum_i w_i min(e_i, d(j, i))`` for candidates ``js`` (``inf``: a community that
@@ -152,7 +183,8 @@ class _Searcher:
         net, inst = self.net, self.inst
         n = net.n_nodes
         aug = augment_graph(net.csr, *endpoint_costs(net, self.cand.take(js)))
-        d = dijkstra(aug, directed=True, indices=np.arange(n, n + js.size))[:, :n]
+        idx = np.arange(n, n + js.size)
+        d = dijkstra(aug, directed=True, indices=idx, limit=self.limit)[:, :n]
         dp = _point_dist(d, *self.ends)  # (block, on-network communities)
         ip_all, js_all, dd_all = self.same
         self.rowmap[js] = np.arange(js.size)
