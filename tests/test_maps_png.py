@@ -1,0 +1,130 @@
+"""The static PNG's building blocks: projection, union-by-winding fills, colours, labels."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from pyproj import Transformer
+
+from geo import schema
+from geo.io import BUILTIN_KINDS
+from geo.maps import escape_text, walk_classes, walk_time_colour
+from geo.maps._labels import label
+from geo.maps._png_layers import (
+    community_colours,
+    draw_isochrones,
+    draw_polygons,
+    line_xy,
+    mercator,
+    to_mercator,
+)
+
+
+def test_mercator_matches_pyproj():
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(-179, 179, 500), rng.uniform(-80, 80, 500)
+    x, y = mercator(lon, lat)
+    ex, ey = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(x, ex, atol=1e-6)
+    np.testing.assert_allclose(y, ey, atol=1e-6)
+    line = to_mercator(np.array([shapely.LineString([(114.3, 30.5), (114.4, 30.6)])]))[0]
+    np.testing.assert_allclose(shapely.get_coordinates(line)[1], mercator(114.4, 30.6))
+
+
+def _render(polys, **style) -> np.ndarray:
+    fig = Figure(figsize=(1, 1), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.set_axis_off()
+    draw_polygons(ax, np.asarray(polys, object), **style)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def _px(img: np.ndarray, x: float, y: float) -> np.ndarray:
+    return img[int((10 - y) * 10), int(x * 10)]
+
+
+def test_overlapping_polygons_fill_once_and_holes_stay_open():
+    """Per-site walking areas drawn as one path: the overlap is no darker than either area
+    (their union's fill), a hole stays open unless another polygon covers it, and it does
+    not depend on the rings' orientation in the input."""
+    a = shapely.Polygon([(1, 1), (6, 1), (6, 6), (1, 6)], [[(2, 2), (3, 2), (3, 3), (2, 3)]])
+    b = shapely.box(4, 4, 9, 9).reverse()  # opposite orientation to a's shell
+    c = shapely.box(7.5, 1.5, 8.5, 2.5)
+    img = _render([a, b, c], facecolor="blue", edgecolor="none", alpha=0.5)
+    single, overlap = _px(img, 1.5, 1.5), _px(img, 5, 5)
+    assert (single != 255).any()
+    np.testing.assert_array_equal(single, overlap)
+    np.testing.assert_array_equal(_px(img, 2.5, 2.5), [255, 255, 255])  # a's hole
+    np.testing.assert_array_equal(_px(img, 8, 8), single)
+    np.testing.assert_array_equal(_px(img, 8, 2), single)
+    # a second polygon over a's hole fills it
+    img = _render([a, shapely.box(2.2, 2.2, 2.8, 2.8)], facecolor="blue", alpha=0.5)
+    np.testing.assert_array_equal(_px(img, 2.5, 2.5), single)
+
+
+def test_line_xy_splits_lines_and_parts():
+    lines = np.array(
+        [
+            shapely.LineString([(0, 0), (1, 1)]),
+            shapely.MultiLineString([[(2, 2), (3, 3)], [(4, 4), (5, 5), (6, 6)]]),
+        ],
+        object,
+    )
+    xy = line_xy(lines)
+    assert xy.shape == (9, 2)
+    assert np.isnan(xy[[2, 5]]).all()
+    assert np.isfinite(np.delete(xy, [2, 5], axis=0)).all()
+
+
+def test_community_colours_equal_walk_time_colour():
+    classes = walk_classes([3.0, 5.0, 10.0])
+    minutes = np.array([0, 2.9, 3.0, 3.0 + 5e-10, 3.01, 5, 7, 10, 10.5, 99, np.inf, np.nan, 1])
+    off = np.zeros(minutes.size, bool)
+    off[-1] = True
+    got = community_colours(minutes, off, classes)
+    want = [walk_time_colour(m, classes, o) for m, o in zip(minutes, off, strict=True)]
+    assert list(got) == want
+    assert len(set(want)) == 5  # every class and the unreachable grey are exercised
+
+
+def test_isochrones_draw_the_main_level_once_per_kind():
+    fig = Figure()
+    ax = fig.add_subplot()
+    sq = [shapely.box(i, 0, i + 2, 2) for i in range(4)]
+    iso = pd.DataFrame(
+        {
+            "kind": ["station", "station", "integrated", "station"],
+            "level": ["5min", "5min", "5min", "10min"],
+            "geometry": sq,
+        }
+    )
+    draw_isochrones(ax, gpd.GeoDataFrame(iso, crs=4326), "5min")
+    assert len(ax.patches) == 2  # station and integrated, 5 min only
+    verts = sum(len(p.get_path().vertices) for p in ax.patches)
+    assert verts == 3 * 5  # three squares, five vertices each (closed rings)
+    ax2 = Figure().add_subplot()
+    draw_isochrones(ax2, gpd.GeoDataFrame(iso, crs=4326), "15min")  # absent: the last level
+    assert len(ax2.patches) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_kind_labels_come_from_the_registry(lang):
+    i = 0 if lang == "zh" else 1
+    for kind in BUILTIN_KINDS:
+        assert label(lang, kind) == schema.VALUES["kind"][kind][i]
+    assert label("zh", "integrated") == schema.display_value("kind", "integrated", "zh")
+
+
+def test_escape_text_is_public_and_escapes_template_characters():
+    s = escape_text("<b>`${x}`\\</b>")
+    assert "<" not in s and "`" not in s and "$" not in s and "{" not in s and "\\" not in s
+    assert escape_text(None) == ""
