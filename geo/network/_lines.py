@@ -105,6 +105,20 @@ class ProjectedWithoutCRS(NetworkError):
         return ProjectedWithoutCRS(self.path, self.bounds, lon)
 
 
+#: Edge attributes taken from the file: the columns that may hold them (first found wins) and
+#: how their text is cleaned. A new attribute is one entry here (and one in ``from_pieces``).
+_FIELDS = {
+    "highway": (_CLASS_COLUMNS, lambda s: _text(s)),
+    "name": (_NAME_COLUMNS, lambda s: _text(s).replace({"nan": "", "None": ""})),
+}
+_NODINGS = ("crossings", "vertices")
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """A column as text, missing values as "" (pandas' string dtype keeps NaN through astype)."""
+    return s.astype(object).where(s.notna(), "").astype(str)
+
+
 def read_lines(
     path: str | Path,
     *,
@@ -130,6 +144,47 @@ def read_lines(
         Column marking bridges/tunnels (non-zero or yes); guessed when omitted.
     """
     path = Path(path)
+    if noding not in _NODINGS:
+        raise InputError(
+            "unknown noding mode",
+            column="noding",
+            value=noding,
+            fix="use 'crossings' or 'vertices'",
+        )
+    gdf = _read_wgs84(path, crs)
+    n_in = len(gdf)
+    gdf = _walkable_lines(gdf, path)
+    grade = _grade_separated(gdf, grade_column)
+    lines, source_row, is_grade = _noded(gdf.geometry.to_numpy(), grade, noding)
+    coords, node_of, line_of = _junctions(lines, is_grade, snap_m)
+    refs, li, ok_line = _line_nodes(node_of, line_of, len(lines))
+    rows = source_row[ok_line]
+    node_ids, first_pos = np.unique(node_of, return_index=True)
+    info = {
+        "source": str(path),
+        "source_kind": "road-lines",
+        "noding": noding,
+        "snap_m": snap_m,
+        "grade_separated_lines": int(grade.sum()),
+        "lines_read": n_in,
+        **(meta or {}),
+    }
+    return from_pieces(
+        node_ids,
+        coords[first_pos, 0],
+        coords[first_pos, 1],
+        refs,
+        li,
+        rows.astype(np.int64),
+        _edge_field(gdf, "highway", rows),
+        _edge_field(gdf, "name", rows),
+        info,
+    )
+
+
+def _read_wgs84(path: Path, crs: object) -> gpd.GeoDataFrame:
+    """The file in WGS84: ``crs`` overrides the file's own; no .prj means degrees, unless the
+    numbers are evidently projected metres (:class:`ProjectedWithoutCRS`)."""
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
@@ -151,7 +206,11 @@ def read_lines(
             raise ProjectedWithoutCRS(path, b)
         logger.warning("%s has no .prj; assuming WGS84 longitude/latitude", path.name)
         gdf = gdf.set_crs(4326)
-    gdf = gdf.to_crs(4326)
+    return gdf.to_crs(4326)
+
+
+def _walkable_lines(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """One row per single line, without empty or non-line features and without motorways."""
     n_in = len(gdf)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     gdf = gdf[gdf.geom_type.isin(["LineString", "MultiLineString"])]
@@ -171,38 +230,42 @@ def read_lines(
             gdf = gdf[~bad].reset_index(drop=True)
     if len(gdf) == 0:
         raise NetworkError(f"{path}: the file has no usable road lines (no edges)")
-    name_col = _find(gdf.columns, _NAME_COLUMNS)
-    grade = _grade_separated(gdf, grade_column)
+    return gdf
 
-    lines = gdf.geometry.to_numpy()
-    if noding == "crossings" and (~grade).any():
-        at_grade = np.flatnonzero(~grade)
-        utm = _crs.utm_crs(*shapely.get_coordinates(lines[at_grade][:100]).T)
-        to_m = gpd.GeoSeries(lines[at_grade], crs=4326).to_crs(utm)
-        noded = shapely.get_parts(shapely.node(shapely.multilinestrings(to_m.to_numpy())))
-        # recover each piece's source line from a point in its middle
-        mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-        src = shapely.STRtree(to_m.to_numpy()).query_nearest(mids, all_matches=False)[1]
-        pieces = gpd.GeoSeries(noded, crs=utm).to_crs(4326).to_numpy()
-        lines = np.concatenate([pieces, lines[grade]])
-        source_row = np.concatenate([at_grade[src], np.flatnonzero(grade)])
-        is_grade = np.concatenate([np.zeros(len(pieces), bool), np.ones(int(grade.sum()), bool)])
-    elif noding in ("crossings", "vertices"):
-        source_row = np.arange(len(lines))
-        is_grade = grade
-    else:
-        raise InputError(
-            "unknown noding mode",
-            column="noding",
-            value=noding,
-            fix="use 'crossings' or 'vertices'",
-        )
 
+def _noded(
+    lines: np.ndarray, grade: np.ndarray, noding: Noding
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lines split at their crossings (``noding="crossings"``; bridges and tunnels never),
+    each piece's source row, and whether it is grade-separated."""
+    if noding != "crossings" or not (~grade).any():
+        return lines, np.arange(len(lines)), grade
+    at_grade = np.flatnonzero(~grade)
+    utm = _crs.utm_crs(*shapely.get_coordinates(lines[at_grade][:100]).T)
+    to_m = gpd.GeoSeries(lines[at_grade], crs=4326).to_crs(utm)
+    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(to_m.to_numpy())))
+    # recover each piece's source line from a point in its middle
+    mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
+    src = shapely.STRtree(to_m.to_numpy()).query_nearest(mids, all_matches=False)[1]
+    pieces = gpd.GeoSeries(noded, crs=utm).to_crs(4326).to_numpy()
+    return (
+        np.concatenate([pieces, lines[grade]]),
+        np.concatenate([at_grade[src], np.flatnonzero(grade)]),
+        np.concatenate([np.zeros(len(pieces), bool), np.ones(int(grade.sum()), bool)]),
+    )
+
+
+def _junctions(
+    lines: np.ndarray, is_grade: np.ndarray, snap_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every vertex's coordinates, junction (vertices within ``snap_m`` metres are one) and line.
+
+    A bridge's or tunnel's interior vertices never join anything; its ends do.
+    """
     coords, line_of = shapely.get_coordinates(lines, return_index=True)
     nv = coords.shape[0]
     first = np.r_[True, line_of[1:] != line_of[:-1]]
     last = np.r_[line_of[1:] != line_of[:-1], True]
-    # bridge/tunnel interior vertices never join anything
     joinable = ~is_grade[line_of] | first | last
     utm = _crs.utm_crs(coords[:, 0], coords[:, 1])
     x, y = _crs.from_wgs84(coords[:, 0], coords[:, 1], utm)
@@ -210,44 +273,27 @@ def read_lines(
     pairs = cKDTree(np.column_stack([x[cand], y[cand]])).query_pairs(snap_m, output_type="ndarray")
     adj = coo_matrix((np.ones(len(pairs)), (cand[pairs[:, 0]], cand[pairs[:, 1]])), shape=(nv, nv))
     _, node_of = connected_components(adj, directed=False)
-    node_of = node_of.astype(np.int64)
+    return coords, node_of.astype(np.int64), line_of
+
+
+def _line_nodes(
+    node_of: np.ndarray, line_of: np.ndarray, n_lines: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's junction sequence (``refs``, line number ``li``) without repeats, keeping the
+    lines that still join two junctions (``ok_line``), renumbered consecutively."""
     # drop consecutive repeats of a junction inside a line (zero-length slivers)
     keep = np.r_[True, (node_of[1:] != node_of[:-1]) | (line_of[1:] != line_of[:-1])]
     refs, li = node_of[keep], line_of[keep]
-    counts = np.bincount(li, minlength=len(lines))
-    ok_line = counts >= 2
+    ok_line = np.bincount(li, minlength=n_lines) >= 2
     keep2 = ok_line[li]
     refs, li = refs[keep2], li[keep2]
-    li = np.cumsum(ok_line)[li] - 1  # renumber lines consecutively
-    rows = source_row[ok_line]
-    node_ids, first_pos = np.unique(node_of, return_index=True)
-    names = (
-        gdf[name_col].astype(str).replace({"nan": "", "None": ""}).to_numpy(object)[rows]
-        if name_col
-        else np.full(rows.size, "", object)
-    )
-    highway = (
-        gdf[class_col].astype(str).to_numpy(object)[rows]
-        if class_col
-        else np.full(rows.size, "", object)
-    )
-    info = {
-        "source": str(path),
-        "source_kind": "road-lines",
-        "noding": noding,
-        "snap_m": snap_m,
-        "grade_separated_lines": int(grade.sum()),
-        "lines_read": n_in,
-        **(meta or {}),
-    }
-    return from_pieces(
-        node_ids,
-        coords[first_pos, 0],
-        coords[first_pos, 1],
-        refs,
-        li,
-        rows.astype(np.int64),
-        highway,
-        names,
-        info,
-    )
+    return refs, np.cumsum(ok_line)[li] - 1, ok_line
+
+
+def _edge_field(gdf: pd.DataFrame, field: str, rows: np.ndarray) -> np.ndarray:
+    """The ``field`` of every edge (from its source row), or "" when the file has no column."""
+    candidates, clean = _FIELDS[field]
+    col = _find(gdf.columns, candidates)
+    if col is None:
+        return np.full(rows.size, "", object)
+    return clean(gdf[col]).to_numpy(object)[rows]
