@@ -97,6 +97,27 @@ def test_missing_population_and_too_many_sites(res):
     assert any("exceeds the" in m for m in p.summary["messages"])
 
 
+
+def test_models_are_dispatched_from_one_table(res, monkeypatch):
+    """propose_sites finds each model in geo.optimize._MODELS: an unknown name is refused with
+    the known ones listed, and a model added to the table is used with no other edit."""
+    import geo.optimize as opt
+    from geo.optimize import _core
+
+    with pytest.raises(SolverError, match="unknown model 'median': use mclp, lscp, pmedian"):
+        propose_sites(res, k=1, model="median", curve=False)
+
+    def first_candidate(job):  # a toy model: always the first candidate
+        a = job.matrix()
+        order, gains = _core._rank_by_gain(a, job.w, job.covered, np.array([0]))
+        return opt._Solved(_core.Solution.optimal(order, gains, float(gains.sum()), 0.0))
+
+    monkeypatch.setitem(opt._MODELS, "first", opt._ModelSpec(first_candidate))
+    p = propose_sites(res, k=1, model="first", curve=False)
+    assert p.summary["model"] == "first" and len(p.sites) == 1
+    assert p.sites["candidate_id"].iloc[0] == p.candidates["candidate_id"].iloc[0]
+    assert p.sites["lon"].iloc[0] == pytest.approx(p.candidates["lon"].iloc[0])
+
 def test_off_network_sites_go_to_rejects(res, tmp_path):
     net = res.network
     sites = gpd.GeoDataFrame(
