@@ -97,7 +97,6 @@ def test_missing_population_and_too_many_sites(res):
     assert any("exceeds the" in m for m in p.summary["messages"])
 
 
-
 def test_models_are_dispatched_from_one_table(res, monkeypatch):
     """propose_sites finds each model in geo.optimize._MODELS: an unknown name is refused with
     the known ones listed, and a model added to the table is used with no other edit."""
@@ -117,6 +116,7 @@ def test_models_are_dispatched_from_one_table(res, monkeypatch):
     assert p.summary["model"] == "first" and len(p.sites) == 1
     assert p.sites["candidate_id"].iloc[0] == p.candidates["candidate_id"].iloc[0]
     assert p.sites["lon"].iloc[0] == pytest.approx(p.candidates["lon"].iloc[0])
+
 
 def test_off_network_sites_go_to_rejects(res, tmp_path):
     net = res.network
