@@ -43,6 +43,11 @@ CLIP_MARGIN_M = 500.0
 #: ``--max-population``. Here (not in geo.io) so the command-line parser needs no geopandas.
 MAX_POPULATION = 1_000_000.0
 
+#: Above this many sites, isochrones are drawn unioned per kind instead of one per site, so a
+#: county map with thousands of sites stays small (a few MB) and quick to open. Here (not in
+#: geo.maps) so that writing tables without a map loads no folium.
+MAX_SITE_ISOCHRONES = 300
+
 #: Metres per kilometre and minutes per hour (walking speed km/h -> metres per minute).
 M_PER_KM, MIN_PER_H = 1000.0, 60.0
 

@@ -14,6 +14,7 @@ import pandas as pd
 from . import crs as _crs
 from . import schema
 from ._fonts import cjk_font as _cjk_font  # old private name, kept for callers
+from .config import MAX_SITE_ISOCHRONES
 from .coverage import CoverageResult
 from .io import REJECT_COLUMNS, atomic_path, write_csv, write_json
 
@@ -155,8 +156,6 @@ def _all_rejects(res, rejects: pd.DataFrame | None, inputs: dict, lang: str) -> 
 
 def _write_isochrones(res, out: Path, isochrones: bool, paths: dict) -> gpd.GeoDataFrame:
     """Build the isochrones an output uses (isochrones.geojson, the maps) and write them."""
-    from .maps import MAX_SITE_ISOCHRONES
-
     iso = (
         res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
         if isochrones

@@ -34,6 +34,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from ..config import MAX_SITE_ISOCHRONES
 from ..io import atomic_path
 from ..network import background_for
 from . import _layers, _scenario
@@ -83,9 +84,6 @@ __all__ = [
     "walk_time_colour",
 ]
 
-#: Above this many sites, isochrones are drawn unioned per kind instead of one per site, so a
-#: county map with thousands of sites stays small (a few MB) and quick to open.
-MAX_SITE_ISOCHRONES = 300
 
 
 @dataclass
