@@ -85,7 +85,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class _Layers:
     """What :func:`make_map`'s steps add up: layer texts, extra legend rows and notes."""
