@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import peak_rss_mb, random_points_near, street_grid, timer
 
 from geo.config import Config
-from geo.coverage._engine import nearest_sites, point_distances, site_reach
 from geo.coverage._snap import snap_points
+from geo.coverage.core import nearest_sites, point_distances, site_reach
 from geo.network import Network, build_network
 
 

@@ -12,8 +12,7 @@ from oracle import oracle_nearest, oracle_pairs
 
 from geo.config import Config
 from geo.coverage import compute_coverage
-from geo.coverage._engine import nearest_sites, point_distances, reach_pairs, site_reach
-from geo.coverage._snap import snap_points
+from geo.coverage.core import nearest_sites, point_distances, reach_pairs, site_reach, snap_points
 from geo.network import build_network
 
 TOL_M = 0.5
@@ -84,7 +83,7 @@ def test_reach_equals_global_search():
     """The local per-site search finds exactly the nodes a global search finds."""
     from scipy.sparse.csgraph import dijkstra
 
-    from geo.coverage._engine import _augment, _endpoint_costs
+    from geo.coverage.core import augment_graph, endpoint_costs
 
     net = grid_network(15, 80.0, drop=0.1, seed=5)
     rng = np.random.default_rng(5)
@@ -93,9 +92,9 @@ def test_reach_equals_global_search():
     s = snap_points(net, x, y)
     limit = 400.0
     reach = site_reach(net, s, limit)
-    u, v, cu, cv = _endpoint_costs(net, s)
+    u, v, cu, cv = endpoint_costs(net, s)
     for k in range(len(s)):
-        aug = _augment(net.csr, u[k : k + 1], v[k : k + 1], cu[k : k + 1], cv[k : k + 1])
+        aug = augment_graph(net.csr, u[k : k + 1], v[k : k + 1], cu[k : k + 1], cv[k : k + 1])
         d = dijkstra(aug, directed=True, indices=net.n_nodes, limit=limit + 1e-6)[: net.n_nodes]
         want = set(np.flatnonzero(d <= limit + 1e-6))
         got = set(reach.node[reach.site == k])

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from ..io import norm_header
 from .core import EPS_M, reach_pairs
 
 if TYPE_CHECKING:
@@ -153,8 +154,6 @@ def site_capacity(sites: pd.DataFrame, column: str | None = None) -> np.ndarray 
     Raises :class:`InputError` naming the rows whose capacity is missing or not a number of
     zero or more: a partial capacity column would give wrong scores.
     """
-    from ..io._columns import norm_header
-
     col = column
     if col is None:
         by_norm = {norm_header(c): c for c in sites.columns if c != "geometry"}

@@ -15,7 +15,14 @@ import pandas as pd
 
 from .. import crs as _crs
 from .._errors import InputError
-from ._columns import BUILTIN_KINDS, HEADER_ALIASES, KIND_ALIASES, KIND_RULES, match_headers
+from ._columns import (
+    BUILTIN_KINDS,
+    HEADER_ALIASES,
+    KIND_ALIASES,
+    KIND_RULES,
+    match_headers,
+    norm_header,
+)
 from ._messages import (
     FAR_OUTSIDE_M,
     REJECT_COLUMNS,
@@ -61,6 +68,7 @@ __all__ = [
     "load_sites",
     "load_workplaces",
     "match_headers",
+    "norm_header",
     "read_table",
     "reject_frame",
     "reject_row",

@@ -1,7 +1,7 @@
 """Scenario mode ("what-if" in the meeting room) for the offline HTML map.
 
 The map embeds the walking network compactly and a small JavaScript engine
-(``geo/maps/scenario.js``) that runs the same walk model as :mod:`geo.coverage._engine`:
+(``geo/maps/scenario.js``) that runs the same walk model as :mod:`geo.coverage.core`:
 points sit on edges with straight access legs, a multi-source Dijkstra (binary heap, bounded
 by the longest walk limit) gives every node its distance to the nearest open site, and a
 community's distance is the shorter way round its edge (or straight along it when a site
@@ -34,7 +34,7 @@ import shapely
 
 from .. import crs as _crs
 from .. import schema
-from ..coverage._engine import EPS_M
+from ..coverage.core import EPS_M
 from ..network import ZERO_LENGTH_M
 from ._labels import KIND_COLOURS, kind_colour, label
 from ._payload import RawHTML
