@@ -107,3 +107,15 @@ def test_cell_size_does_not_change_the_answer(monkeypatch, cell):
     INDEX_CACHE.clear(net)
     snap = snap_points(net, px, py)
     assert np.allclose(snap.leg, _brute(net, px, py), rtol=1e-12, atol=1e-7)
+
+
+def test_points_far_from_every_street_use_the_coarse_grid():
+    rng = np.random.default_rng(11)
+    net = _polyline_network(rng, 300, 4_000.0)
+    pts = rng.uniform(0, 4_000, (400, 2))
+    pts[:200, 0] += 30_000.0  # 26+ km east of the network
+    px, py = net.project(*metres_to_lonlat(pts[:, 0], pts[:, 1]))
+    INDEX_CACHE.clear(net)
+    snap = snap_points(net, px, py)
+    assert "coarse" in vars(segment_index(net))  # built on first use, for the far points
+    assert np.allclose(snap.leg, _brute(net, px, py), rtol=1e-12, atol=1e-7)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -36,6 +37,10 @@ MAX_CELLS = 1 << 22
 _PAIR_BATCH = 2_000_000
 #: The block grows one cell a side up to this half-width, then doubles its growth.
 _GROW_FROM = 2
+#: Points whose block of cells would pass this half-width (cells) go on on a grid of cells
+#: :data:`_COARSE` times larger (points far from any street: fewer, larger cells to read).
+_FINE_MAX_H = 8
+_COARSE = 16
 #: Relative and absolute slack (metres) on the geometric bounds, against rounding.
 _REL = 1e-9
 _ABS_M = 1e-9
@@ -153,6 +158,16 @@ class SegmentIndex:
     ent_dy: FloatArray
     ent_l2: FloatArray
 
+    @cached_property
+    def coarse(self) -> SegmentIndex:
+        """The same segments on a grid of cells :data:`_COARSE` times larger (built on first
+        use, for points far from any street)."""
+        s = {k: getattr(self, k) for k in _SEGMENT_FIELDS}
+        return SegmentIndex(**s, **_grid(s, self.cell_m * _COARSE))
+
+
+_SEGMENT_FIELDS = ("ax", "ay", "dx", "dy", "seg_len", "seg_edge", "seg_along", "edge_proj_len")
+
 
 def _segments(net: Network) -> dict[str, np.ndarray]:
     """The straight segments of every edge and where they sit along it."""
@@ -185,7 +200,7 @@ def _segments(net: Network) -> dict[str, np.ndarray]:
     }
 
 
-def _grid(s: dict[str, np.ndarray]) -> dict[str, Any]:
+def _grid(s: dict[str, np.ndarray], cell_m: float = 0.0) -> dict[str, Any]:
     """List every segment in the grid cells it passes through.
 
     Segments are cut into pieces no longer than a cell, and each piece is listed in every cell
@@ -197,7 +212,7 @@ def _grid(s: dict[str, np.ndarray]) -> dict[str, Any]:
     x0, y0 = float(min(ax.min(), bx.min())), float(min(ay.min(), by.min()))
     w = float(max(ax.max(), bx.max())) - x0
     h = float(max(ay.max(), by.max())) - y0
-    cell = max(CELL_M, float(np.sqrt(w * h / MAX_CELLS)))
+    cell = cell_m or max(CELL_M, float(np.sqrt(w * h / MAX_CELLS)))
     nx, ny = int(w // cell) + 1, int(h // cell) + 1
     n_piece = np.maximum(np.ceil(seg_len / cell).astype(np.int64), 1)
     piece_seg = np.repeat(np.arange(n_seg), n_piece)
@@ -283,47 +298,43 @@ class _Search:
     seg: IntArray
 
 
-def _row_ranges(
-    ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray, hp: IntArray
+def _block_ranges(
+    ix: SegmentIndex,
+    st: _Search,
+    pts: IntArray,
+    rows: tuple[IntArray, IntArray],
+    cols: tuple[IntArray, IntArray],
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """The entry ranges to read for ``pts`` in the block of half-width ``h`` cells around
-    their own cell: cells nearer than their best distance, less the block ``hp`` already read.
-
-    Returns ``(point, start, count)``, one entry range per (point, row, side).
-    """
+    """Entry ranges of the cells in rows ``rows`` and columns ``cols`` (per point, inclusive)
+    that lie nearer than the point's best distance: rows are trimmed to the disc, then each
+    row's columns. Returns ``(point, start, count)``, grouped by point in ``pts`` order."""
     c = ix.cell_m
-    x, y, col, row, best = st.x[pts], st.y[pts], st.col[pts], st.row[pts], st.best[pts]
+    x, y, best = st.x[pts], st.y[pts], st.best[pts]
     reach = best * (1 + _REL) + _ABS_M  # inf while nothing was found
-    lo = np.maximum(row - h, 0)
-    hi = np.minimum(row + h, ix.ny - 1)
+    clo, chi = np.maximum(cols[0], 0), np.minimum(cols[1], ix.nx - 1)
+    lo, hi = np.maximum(rows[0], 0), np.minimum(rows[1], ix.ny - 1)
     fin = np.isfinite(reach)
-    r = np.where(fin, reach, 0.0)
-    lo = np.where(fin, np.maximum(lo, np.floor((y - r - ix.y0) / c)), lo).astype(np.int64)
-    hi = np.where(fin, np.minimum(hi, np.floor((y + r - ix.y0) / c)), hi).astype(np.int64)
-    nr = np.maximum(hi - lo + 1, 0)
+    if fin.any():
+        # rows within the disc at the columns' nearest x: |gap_y| < sqrt(reach^2 - gap_x^2)
+        gx = np.maximum(np.maximum(ix.x0 + clo * c - x, x - (ix.x0 + (chi + 1) * c)), 0.0)
+        w = np.sqrt(np.maximum(reach * reach - gx * gx, 0.0)) * (1 + _REL) + _ABS_M
+        w = np.where(fin, w, 0.0)
+        lo = np.where(fin, np.maximum(lo, np.floor((y - w - ix.y0) / c)), lo)
+        hi = np.where(fin, np.minimum(hi, np.floor((y + w - ix.y0) / c)), hi)
+        hi = np.where(fin & (gx >= reach), lo - 1, hi)  # the columns are beyond the disc
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    nr = np.where(chi >= clo, np.maximum(hi - lo + 1, 0), 0)
     which = np.repeat(np.arange(pts.size), nr)
     rr = lo[which] + concat_ranges(np.zeros(pts.size, np.int64), nr)
-    px, py, pc, reach_r = x[which], y[which], col[which], reach[which]
-    hw_, hp_ = h[which], hp[which]
+    px, py, reach_r = x[which], y[which], reach[which]
     gap = np.maximum(np.maximum(ix.y0 + rr * c - py, py - (ix.y0 + (rr + 1) * c)), 0.0)
     half = np.sqrt(np.maximum(reach_r * reach_r - gap * gap, 0.0)) * (1 + _REL) + _ABS_M
-    half = np.where(np.isfinite(reach_r), half, np.inf)
-    clo = np.maximum(pc - hw_, 0)
-    chi = np.minimum(pc + hw_, ix.nx - 1)
-    fh = np.isfinite(half)
+    fh = np.isfinite(reach_r)
     hw = np.where(fh, half, 0.0)
-    clo = np.where(fh, np.maximum(clo, np.floor((px - hw - ix.x0) / c)), clo).astype(np.int64)
-    chi = np.where(fh, np.minimum(chi, np.floor((px + hw - ix.x0) / c)), chi).astype(np.int64)
-    # rows already read (|row offset| <= hp) skip the columns read: a left and a right part
-    seen = np.abs(rr - row[which]) <= hp_
-    l_hi = np.where(seen, np.minimum(chi, pc - hp_ - 1), chi)
-    r_lo = np.where(seen, np.maximum(clo, pc + hp_ + 1), chi + 1)
-    base = rr * ix.nx
-    ls, lc = _cells_range(ix, base, clo, l_hi)
-    rs, rc = _cells_range(ix, base, r_lo, chi)
-    # left and right part of each row side by side: the ranges stay grouped by point
-    starts, count = np.column_stack([ls, rs]).ravel(), np.column_stack([lc, rc]).ravel()
-    return np.repeat(which, 2), starts, count
+    a = np.where(fh, np.maximum(clo[which], np.floor((px - hw - ix.x0) / c)), clo[which])
+    b = np.where(fh, np.minimum(chi[which], np.floor((px + hw - ix.x0) / c)), chi[which])
+    start, count = _cells_range(ix, rr * ix.nx, a.astype(np.int64), b.astype(np.int64))
+    return which, start, count
 
 
 def _cells_range(
@@ -337,15 +348,50 @@ def _cells_range(
 
 
 def _measure(ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray, hp: IntArray) -> None:
-    """Read the block of half-width ``h`` for ``pts`` and keep any nearer segment."""
-    which, starts, count = _row_ranges(ix, st, pts, h, hp)
-    total = int(count.sum())
-    if total > _PAIR_BATCH and pts.size > 1:
-        mid = pts.size // 2
-        _measure(ix, st, pts[:mid], h[:mid], hp[:mid])
-        _measure(ix, st, pts[mid:], h[mid:], hp[mid:])
+    """Read the ring of cells between the blocks of half-width ``hp`` (read before; -1: none)
+    and ``h`` around each point's own cell, and keep any nearer segment.
+
+    The ring is read in four parts: the rows below and above the old block (full width), and
+    the columns left and right of it in its rows; each part is trimmed to the cells nearer
+    than the best distance found so far (which shrinks from part to part).
+    """
+    col, row = st.col[pts], st.row[pts]
+    parts = (
+        ((row - h, row - hp - 1), (col - h, col + h)),
+        ((np.maximum(row + hp + 1, row - hp), row + h), (col - h, col + h)),
+        ((row - hp, row + hp), (col - h, col - hp - 1)),
+        ((row - hp, row + hp), (col + hp + 1, col + h)),
+    )
+    for rows, cols in parts:
+        use = (rows[1] >= rows[0]) & (cols[1] >= cols[0])
+        if use.all():
+            _measure_part(ix, st, pts, rows, cols)
+        elif use.any():
+            k = np.flatnonzero(use)
+            _measure_part(ix, st, pts[k], (rows[0][k], rows[1][k]), (cols[0][k], cols[1][k]))
+
+
+def _measure_part(
+    ix: SegmentIndex,
+    st: _Search,
+    pts: IntArray,
+    rows: tuple[IntArray, IntArray],
+    cols: tuple[IntArray, IntArray],
+) -> None:
+    """Measure the segments in one part of the ring (see :func:`_measure`)."""
+    n_rows = int(np.clip(rows[1] - rows[0] + 1, 0, ix.ny).sum())
+    which, starts, count = (
+        _block_ranges(ix, st, pts, rows, cols) if n_rows <= _PAIR_BATCH else (None, None, None)
+    )
+    if pts.size > 1 and (count is None or int(count.sum()) > _PAIR_BATCH):
+        mid = pts.size // 2  # bounded memory: in halves
+        for k in (slice(None, mid), slice(mid, None)):
+            part = ((rows[0][k], rows[1][k]), (cols[0][k], cols[1][k]))
+            _measure_part(ix, st, pts[k], *part)
         return
-    if total == 0:
+    if count is None:
+        which, starts, count = _block_ranges(ix, st, pts, rows, cols)
+    if int(count.sum()) == 0:
         return
     j = concat_ranges(starts, count)
     owner = np.repeat(which, count)
@@ -388,26 +434,24 @@ def _margin(ix: SegmentIndex, st: _Search, pts: IntArray, h: IntArray) -> FloatA
     return np.minimum(np.minimum(left, right), np.minimum(down, up))
 
 
-def nearest_segments(ix: SegmentIndex, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Distance (m) from every (finite) point to its nearest segment, and that segment.
+def _ring_search(ix: SegmentIndex, st: _Search, max_h: float) -> IntArray:
+    """Ring search on ``ix`` for every point of ``st`` (see :func:`nearest_segments`).
 
-    Starts with each point's own cell, then reads ever wider blocks of cells (1, 2, 4, ...
-    cells more on each side) while some cell outside the block could still hold a nearer
-    segment. Points outside the grid start with the first block that reaches it.
+    Returns the points left unproven because their block would pass ``max_h`` cells.
     """
-    c = ix.cell_m
-    col = np.floor((x - ix.x0) / c).astype(np.int64)
-    row = np.floor((y - ix.y0) / c).astype(np.int64)
-    n = x.size
-    st = _Search(x, y, col, row, np.full(n, np.inf), np.full(n, -1, np.int64))
+    n = st.x.size
     outside = np.maximum.reduce(
-        [-col, col - (ix.nx - 1), -row, row - (ix.ny - 1), np.zeros_like(col)]
+        [-st.col, st.col - (ix.nx - 1), -st.row, st.row - (ix.ny - 1), np.zeros_like(st.col)]
     )
     h = outside  # half-width of the block read so far, per point
     hp = np.full(n, -1, np.int64)  # the block read before it (-1: none)
     step = np.ones(n, np.int64)
     todo = np.arange(n)
+    left = [np.zeros(0, np.int64)]
     while todo.size:
+        wide = h[todo] > max_h
+        left.append(todo[wide])
+        todo = todo[~wide]
         _measure(ix, st, todo, h[todo], hp[todo])
         m = _margin(ix, st, todo, h[todo])
         done = st.best[todo] <= m * (1 - _REL) - _ABS_M
@@ -416,6 +460,34 @@ def nearest_segments(ix: SegmentIndex, x: FloatArray, y: FloatArray) -> tuple[Fl
         hp[todo] = h[todo]
         h[todo] += step[todo]
         step[todo] = np.where(h[todo] >= _GROW_FROM, 2 * step[todo], 1)
+    return np.concatenate(left)
+
+
+def _start(
+    ix: SegmentIndex, x: FloatArray, y: FloatArray, best: FloatArray, seg: IntArray
+) -> _Search:
+    col = np.floor((x - ix.x0) / ix.cell_m).astype(np.int64)
+    row = np.floor((y - ix.y0) / ix.cell_m).astype(np.int64)
+    return _Search(x, y, col, row, best, seg)
+
+
+def nearest_segments(ix: SegmentIndex, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distance (m) from every (finite) point to its nearest segment, and that segment.
+
+    Starts with each point's own cell, then reads ever wider blocks of cells (1, 1, 2, 4, ...
+    cells more on each side) while some cell outside the block could still hold a nearer
+    segment. Points outside the grid start with the first block that reaches it. Points
+    whose block passes :data:`_FINE_MAX_H` cells (far from any street) go on in the same way
+    on a coarse grid (:attr:`SegmentIndex.coarse`), starting from the best distance found.
+    """
+    n = x.size
+    st = _start(ix, x, y, np.full(n, np.inf), np.full(n, -1, np.int64))
+    far = _ring_search(ix, st, _FINE_MAX_H)
+    if far.size:
+        coarse = ix.coarse
+        sc = _start(coarse, x[far], y[far], st.best[far], st.seg[far])
+        _ring_search(coarse, sc, np.inf)
+        st.best[far], st.seg[far] = sc.best, sc.seg
     return st.best, st.seg
 
 
