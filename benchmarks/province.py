@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 LON0, LAT0 = 111.0, 30.0  # western Hubei
 M_PER_DEG = 111_195.0
+INPUTS_JSON = "generated_inputs.json"  # what --keep reuses on the next run
 FULL = {"counties": 103, "county_nodes": 30_000, "communities": 30_000, "sites": 3_750}
 
 
@@ -131,20 +132,39 @@ def generate(out: Path, scale: float, seed: int = 1, spacing_m: float = 90.0) ->
             "纬度": plat[n_site:].round(6),
         }
     ).to_csv(out / "communities.csv", index=False, encoding="utf-8-sig")
-    return {
+    info = {
         "scale": scale,
+        "seed": seed,
         "counties": n_cty,
         "street_nodes": n_nodes,
         "ways": n_ways,
         "communities": n_comm,
         "sites": n_site,
         "pbf_mb": round(pbf.stat().st_size / 1e6, 1),
-        "generate_s": round(write_s, 1),
+        "pbf_write_s": round(write_s, 1),
         "network": str(pbf),
         "boundaries": str(out / "counties.geojson"),
         "sites_file": str(out / "sites.csv"),
         "communities_file": str(out / "communities.csv"),
     }
+    info["generate_s"] = round(time.perf_counter() - t0, 1)  # PBF + boundaries + points
+    (out / INPUTS_JSON).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+    return info
+
+
+def generated(out: Path, scale: float, seed: int = 1) -> dict:
+    """The inputs already generated in ``out`` for this scale and seed, else generate them."""
+    f = out / INPUTS_JSON
+    if f.exists():
+        info = json.loads(f.read_text(encoding="utf-8"))
+        files = ("network", "boundaries", "sites_file", "communities_file")
+        if (
+            info.get("scale") == scale
+            and info.get("seed") == seed
+            and all(Path(info[k]).exists() for k in files)
+        ):
+            return {**info, "reused": True}
+    return {**generate(out, scale, seed), "reused": False}
 
 
 def run(network, boundaries, sites, communities, out: Path, workers: int, maps: bool) -> dict:
@@ -192,7 +212,11 @@ def main() -> None:
     ap.add_argument("--communities")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-maps", action="store_true")
-    ap.add_argument("--keep", help="folder to keep the generated inputs and outputs in")
+    ap.add_argument(
+        "--keep",
+        help="folder to keep the generated inputs and outputs in; a later run with the same "
+        "--scale reuses the inputs found there (no regeneration)",
+    )
     args = ap.parse_args()
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="province_"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -202,7 +226,7 @@ def main() -> None:
         gen = {"network": args.network}
         paths = (args.network, args.boundaries, args.sites, args.communities)
     else:
-        gen = generate(tmp, args.scale)
+        gen = generated(tmp, args.scale)
         paths = (gen["network"], gen["boundaries"], gen["sites_file"], gen["communities_file"])
     out = run(*paths, tmp, args.workers, not args.no_maps)
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

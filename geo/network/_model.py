@@ -349,6 +349,21 @@ def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.cumsum(out)
 
 
+def end_node_mask(pos: np.ndarray, line_index: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Which line vertices end an edge: a line's first and last vertex, and junctions.
+
+    ``pos`` gives each vertex's node as an index below ``n_nodes``; a node is a junction if
+    it appears more than once among all line vertices.
+    """
+    first = np.ones(pos.size, bool)
+    first[1:] = line_index[1:] != line_index[:-1]
+    last = np.roll(first, -1)
+    if last.size:
+        last[-1] = True
+    counts = np.bincount(pos, minlength=n_nodes)
+    return first | last | (counts[pos] > 1)
+
+
 def from_pieces(
     node_ids: np.ndarray,
     node_lon: np.ndarray,
@@ -379,14 +394,7 @@ def from_pieces(
     if refs.size == 0:
         raise NetworkError("the source has no usable streets (no edges after filtering)")
     pos = np.searchsorted(node_ids, refs)
-    first = np.ones(refs.size, bool)
-    first[1:] = line_index[1:] != line_index[:-1]
-    last = np.roll(first, -1)
-    last[-1] = True
-    # a node is a junction if it appears more than once among all line vertices
-    counts = np.bincount(pos, minlength=node_ids.size)
-    is_end = first | last | (counts[pos] > 1)
-    ends = np.flatnonzero(is_end)
+    ends = np.flatnonzero(end_node_mask(pos, line_index, node_ids.size))
     same_line = line_index[ends[:-1]] == line_index[ends[1:]]
     a, b = ends[:-1][same_line], ends[1:][same_line]
     npts = b - a + 1
