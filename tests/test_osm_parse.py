@@ -160,3 +160,86 @@ def test_opl_walk_filter_equals_is_walkable(tmp_path_factory, tag_sets, highways
     kept = [t for t in tags_list if is_walkable(t)]
     assert ways.highway.tolist() == [t["highway"] for t in kept]
     assert ways.name.tolist() == [t.get("name", "") for t in kept]
+
+
+def _grid_pbf(path: Path, lon0: float, lon1: float, nx: int, ny: int, extra=None) -> None:
+    """A jittered street grid as an OSM PBF, ways of 1-5 blocks, some links missing; plus
+    an ``extra`` north-south street at ``(lon, lat0, lat1)``."""
+    rng = np.random.default_rng(3)
+    lon = np.linspace(lon0, lon1, nx)
+    lat = np.linspace(30.0, 30.0 + (lon1 - lon0) * ny / nx, ny)
+    nid = np.arange(nx * ny).reshape(ny, nx) + 1
+    with osmium.SimpleWriter(str(path)) as w:
+        for y in range(ny):
+            for x in range(nx):
+                jitter = rng.normal(0, 0.1 * (lon[1] - lon[0]), 2)
+                loc = (float(lon[x] + jitter[0]), float(lat[y] + jitter[1]))
+                w.add_node(osmium.osm.mutable.Node(id=int(nid[y, x]), location=loc))
+        wid = 1
+        for line in [*nid, *nid.T]:
+            pos = 0
+            while pos < line.size - 1:
+                seg = line[pos : pos + int(rng.integers(2, 7))]
+                pos += seg.size - 1
+                if rng.random() < 0.15:
+                    continue
+                w.add_way(
+                    osmium.osm.mutable.Way(
+                        id=wid, nodes=seg.tolist(), tags={"highway": "residential"}
+                    )
+                )
+                wid += 1
+        if extra is not None:
+            lon_e, lat_a, lat_b = extra
+            for k, la in enumerate((lat_a, lat_b)):
+                w.add_node(osmium.osm.mutable.Node(id=10**9 + k, location=(lon_e, la)))
+            w.add_way(
+                osmium.osm.mutable.Way(id=wid, nodes=[10**9, 10**9 + 1], tags={"highway": "path"})
+            )
+
+
+def test_boundary_read_equals_whole_read_then_clip(tmp_path):
+    """network --boundary reads only the streets near the boundary (issue 13), with the same
+    result as building the whole file and clipping it, even when the county lies in another
+    UTM zone than the whole file (the buffer is measured in the whole file's projection)."""
+    import pyproj
+    import shapely
+
+    from geo.config import Config
+    from geo.network import _finish, build_network
+
+    cfg = Config(use_cache=False)
+    buf = cfg.clip_buffer_m
+    east = (114.22, 30.05, 114.32, 30.15)
+    # a street just east of the eastern county, inside the buffer as measured in one of zone
+    # 49 (the whole file's projection, as today) and zone 50 (the county's own), not the other
+    z49, z50 = (pyproj.Transformer.from_crs(4326, c, always_xy=True) for c in (32649, 32650))
+
+    def gap(tr, lon):  # projected distance from the county to the street, as clip sees it
+        corners = shapely.get_coordinates(shapely.box(*east))
+        county = shapely.Polygon(np.column_stack(tr.transform(*corners.T)))
+        street = shapely.LineString(np.column_stack(tr.transform([lon, lon], [29.99, 30.21])))
+        return shapely.distance(county, street)
+
+    lon_e = east[2] + buf / 96_000
+    for _ in range(30):  # Newton steps: the buffer's edge halfway between the two zones' gaps
+        lon_e -= ((gap(z49, lon_e) + gap(z50, lon_e)) / 2 - buf) / 96_000
+    inside_49 = gap(z49, lon_e) < buf
+    assert abs(gap(z49, lon_e) - gap(z50, lon_e)) > 0.05  # the case this test needs
+    assert inside_49 != (gap(z50, lon_e) < buf)
+    pbf = tmp_path / "grid.osm.pbf"
+    _grid_pbf(pbf, 113.0, 114.4, 70, 12, extra=(lon_e, 29.99, 30.21))
+    whole = read_osm(pbf)
+    assert whole.metric_crs.to_epsg() == 32649
+    for box in [east, (113.40, 30.02, 113.55, 30.2)]:
+        area = shapely.box(*box)
+        want = _finish(whole, area, cfg, False, False)
+        got = build_network(pbf, config=cfg, boundary=area)
+        _assert_same(want, got)
+        assert 0 < got.n_edges < whole.n_edges / 4
+        assert got.meta["source_metric_crs"] == "EPSG:32649"
+    # the eastern county alone is measured in zone 50, so the override mattered there
+    assert got.metric_crs.to_epsg() == 32650 or box != east
+    east_net = build_network(pbf, config=cfg, boundary=shapely.box(*east))
+    assert east_net.metric_crs.to_epsg() == 32650
+    assert (10**9 in set(east_net.node_id)) == inside_49  # as measured today, in zone 49

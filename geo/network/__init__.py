@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ._cache import file_hash
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
-from ._osm import is_walkable, read_osm
+from ._osm import is_walkable, osm_bbox, read_osm
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +177,8 @@ def build_network(
                 return cached
         t0 = time.perf_counter()
         if kind == "osm":
-            net = _read_or_explain(read_osm, path, "OSM")
+            bbox = None if area is None else osm_bbox(area, cfg.clip_buffer_m)
+            net = _read_or_explain(partial(read_osm, bbox=bbox), path, "OSM")
         elif kind == "graphml":
             net = _read_or_explain(read_graphml, path, "GraphML")
         else:
@@ -196,7 +198,7 @@ def build_network(
 
 def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) -> Network:
     if area is not None:
-        net = net.clip(area, cfg.clip_buffer_m)
+        net = net.clip(area, cfg.clip_buffer_m, metric_crs=net.meta.get("source_metric_crs"))
     if net.n_edges == 0:
         raise NetworkError("the network has no edges")
     n_comp = int(net.component_labels.max()) + 1

@@ -250,16 +250,29 @@ class Network:
             meta={**self.meta, **meta},
         )
 
-    def clip(self, area, buffer_m: float) -> Network:
+    def clip(self, area, buffer_m: float, *, metric_crs: Any = None) -> Network:
         """Keep whole edges that touch ``area`` (WGS84 geometry) grown by ``buffer_m`` metres.
 
         Edges are kept whole rather than cut, so a walk that leaves the area and comes back is
-        not broken; the buffer should be at least the coverage limit.
+        not broken; the buffer should be at least the coverage limit. ``metric_crs`` measures
+        the buffer in another projection than :attr:`metric_crs` (that of a larger network
+        this one was cut from, so that both clips agree).
         """
-        area_m = _crs.transform_geometry(area, lambda x, y: self.project(x, y))
+        if metric_crs is None or pyproj.CRS(metric_crs) == self.metric_crs:
+            project, lines = self.project, self.edge_lines()
+        else:
+            to_m = pyproj.Transformer.from_crs(4326, metric_crs, always_xy=True)
+
+            def project(lon, lat):
+                return to_m.transform(np.asarray(lon, float), np.asarray(lat, float))
+
+            xy = np.column_stack(project(self.geom_lon, self.geom_lat))
+            counts = np.diff(self.geom_offsets)
+            lines = shapely.linestrings(xy, indices=np.repeat(np.arange(self.n_edges), counts))
+        area_m = _crs.transform_geometry(area, project)
         grown = shapely.buffer(area_m, buffer_m)
         shapely.prepare(grown)
-        mask = shapely.intersects(grown, self.edge_lines())
+        mask = shapely.intersects(grown, lines)
         if not mask.any():
             raise NetworkError(
                 "no street of the network lies within the boundary (plus "

@@ -152,6 +152,23 @@ def read_osm(
     )
 
 
+#: Extra margin around a boundary's buffer when reading only part of a file: the buffer is
+#: measured in a projection (a few parts per thousand off true distance), straight edges
+#: bulge slightly in longitude/latitude, and the margin costs only a little more parsing.
+BBOX_MARGIN_M = 1000.0
+
+
+def osm_bbox(area, buffer_m: float) -> tuple[float, float, float, float]:
+    """A WGS84 box holding ``area`` grown by ``buffer_m`` metres (generously), for
+    :func:`read_osm`'s ``bbox``."""
+    x0, y0, x1, y1 = (float(v) for v in area.bounds)
+    margin = 2.0 * buffer_m + BBOX_MARGIN_M
+    dlat = margin / 110_000.0  # metres per degree of latitude are at least 110.5 km
+    top = min(max(abs(y0), abs(y1)) + dlat, 89.0)
+    dlon = margin / (111_320.0 * np.cos(np.radians(top)))
+    return x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat
+
+
 def _read_walkable_ways(path: Path) -> _Ways:
     """One libosmium pass writes every highway way with its node locations as OPL; the walk
     filter and the attributes are then read from that text."""
