@@ -38,8 +38,9 @@ def _cases(inputs: dict[str, Path], tmp: Path) -> dict[str, list[str]]:
     }
 
 
-def _run(cwd: Path, args: list[str], out: Path | None) -> tuple[float, int, set[str]]:
-    """Wall seconds, exit code and the heavy packages imported (from -X importtime)."""
+def _run(cwd: Path, args: list[str], out: Path | None) -> tuple[float, int, set[str], float]:
+    """Wall seconds, exit code, the heavy packages imported and the seconds spent importing
+    (the top-level entries of -X importtime, which include their sub-imports)."""
     cmd = [sys.executable, "-X", "importtime", "-m", "geo", *args]
     if out is not None:
         cmd.append(str(out))
@@ -47,8 +48,11 @@ def _run(cwd: Path, args: list[str], out: Path | None) -> tuple[float, int, set[
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
-    names = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
-    return dt, r.returncode, {h for h in HEAVY if h in names}
+    rows = [ln.split("|") for ln in r.stderr.splitlines() if ln.startswith("import time:")]
+    names = {row[-1].strip() for row in rows}
+    top = [row for row in rows[1:] if not row[-1].startswith("  ")]  # rows[0]: the header
+    imports_s = sum(int(row[1]) for row in top) / 1e6
+    return dt, r.returncode, {h for h in HEAVY if h in names}, imports_s
 
 
 def main() -> None:
@@ -70,19 +74,22 @@ def main() -> None:
             for i in range(a.repeat):
                 for tree, cwd in trees.items():  # alternate: load hits old and new alike
                     out = tmp_p / f"{name}_{tree}_{i}" if args[-1] == "--out" else None
-                    dt, code, heavy = _run(cwd, args, out)
-                    row.setdefault(tree, {"s": [], "exit": code, "heavy": sorted(heavy)})
+                    dt, code, heavy, imp = _run(cwd, args, out)
+                    row.setdefault(tree, {"s": [], "imports_s": [], "exit": code,
+                                          "heavy": sorted(heavy)})  # fmt: skip
                     row[tree]["s"].append(round(dt, 3))
+                    row[tree]["imports_s"].append(round(imp, 3))
             for r in row.values():
                 r["median_s"] = round(statistics.median(r["s"]), 3)
+                r["median_imports_s"] = round(statistics.median(r["imports_s"]), 3)
             res["cases"][name] = row
     res["load_1min_end"] = os.getloadavg()[0]
     if a.json:
         print(json.dumps(res, indent=1))
         return
     for name, row in res["cases"].items():
-        cells = [f"{t} {r['median_s']:.2f} s (exit {r['exit']}, {r['heavy'] or 'light'})"
-                 for t, r in row.items()]  # fmt: skip
+        cells = [f"{t} {r['median_s']:.2f} s, imports {r['median_imports_s']:.2f} s "
+                 f"(exit {r['exit']}, {r['heavy'] or 'light'})" for t, r in row.items()]  # fmt: skip
         print(f"{name:18} " + " | ".join(cells))
 
 
