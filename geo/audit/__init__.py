@@ -116,6 +116,7 @@ def run_audit(
     new_sites: int | None = None,
     workplaces: str | Path | None = None,
     demand: dict | None = None,
+    background: list[str | Path] | None = None,
 ) -> AuditResult:
     """Audit counties against the plan's targets.
 
@@ -138,6 +139,9 @@ def run_audit(
     workplaces, demand
         Workplaces file (employees) and options of :func:`geo.coverage.views.demand_views`
         (``community_coverage``, ``decay``, ``buildings``): the demand views of issue 15.
+    background
+        Extra vector files drawn under every county map (water, parks...), as ``--background``
+        in ``servicecircle coverage``; each map takes the features near its county.
     """
     cfg = config or Config().replace(minutes=15.0, thresholds_min=(5.0, 10.0, 15.0))
     if config is not None and config.max_distance_m is not None:
@@ -148,7 +152,7 @@ def run_audit(
     check_out_dir(out)
     refuse_overwrite(
         [out / f for f in _REPORT_FILES],
-        [network, sites, communities, boundaries],
+        [network, sites, communities, boundaries, *(background or [])],
         folders=[out / "counties", out / "networks"],
     )
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
@@ -165,6 +169,7 @@ def run_audit(
                     "lang": lang, "integrated_target": integrated_target,
                     "coverage_target": coverage_target, "write_map": write_maps,
                     "new_sites": new_sites, "demand": demand, "scenario": scenario,
+                    "background": tuple(str(p) for p in background or ()),
                 },
             )  # fmt: skip
     finally:
@@ -322,6 +327,7 @@ def _county_task(
         workplaces=None if wd is None else wd[wd["county"] == r.county].reset_index(drop=True),
         demand=opts["demand"],
         scenario=opts["scenario"],
+        background=opts["background"],
         input_crs=data.input_crs,
         folder=r.folder,
     )

@@ -58,6 +58,7 @@ class CountyTask:
     workplaces: gpd.GeoDataFrame | None = None  # workplaces inside the county (issue 15)
     demand: dict[str, Any] | None = None  # demand_views options (community_coverage, decay)
     scenario: bool | None = None  # what-if editor in the map (None: within the size budget)
+    background: tuple[str, ...] = ()  # extra map background files (--background)
     input_crs: Any = None  # coordinates of the input files, for the editor's CSV export
     folder: str = ""  # the county's folder under out_dir/counties (from geo._safety)
     input_key: str = ""  # hash of everything the result depends on (reuse only on a match)

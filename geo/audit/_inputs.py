@@ -118,7 +118,7 @@ def _input_key(task: CountyTask, network_key: str) -> str:
     frames, params = [], {}
     for f in dataclasses.fields(task):
         v = getattr(task, f.name)
-        if f.name in ("network", "out_dir", "input_key", "folder", "config"):
+        if f.name in ("network", "out_dir", "input_key", "folder", "config", "background"):
             continue
         if isinstance(v, pd.DataFrame):
             frames.append(_frame_bytes(v))
@@ -134,6 +134,8 @@ def _input_key(task: CountyTask, network_key: str) -> str:
     params["demand"] = {
         k: v for k, v in dict(task.demand or {}).items() if not isinstance(v, pd.DataFrame)
     }
+    if task.background:  # only the map depends on them: their names and content count
+        params["background"] = [(str(p), _source_hash(p)) for p in task.background]
     skip = ("verbose", "cache_dir", "use_cache")
     cfg = {f.name: getattr(task.config, f.name) for f in dataclasses.fields(task.config)}
     cfg = {k: v for k, v in cfg.items() if k not in skip}

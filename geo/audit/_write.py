@@ -7,10 +7,12 @@ agree.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..io import write_csv
@@ -18,6 +20,9 @@ from ..io import write_csv
 if TYPE_CHECKING:
     from ._county import CountyResult
 
+#: Degrees around a county's network within which ``--background`` features are drawn (as for
+#: the network's own OSM background, :func:`geo.network.background_for`).
+BACKGROUND_PAD_DEG = 0.01
 #: The proposed palace's name on the map.
 PALACE_NAME = {"zh": "工人文化宫（建议）", "en": "Cultural palace (proposed)"}
 
@@ -56,7 +61,7 @@ def write_isochrones(result: CountyResult, folder: Path) -> None:
 
 def write_map(result: CountyResult, row: dict[str, Any], folder: Path) -> str:
     """map.html and map.png; returns the map's path relative to the audit's output folder."""
-    from ..maps import county_map_kwargs, make_map, save_map, save_png
+    from ..maps import make_map, save_map, save_png
 
     task, res = result.task, result.coverage
     bnd = gpd.GeoDataFrame({"county": [task.county]}, geometry=[task.boundary], crs=4326)
@@ -72,12 +77,45 @@ def write_map(result: CountyResult, row: dict[str, Any], folder: Path) -> str:
         views=result.views,
         scenario=task.scenario,
         input_crs=task.input_crs,
-        **county_map_kwargs(res, row, task.county, result.in_county, result.gaps, task.lang),
+        **_map_kwargs(result, row),
     )
     save_map(m, folder / "map.html")
     rel = str((folder / "map.html").relative_to(Path(task.out_dir)))
     save_png(res, folder / "map.png", tiles=False, **m._sc_png)
     return rel
+
+
+def _map_kwargs(result: CountyResult, row: dict[str, Any]) -> dict[str, Any]:
+    """The county's map options (:func:`geo.maps.county_map_kwargs`), with the ``--background``
+    files' features near the county added to the network's own background."""
+    from ..maps import county_map_kwargs
+
+    task, res = result.task, result.coverage
+    kw = county_map_kwargs(res, row, task.county, result.in_county, result.gaps, task.lang)
+    if task.background:
+        lon, lat = np.asarray(res.network.lon), np.asarray(res.network.lat)
+        pad = BACKGROUND_PAD_DEG
+        box = (lon.min() - pad, lat.min() - pad, lon.max() + pad, lat.max() + pad)
+        extra = [_read_background(p).cx[box[0] : box[2], box[1] : box[3]] for p in task.background]
+        parts = [g for g in [kw.get("background"), *extra] if g is not None and len(g)]
+        kw["background"] = (
+            gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326) if parts else None
+        )
+    return kw
+
+
+def _read_background(path: str) -> gpd.GeoDataFrame:
+    """A ``--background`` file, read once per worker process while it is unchanged (every county
+    map takes its part)."""
+    st = Path(path).stat()
+    return _read_background_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_background_cached(path: str, _mtime_ns: int, _size: int) -> gpd.GeoDataFrame:
+    from ..network import read_vector_background
+
+    return read_vector_background(path)
 
 
 def _map_proposals(result: CountyResult) -> pd.DataFrame | None:

@@ -168,6 +168,7 @@ def add_audit(sub) -> None:
     walk_opts(au, distance=False)
     new_sites_opt(au, "propose K gap sites per county (MCLP) instead of covering everything (LSCP)")
     _audit_targets(au)
+    background_opt(au)
     demand_views(au)
     au.add_argument(
         "--fail-on-target",

@@ -65,6 +65,7 @@ def _run_audit(a: argparse.Namespace, cfg):
         build_kw={"crs": a.network_crs},
         workplaces=a.workplaces,
         demand=demand_kw(a),
+        background=a.background,
     )
 
 
