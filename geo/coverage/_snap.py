@@ -29,7 +29,7 @@ IntArray = NDArray[np.int64]
 _T = TypeVar("_T")
 
 #: Side of a grid cell, in metres: a city-centre cell then lists a handful of segments.
-CELL_M = 50.0
+CELL_M = 70.0
 #: At most this many grid cells (the cell grows beyond :data:`CELL_M` for very large areas,
 #: so the grid's pointer array stays under ~32 MB).
 MAX_CELLS = 1 << 22
