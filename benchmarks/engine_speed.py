@@ -140,8 +140,10 @@ def bench_snap(repeat: int) -> dict:
             ("old_warm", lambda: old_snap.snap_points(net, x, y)),
             ("build", lambda: (_snap.INDEX_CACHE.clear(net), _snap.segment_index(net))),
         ):
+            c0 = time.process_time()
             t, out = _median(fn, 1)
             runs.setdefault(name, []).append(t)
+            runs.setdefault(name + "_cpu", []).append(time.process_time() - c0)
             outs[name] = out
     new, old = outs["new"], outs["old"]
     t_new, t_old, t_new_warm, t_old_warm, t_build = (
@@ -157,6 +159,11 @@ def bench_snap(repeat: int) -> dict:
         "new_index_cached_s": t_new_warm,
         "old_index_cached_s": t_old_warm,
         "new_index_build_s": t_build,
+        # CPU time of this process (less sensitive to other processes' load than wall time)
+        **{
+            f"{k}_cpu_s": round(statistics.median(runs[k + "_cpu"]), 4)
+            for k in ("new", "old", "new_warm", "old_warm", "build")
+        },
         "same_distances": bool(np.array_equal(new.leg, old.leg)),
         "same_snapped_points": bool(np.array_equal(new.x, old.x) and np.array_equal(new.y, old.y)),
         "same_edges_share": round(float(same_edge.mean()), 5),
