@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from xlsx_reference import workbook_differences, write_workbook_reference
 
@@ -176,3 +178,35 @@ def test_large_sheet_round_trip(tmp_path):
         assert math.isclose(row[2], rec.length_m, rel_tol=1e-15)
         assert row[3] == rec.covered_5min
         assert row[4] == ("是" if rec.main_road else "否")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="=+-@\t\rab中 '", max_size=4),
+            st.integers(-5, 5),
+            st.floats(allow_nan=True),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_safe_frame_equals_per_cell_safe_text(values):
+    """The CSV writer's column-wise formula guard equals the per-cell rule on mixed columns,
+    text columns and pandas string columns."""
+    from geo.io._write import safe_frame, safe_text
+
+    texts = [v for v in values if isinstance(v, str) or v is None]
+    frames = [pd.DataFrame({"mixed": pd.Series(values, dtype=object)})]
+    if texts:
+        frames.append(pd.DataFrame({"text": texts}))
+        frames.append(pd.DataFrame({"string": pd.array(texts, dtype="string")}))
+    for df in frames:
+        got = safe_frame(df)
+        for c in df:
+            want = [safe_text(v) for v in df[c].tolist()]
+            assert [None if v is pd.NA else v for v in got[c].tolist()] == [
+                None if v is pd.NA else v for v in want
+            ] or got[c].equals(df[c].map(safe_text))

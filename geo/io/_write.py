@@ -54,8 +54,14 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells are passed through :func:`safe_text`."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(safe_text)
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            if s.dtype == object:  # mixed values: only text is touched
+                out[col] = s.map(safe_text)
+                continue
+            risky = s.str.startswith(_FORMULA_START).fillna(False).to_numpy(bool)
+            if risky.any():  # text columns: one vectorised test, cells changed only where needed
+                out[col] = s.where(~risky, "'" + s)
     return out
 
 
