@@ -84,33 +84,16 @@ def write_reports(
     character, a full disk) is logged and listed in ``reports_failed``, and the others are
     still written.
     """
-    from .._safety import console, folder_name
+    from .._safety import folder_name
 
     out = Path(out)
     ok_rows = [r for r in rows if r.get("status") == "ok"]
     names = [r.get("folder") or folder_name(r["county"], r.get("code", "")) for r in ok_rows]
     _add_summary_metrics(ok_rows, _gather(out, "communities", names), meta)
     summary = summary_frame(rows)
-    failed_writers: list[dict] = []
-
-    def attempt(name: str, fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception as exc:
-            logger.error("could not write %s: %s", name, console(exc))
-            failed_writers.append({"file": name, "error": f"{type(exc).__name__}: {exc}"})
-
+    attempt = _Attempts()
     attempt("summary.csv", write_csv, summary, out / "summary.csv")
-    tables = {"summary": summary}
-    for key in ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities",
-                "uncovered_main_roads", "workplaces"):  # fmt: skip
-        try:
-            tables[key] = _gather(out, key, names)
-        except Exception as exc:
-            failed_writers.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
-            tables[key] = pd.DataFrame()
-        if len(tables[key]):
-            attempt(f"{key}.csv", write_csv, tables[key], out / f"{key}.csv")
+    tables = {"summary": summary, **_combined_tables(out, names, attempt)}
     if len(rejects):
         tables["rejects"] = rejects
     attempt(
@@ -130,8 +113,55 @@ def write_reports(
     )
     attempt("rejects.csv", write_csv, rejects, out / "rejects.csv")
     attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables)
+    doc = _summary_doc(summary, meta, outside)
+    doc["reports_failed"] = attempt.failed
+    attempt("summary.json", write_json, doc, out / "summary.json")
+    doc["reports_failed"] = attempt.failed
+    return doc
+
+
+#: The county tables gathered into one table each (and a CSV each) for the whole run.
+COMBINED_TABLES = ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain",
+                   "communities", "uncovered_main_roads", "workplaces")  # fmt: skip
+
+
+class _Attempts:
+    """Writes each report on its own: a failure is logged and listed in ``failed``."""
+
+    def __init__(self) -> None:
+        self.failed: list[dict] = []
+
+    def __call__(self, name: str, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            self.note(name, exc)
+
+    def note(self, name: str, exc: Exception) -> None:
+        from .._safety import console
+
+        logger.error("could not write %s: %s", name, console(exc))
+        self.failed.append({"file": name, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def _combined_tables(out: Path, names: list[str], attempt: _Attempts) -> dict[str, pd.DataFrame]:
+    """Each of COMBINED_TABLES gathered from the counties' folders, and written as a CSV."""
+    tables = {}
+    for key in COMBINED_TABLES:
+        try:
+            tables[key] = _gather(out, key, names)
+        except Exception as exc:
+            attempt.failed.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
+            tables[key] = pd.DataFrame()
+        if len(tables[key]):
+            attempt(f"{key}.csv", write_csv, tables[key], out / f"{key}.csv")
+    return tables
+
+
+def _summary_doc(summary: pd.DataFrame, meta: dict, outside: pd.DataFrame) -> dict[str, Any]:
+    """summary.json: the run's settings, the counties that failed or missed a target, the rows."""
     ok = summary[summary["status"] == "ok"]
-    doc = {
+    return {
         **meta,
         "counties": len(summary),
         "counties_ok": len(ok),
@@ -142,10 +172,6 @@ def write_reports(
         "sites_outside_counties": outside.to_dict("records"),
         "rows": summary.to_dict("records"),
     }
-    doc["reports_failed"] = failed_writers
-    attempt("summary.json", write_json, doc, out / "summary.json")
-    doc["reports_failed"] = failed_writers
-    return doc
 
 
 def _add_summary_metrics(rows: list[dict], communities: pd.DataFrame, meta: dict) -> None:
