@@ -398,11 +398,23 @@ def _measure_part(
     qx, qy = st.x[pts].take(owner), st.y[pts].take(owner)
     ex, ey = ix.ent_ax.take(j), ix.ent_ay.take(j)
     edx, edy = ix.ent_dx.take(j), ix.ent_dy.take(j)
-    t = ((qx - ex) * edx + (qy - ey) * edy) / ix.ent_l2.take(j)
+    # in place, in the order of _project: t = ((qx - ex) * edx + (qy - ey) * edy) / l2,
+    # clipped; fx = qx - (ex + t * edx) (bit for bit the same numbers, fewer temporaries)
+    t = np.subtract(qx, ex)
+    t *= edx
+    ty = np.subtract(qy, ey)
+    ty *= edy
+    t += ty
+    t /= ix.ent_l2.take(j)
     np.clip(t, 0.0, 1.0, out=t)
-    fx = qx - (ex + t * edx)
-    fy = qy - (ey + t * edy)
-    d2 = fx * fx + fy * fy
+    edx *= t
+    edx += ex
+    fx = np.subtract(qx, edx, out=qx)
+    edy *= t
+    edy += ey
+    fy = np.subtract(qy, edy, out=qy)
+    d2 = np.multiply(fx, fx, out=ex)
+    d2 += np.multiply(fy, fy, out=ey)
     grp_start = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     m2 = np.minimum.reduceat(d2, grp_start)
     # the exact (hypot) minimum is among the pairs whose squared distance is within rounding
