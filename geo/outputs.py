@@ -225,12 +225,10 @@ def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, vi
     m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
     info = save_map(m, out / "map.html", offline=offline)
     paths["map"] = out / "map.html"
-    # the same polygons (per site or per kind): the PNG fills the main level once per kind
     png = save_png(
         res,
         out / "map.png",
-        **m._sc_png,  # the same title, numbers, proposals and background as the HTML map
-        isochrones=iso,
+        **m._sc_png,  # the same title, numbers, proposals, background and walking areas
         tiles=not offline,
     )
     paths["map_png"] = out / "map.png"

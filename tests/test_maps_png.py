@@ -128,3 +128,39 @@ def test_escape_text_is_public_and_escapes_template_characters():
     s = escape_text("<b>`${x}`\\</b>")
     assert "<" not in s and "`" not in s and "$" not in s and "{" not in s and "\\" not in s
     assert escape_text(None) == ""
+
+
+def test_png_reuses_the_maps_walking_areas_and_draws_them(tmp_path, monkeypatch):
+    from helpers import grid_network
+    from PIL import Image
+
+    from geo.config import Config
+    from geo.coverage import compute_coverage
+    from geo.maps import make_map, save_png
+
+    net = grid_network(10, 100.0, seed=4)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B"], "kind": ["station", "integrated"]},
+        geometry=shapely.points(net.lon[[11, 77]], net.lat[[11, 77]]),
+        crs=4326,
+    )
+    comms = gpd.GeoDataFrame(
+        {"population": [10, 20, 30]},
+        geometry=shapely.points(net.lon[[5, 50, 95]], net.lat[[5, 50, 95]]),
+        crs=4326,
+    )
+    res = compute_coverage(net, sites, comms, config=Config(minutes=5))
+    m = make_map(res)
+    iso = m._sc_png["isochrones"]
+    assert iso is not None and len(iso)
+
+    def boom(*a, **k):
+        raise AssertionError("the PNG computed the walking areas again")
+
+    monkeypatch.setattr(type(res), "isochrones", boom)
+    save_png(res, tmp_path / "a.png", **m._sc_png, tiles=False)
+    save_png(res, tmp_path / "b.png", **{**m._sc_png, "isochrones": iso.iloc[:0]}, tiles=False)
+    a = np.asarray(Image.open(tmp_path / "a.png").convert("RGB")).astype(int)
+    b = np.asarray(Image.open(tmp_path / "b.png").convert("RGB")).astype(int)
+    assert a.shape == b.shape
+    assert (np.abs(a - b).sum(axis=-1) > 10).mean() > 0.05  # the tint covers a good part

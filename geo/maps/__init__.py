@@ -96,6 +96,7 @@ class _Layers:
     legend: list[dict[str, Any]] = field(default_factory=list)
     hex_note: str | None = None
     has_palace: bool = False
+    isochrones: gpd.GeoDataFrame | None = None  # the polygons drawn (the PNG reuses them)
 
 
 def make_map(
@@ -179,7 +180,7 @@ def make_map(
         Callables ``fn(map, payload)`` run before the page is assembled (see module doc).
     """
     check_basemap(basemap)
-    acc = _Layers(res, lang, gcj=basemap == "amap")
+    acc = _Layers(res, lang, gcj=basemap == "amap", isochrones=isochrones)
     m, bounds = _new_map(res, boundaries, acc.gcj)
     if basemap != "none":
         add_tiles(m, basemap, tianditu_key or os.environ.get("TIANDITU_KEY", ""), lang)
@@ -222,9 +223,10 @@ def make_map(
     if scenario is not False:
         _scenario.add_scenario(m, res, on=live, lang=lang, gcj=acc.gcj, input_crs=input_crs)
     m.fit_bounds(meta["bounds"])
-    # the static PNG of the same map draws the same things with the same numbers
+    # the static PNG of the same map draws the same things with the same numbers (and the
+    # same walking areas, not computed again)
     m._sc_png = {"lang": lang, "proposals": proposals, "boundaries": boundaries,
-                 "background": background, "title": meta["title"],
+                 "background": background, "title": meta["title"], "isochrones": acc.isochrones,
                  "site_in_area": site_in_area, "summary": meta["summary"]}  # fmt: skip
     return m
 
@@ -260,6 +262,7 @@ def _add_isochrones(acc: _Layers, isochrones) -> None:
     if isochrones is None:
         big = len(res.sites) > MAX_SITE_ISOCHRONES
         isochrones = res.isochrones(by="kind", simplify_m=15.0) if big else res.isochrones()
+    acc.isochrones = isochrones
     acc.layers += _layers.isochrone_layers(isochrones, acc.gcj, acc.lang, res.config.main_level)
 
 
