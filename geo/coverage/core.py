@@ -25,7 +25,6 @@ Points (sites, communities) sit *on edges*: a point on edge ``e = (u, v)`` at ``
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -79,9 +78,6 @@ IntArray = NDArray[np.int64]
 _RADIUS_SLACK = 1.002
 #: Distances equal to a limit within this many metres count as within it (float noise).
 EPS_M = 1e-6
-
-#: Per-network k-d trees over node coordinates, dropped with the network.
-_NODE_TREES: weakref.WeakKeyDictionary[Network, cKDTree] = weakref.WeakKeyDictionary()
 
 
 def endpoint_costs(net: Network, snap: Snap) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
@@ -282,11 +278,8 @@ class Reach:
 
 
 def _node_tree(net: Network) -> cKDTree:
-    tree = _NODE_TREES.get(net)
-    if tree is None:
-        tree = cKDTree(net.xy)
-        _NODE_TREES[net] = tree
-    return tree
+    """k-d tree over the nodes (metric CRS), built once per network (:data:`INDEX_CACHE`)."""
+    return INDEX_CACHE.get(net, "node_tree", lambda n: cKDTree(n.xy))
 
 
 def _local_csr(csr: sp.csr_matrix, nodes: IntArray, lookup: IntArray) -> sp.csr_matrix:
