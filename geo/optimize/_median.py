@@ -15,6 +15,7 @@ answer never depends on timing or machine load.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -195,7 +196,9 @@ class _Searcher:
         wn, en = inst.w[inst.ion], inst.e[inst.ion]
         val = np.minimum(en[None, :], dp)
         bad = (~np.isfinite(val)) & (wn[None, :] > 0) & ~np.isfinite(en)[None, :]
-        f = np.where(np.isfinite(val), wn[None, :] * val, 0.0).sum(axis=1) + inst.base_off
+        part = np.where(np.isfinite(val), wn[None, :] * val, 0.0)
+        # correctly rounded sums: a candidate's objective does not depend on its search block
+        f = np.fromiter((math.fsum(r) for r in part), float, js.size) + inst.base_off
         f[bad.any(axis=1)] = np.inf
         return f
 
