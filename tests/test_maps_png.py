@@ -21,7 +21,7 @@ from geo.maps._png_layers import (
     draw_polygons,
     line_xy,
     mercator,
-    to_mercator,
+    mercator_xy,
 )
 
 
@@ -32,24 +32,29 @@ def test_mercator_matches_pyproj():
     ex, ey = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
     np.testing.assert_allclose(x, ex, atol=1e-6)
     np.testing.assert_allclose(y, ey, atol=1e-6)
-    line = to_mercator(np.array([shapely.LineString([(114.3, 30.5), (114.4, 30.6)])]))[0]
-    np.testing.assert_allclose(shapely.get_coordinates(line)[1], mercator(114.4, 30.6))
+    xy = mercator_xy(np.array([[114.3, 30.5], [np.nan, np.nan], [114.4, 30.6]]))
+    assert np.isnan(xy[1]).all()
+    np.testing.assert_allclose(xy[2], mercator(114.4, 30.6))
 
 
 def _render(polys, **style) -> np.ndarray:
+    """Draw WGS84 polygons in a 0..10 degree square (shown in Web Mercator) at 100 x 100 px."""
     fig = Figure(figsize=(1, 1), dpi=100)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10)
+    (x0, x1), (y0, y1) = mercator([0, 10], [0, 10])
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_axis_off()
     draw_polygons(ax, np.asarray(polys, object), **style)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
 
 
-def _px(img: np.ndarray, x: float, y: float) -> np.ndarray:
-    return img[int((10 - y) * 10), int(x * 10)]
+def _px(img: np.ndarray, lon: float, lat: float) -> np.ndarray:
+    (x0, x), (y0, y) = mercator([0, lon], [0, lat])
+    x1, y1 = mercator(10, 10)
+    return img[int(100 * (1 - (y - y0) / (y1 - y0))), int(100 * (x - x0) / (x1 - x0))]
 
 
 def test_overlapping_polygons_fill_once_and_holes_stay_open():

@@ -67,10 +67,9 @@ def save_png(
         isochrones = res.isochrones(minutes=main_minutes(res), by="kind")
     with matplotlib.rc_context(rc):  # a Figure of its own: the user's pyplot backend is untouched
         fig, ax = _figure(dpi)
-        tol = layers.simplify_tolerance(frame, FIGSIZE_IN * dpi)
         classes = run_classes(res)
         handles = layers.draw_background(ax, background, lang)
-        layers.draw_streets(ax, res.network, tol)
+        layers.draw_streets(ax, res.network)
         handles += layers.draw_boundaries(ax, boundaries, lang)
         layers.draw_isochrones(ax, isochrones, res.config.main_level)
         handles += layers.draw_communities(ax, res, classes, lang)

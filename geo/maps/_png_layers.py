@@ -22,10 +22,6 @@ from ._text import text
 EARTH_RADIUS_M = 6_378_137.0
 #: Web Mercator's latitude limit, degrees.
 MAX_LAT_DEG = 85.051129
-#: Lines are simplified to within this many output pixels before drawing: half a pixel cannot
-#: be seen, and it spares the rasteriser vertices on large networks. Converted to Mercator
-#: metres from the frame's width (see :func:`simplify_tolerance`).
-SIMPLIFY_PX = 0.5
 #: At most this many streets (the longest) are drawn.
 MAX_STREET_EDGES = 60_000
 #: Street names written on the PNG (the longest streets).
@@ -53,13 +49,10 @@ def mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _mercator_coords(xy: np.ndarray) -> np.ndarray:
-    return np.column_stack(mercator(xy[:, 0], xy[:, 1]))
-
-
-def to_mercator(geoms: np.ndarray) -> np.ndarray:
-    """Shapely geometries from WGS84 to Web Mercator (vectorised)."""
-    return shapely.transform(np.asarray(geoms, object), _mercator_coords)
+def mercator_xy(lonlat: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` WGS84 coordinates to Web Mercator (NaN rows stay NaN)."""
+    lonlat = np.asarray(lonlat, float).reshape(-1, 2)
+    return np.column_stack(mercator(lonlat[:, 0], lonlat[:, 1]))
 
 
 def lonlat_geoms(frame: Any) -> np.ndarray:
@@ -70,13 +63,10 @@ def lonlat_geoms(frame: Any) -> np.ndarray:
     return np.asarray(frame.geometry.to_numpy(), object)
 
 
-def simplify_tolerance(frame: tuple[float, float, float, float], width_px: float) -> float:
-    """:data:`SIMPLIFY_PX` output pixels as Mercator metres for a frame drawn ``width_px`` wide."""
-    return SIMPLIFY_PX * (frame[2] - frame[0]) / max(width_px, 1.0)
-
-
 def line_xy(lines: np.ndarray) -> np.ndarray:
-    """``(n, 2)`` vertices of all lines (multi-part lines split), a NaN row between lines."""
+    """``(n, 2)`` vertices of all lines (multi-part lines split), a NaN row between lines.
+    Not simplified here: matplotlib simplifies such a path to the output's pixels as it draws
+    it (``path.simplify``), so no tolerance in degrees or metres is needed."""
     parts = shapely.get_parts(np.asarray(lines, object))
     coords, idx = shapely.get_coordinates(parts, return_index=True)
     cut = np.flatnonzero(np.diff(idx)) + 1
@@ -84,9 +74,10 @@ def line_xy(lines: np.ndarray) -> np.ndarray:
 
 
 def polygon_path(polys: np.ndarray):
-    """One matplotlib ``Path`` of all polygons: shells clockwise and holes anticlockwise
-    (``shapely.normalize``), so with the non-zero fill rule overlaps are filled once and holes
-    stay open: the fill of the polygons' union, without computing the union."""
+    """One matplotlib ``Path`` (Web Mercator) of all WGS84 polygons: shells clockwise and holes
+    anticlockwise (``shapely.normalize``; Mercator keeps orientation), so with the non-zero fill
+    rule overlaps are filled once and holes stay open: the fill of the polygons' union, without
+    computing the union."""
     from matplotlib.path import Path
 
     parts = shapely.get_parts(np.asarray(polys, object))
@@ -98,18 +89,18 @@ def polygon_path(polys: np.ndarray):
     start = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
     codes[start] = Path.MOVETO
     codes[np.r_[start[1:] - 1, len(coords) - 1]] = Path.CLOSEPOLY
-    return Path(coords, codes)
+    return Path(mercator_xy(coords), codes)
 
 
 def draw_lines(ax, lines: np.ndarray, **style: Any) -> None:
-    """All ``lines`` (Mercator) as one ``Line2D``."""
-    xy = line_xy(lines)
+    """All WGS84 ``lines`` as one ``Line2D`` in Web Mercator."""
+    xy = mercator_xy(line_xy(lines))
     if len(xy):
         ax.plot(xy[:, 0], xy[:, 1], **style)
 
 
 def draw_polygons(ax, polys: np.ndarray, **style: Any) -> None:
-    """All polygons (Mercator) as one ``PathPatch``. Added with ``add_artist``, not
+    """All WGS84 polygons as one ``PathPatch`` in Web Mercator. Added with ``add_artist``, not
     ``add_patch``: the frame is set by the caller, and ``add_patch``'s data-limit update walks
     every vertex in Python (seconds for a county's walking areas)."""
     from matplotlib.patches import PathPatch
@@ -143,7 +134,7 @@ def draw_background(ax, background, lang: str) -> list:
 
     if background is None or not len(background):
         return []
-    geoms = to_mercator(lonlat_geoms(background))
+    geoms = lonlat_geoms(background)
     kinds = background["bg"].astype(str).to_numpy()
     tid = shapely.get_type_id(geoms)
     poly, line = np.isin(tid, (3, 6)), np.isin(tid, (1, 5))
@@ -161,12 +152,11 @@ def draw_background(ax, background, lang: str) -> list:
     return handles
 
 
-def draw_streets(ax, net, tolerance_m: float) -> None:
+def draw_streets(ax, net) -> None:
     """The network's streets (the longest :data:`MAX_STREET_EDGES`), thin grey."""
     lines = net.edge_lines(projected=False)
     if lines.size > MAX_STREET_EDGES:
         lines = lines[np.argsort(-net.length)[:MAX_STREET_EDGES]]
-    lines = shapely.simplify(to_mercator(lines), tolerance_m)  # edge by edge: vectorised
     draw_lines(ax, lines, color=STREET_COLOUR, lw=0.4, zorder=1)
 
 
@@ -175,7 +165,7 @@ def draw_boundaries(ax, boundaries, lang: str) -> list:
 
     if boundaries is None or not len(boundaries):
         return []
-    rings = shapely.boundary(to_mercator(lonlat_geoms(boundaries)))
+    rings = shapely.boundary(lonlat_geoms(boundaries))
     draw_lines(ax, rings, color=BOUNDARY_COLOUR, lw=1.4, ls="--", zorder=2)
     return [Line2D([], [], color=BOUNDARY_COLOUR, ls="--", label=label(lang, "boundary"))]
 
@@ -191,7 +181,7 @@ def draw_isochrones(ax, iso, level: str | None = None) -> None:
     if "level" in iso:  # the run's main level when present, else the last one
         levels = iso["level"].astype(str)
         main = iso[levels == (level if (levels == level).any() else levels.iloc[-1])]
-    geoms = to_mercator(lonlat_geoms(main))
+    geoms = lonlat_geoms(main)
     kinds = main["kind"].astype(str).to_numpy() if "kind" in main else np.full(len(main), "")
     for kind in sorted(set(kinds)):
         colour = kind_colour(kind)
