@@ -89,7 +89,24 @@ def reached(res: CoverageResult, cand_snap: Snap) -> np.ndarray:
 
 
 def distance_matrix(res: CoverageResult, cand_snap: Snap, max_m: float = np.inf) -> np.ndarray:
-    """Candidates x communities walk distances in metres (``inf`` beyond ``max_m``)."""
+    """Candidates x communities walk distances, for the p-median.
+
+    Parameters
+    ----------
+    res
+        Coverage of the existing sites (its network and communities).
+    cand_snap
+        Snapped candidates.
+    max_m
+        Searches stop at this many metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (candidates, communities) metres of walk, access legs included; ``inf``
+        beyond ``max_m``, across network pieces and for off-network communities. Dense: one
+        block of node distances (64 candidates) is held while searching.
+    """
     net = res.network
     cs = res.community_snap
     on = cs.edge >= 0
@@ -114,8 +131,22 @@ def distance_matrix(res: CoverageResult, cand_snap: Snap, max_m: float = np.inf)
 
 
 def existing_cost(res: CoverageResult, kinds: list[str] | None) -> np.ndarray:
-    """Each community's walk (m) to its nearest existing site of ``kinds`` (None: any kind;
-    ``inf`` where none is reachable)."""
+    """Each community's walk to its nearest existing site of some kinds (the p-median's
+    ``existing_cost``: a new site only counts where it is closer).
+
+    Parameters
+    ----------
+    res
+        Coverage of the existing sites.
+    kinds
+        Site kinds that already serve, e.g. ``["cultural_palace"]``; None: every kind (then
+        the coverage's own ``walk_distance_m``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (communities,) metres; ``inf`` where no such site is reachable.
+    """
     if kinds is None:
         d = res.communities["walk_distance_m"].to_numpy(float)
         return np.where(np.isnan(d), np.inf, d)
