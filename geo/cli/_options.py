@@ -12,6 +12,9 @@ from pathlib import Path
 
 from ..config import DEFAULT_THRESHOLDS_MIN, MAX_POPULATION, Config
 
+NETWORK_CRS_HELP = "override a road file's CRS (gcj02...)"
+BOUNDARY_CRS_HELP = "the boundaries' CRS, e.g. gcj02"
+
 
 def run_opts(p: argparse.ArgumentParser, *, no_cache: bool = True) -> None:
     """-v, -q, --cache-dir (and --no-cache): how a command runs, not what it computes."""
@@ -102,8 +105,16 @@ def network_opts(p: argparse.ArgumentParser, what: str = "the area") -> None:
         help=f"network for {what}: OSM .osm/.osm.pbf, road lines (.shp/.gpkg/.geojson), "
         ".graphml, or a place name / 'online'",
     )
-    p.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
+    network_crs_opt(p)
     island_opts(p)
+
+
+def network_crs_opt(p: argparse.ArgumentParser, help: str = NETWORK_CRS_HELP) -> None:
+    p.add_argument("--network-crs", default=None, help=help)
+
+
+def boundary_crs_opt(p: argparse.ArgumentParser, help: str = BOUNDARY_CRS_HELP) -> None:
+    p.add_argument("--boundary-crs", default=None, help=help)
 
 
 def island_opts(p: argparse.ArgumentParser) -> None:
@@ -205,7 +216,7 @@ def planner_inputs(p: argparse.ArgumentParser, *, county: bool = True) -> None:
         )
         p.add_argument("--county", nargs="+", default=None, metavar="NAME|CODE",
                        help="restrict to these counties of --boundaries")  # fmt: skip
-        p.add_argument("--boundary-crs", default=None, help="the boundaries' CRS, e.g. gcj02")
+        boundary_crs_opt(p)
     p.add_argument(
         "--encoding", default=None, help="CSV encoding (UTF-8, GB18030 or Big5 detected)"
     )

