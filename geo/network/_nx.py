@@ -234,13 +234,16 @@ def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, An
 
 
 def save_graphml(net: Network, path: str | Path) -> Path:
-    """Write ``net`` as GraphML that ``osmnx.load_graphml`` reads (atomically)."""
-    import osmnx as ox
+    """Write ``net`` as GraphML that ``osmnx.load_graphml`` reads (atomically).
 
+    The file is the one ``osmnx.save_graphml(to_networkx(net))`` writes, streamed from the
+    arrays in chunks (no networkx graph; see :mod:`geo.network._graphml`).
+    """
     from ..io import atomic_path
+    from ._graphml import write_graphml
 
-    with atomic_path(path) as tmp:
-        ox.save_graphml(to_networkx(net), tmp)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        write_graphml(net, fh)
     return Path(path)
 
 
