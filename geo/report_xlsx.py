@@ -71,7 +71,7 @@ def _cell_value(name: str, value: Any, lang: str, table: str | None = None) -> A
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if value is pd.NaT:
+    if value is pd.NaT or value is pd.NA:
         return None
     return clean_text(schema.display_value(name, value, lang, table))
 
@@ -136,10 +136,11 @@ class _Styles:
 
 def _write_cell(ws: Any, r: int, c: int, v: Any, styles: _Styles, num: Any = None) -> None:
     """One cell by its Python type; text is always text (never a formula)."""
-    if v is None or v == "":
-        return  # an empty cell, as Excel keeps it
+    if v is None:
+        return
     if isinstance(v, str):
-        ws.write_string(r, c, v, styles.quote if v.startswith(_FORMULA_START) else None)
+        if v:  # "" stays an empty cell, as Excel keeps it
+            ws.write_string(r, c, v, styles.quote if v.startswith(_FORMULA_START) else None)
     elif isinstance(v, bool):
         ws.write_boolean(r, c, v)
     elif isinstance(v, int | float):

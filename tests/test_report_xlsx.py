@@ -210,3 +210,23 @@ def test_safe_frame_equals_per_cell_safe_text(values):
             assert [None if v is pd.NA else v for v in got[c].tolist()] == [
                 None if v is pd.NA else v for v in want
             ] or got[c].equals(df[c].map(safe_text))
+
+
+def test_nullable_and_odd_values(tmp_path):
+    """pandas' NA and nullable dtypes give empty cells; values Excel has no type for are text."""
+    df = pd.DataFrame(
+        {
+            "population": pd.array([1200, None], dtype="Int64"),
+            "covered": pd.array([True, None], dtype="boolean"),
+            "name": pd.array(["甲", None], dtype="string"),
+            "备注": [[1, 2], {"k": "=v"}],
+        }
+    )
+    ws = load_workbook(write_workbook({"communities": df}, tmp_path / "n.xlsx", notes=False))[
+        "社区"
+    ]
+    assert list(ws.iter_rows(min_row=2, values_only=True)) == [
+        (1200, "是", "甲", "[1, 2]"),
+        (None, None, None, "{'k': '=v'}"),
+    ]
+    assert ws.cell(2, 1).number_format == "#,##0"
