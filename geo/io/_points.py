@@ -1,6 +1,7 @@
 """Turn a site or community table into a validated WGS84 GeoDataFrame plus a rejects table.
 
-The non-coordinate fields are a table, :data:`FIELDS`: each has one validator. Adding a
+The non-coordinate fields are a table, :data:`FIELDS` (in :mod:`geo.io._fields`), each with one
+validator; coordinates are read and checked in :mod:`geo.io._coords`. Adding a
 validated field (``capacity`` for sites, ``employees`` for workplaces) is one entry there plus
 its header aliases in :data:`geo.io._columns.HEADER_ALIASES`.
 """
@@ -8,11 +9,10 @@ its header aliases in :data:`geo.io._columns.HEADER_ALIASES`.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,20 +21,23 @@ import pyproj
 import shapely
 
 from .. import crs as _crs
-from .._errors import CRSError, InputError
+from .._errors import InputError
 from ..config import MAX_POPULATION
-from ._columns import PAIR_ALIASES, kind_lookup, kind_of, match_headers, norm_header
-from ._messages import REJECT_COLUMNS, reject_frame, reject_row
+from ._columns import kind_lookup, match_headers
+from ._coords import (
+    _check_crs_fits,
+    _Coords,
+    _table_coords,
+    _to_wgs84,
+    _validate_coords,
+    _vector_coords,
+)
+from ._fields import FIELDS, MAX_CAPACITY, MAX_EMPLOYEES, Field, Role, _Ctx, _Rows, _texts
+from ._messages import REJECT_COLUMNS
 from ._read import read_table
-from ._values import clean_text, id_key, parse_coords, parse_number, split_pair
+from ._values import id_key
 
 logger = logging.getLogger(__name__)
-
-Role = Literal["site", "community"]
-
-#: Largest plausible capacity of one site (people served at once) and workforce of one place.
-MAX_CAPACITY = 100_000.0
-MAX_EMPLOYEES = 1_000_000.0
 
 __all__ = ["FIELDS", "MAX_POPULATION", "REJECT_COLUMNS", "Field", "LoadResult", "read_points"]
 
@@ -80,255 +83,6 @@ class LoadResult:
 
 class UnknownKindError(InputError):
     """Site-kind labels that no alias, rule or ``--kind`` maps to a kind."""
-
-
-# --- the field table ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Ctx:
-    """What validators need: the lookup tables and limits of this load."""
-
-    role: Role
-    lang: str
-    table: dict[str, str]
-    default_kind: str
-    maxima: dict[str, float]
-    allow_unknown_kinds: bool
-    mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-Issue = tuple[int, str, dict[str, Any]]  # (row index, message code, parameters incl. value)
-Validator = Callable[[np.ndarray, "_Ctx"], tuple[np.ndarray, list[Issue]]]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One validated input field: its name, the roles that read it, its validator, and the
-    value used when the file has no such column (None: leave the column out)."""
-
-    name: str
-    roles: tuple[str, ...]
-    validate: Validator
-    default: Callable[[_Ctx], Any] | None = None
-
-
-def _text_field(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
-    return raw, []
-
-
-def _count_field(name: str, flag: str, *, required: bool) -> Validator:
-    """A validator for a count (people, places): a number >= 0 and <= the field's maximum."""
-
-    def validate(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
-        vals = np.array([parse_number(v) for v in raw], dtype=float)
-        cap = ctx.maxima.get(name, np.inf)
-        issues: list[Issue] = []
-        for i in np.flatnonzero(~(np.isfinite(vals) & (vals >= 0) & (vals <= cap))):
-            if raw[i] == "":
-                if required:
-                    issues.append((int(i), "missing_number", {"field": name, "value": ""}))
-                continue
-            code = "too_large" if np.isfinite(vals[i]) and vals[i] > cap else "bad_number"
-            issues.append(
-                (int(i), code, {"field": name, "value": raw[i], "max": cap, "flag": flag})
-            )
-        return vals, issues
-
-    return validate
-
-
-def _kind_field(raw: np.ndarray, ctx: _Ctx) -> tuple[np.ndarray, list[Issue]]:
-    kinds = np.empty(len(raw), dtype=object)
-    for label, count in Counter(raw).items():
-        if label == "":
-            kind, how = ctx.default_kind, "default"
-        else:
-            kind, how = kind_of(label, ctx.table)
-        if kind is None and ctx.allow_unknown_kinds:
-            kind, how = label, "unknown:kept"
-        ctx.mapping[label or "(空)"] = {"kind": kind, "count": int(count), "how": how}
-        kinds[raw == label] = kind
-    return kinds, []
-
-
-#: Every validated non-coordinate field, in output order.
-FIELDS: tuple[Field, ...] = (
-    Field("kind", ("site",), _kind_field, default=lambda c: c.default_kind),
-    Field(
-        "population",
-        ("community",),
-        _count_field("population", "--max-population", required=True),
-        default=lambda c: 1.0,
-    ),
-    Field("capacity", ("site",), _count_field("capacity", "max_capacity=", required=False)),
-    Field("employees", ("community",), _count_field("employees", "max_employees=", required=False)),
-    Field("county", ("site", "community"), _text_field, default=lambda c: ""),
-    Field("address", ("site", "community"), _text_field, default=lambda c: ""),
-)
-
-
-# --- rows and rejects --------------------------------------------------------------------------
-
-
-class _Rows:
-    """The rows of one file: ids, names, spreadsheet row numbers, and the rejects so far."""
-
-    def __init__(self, path: Path, rows: np.ndarray, ids: np.ndarray, names: np.ndarray, lang):
-        self.path, self.rows, self.ids, self.names, self.lang = path, rows, ids, names, lang
-        self.records: list[dict[str, Any]] = []
-        self.bad = np.zeros(len(rows), bool)
-
-    def reject(self, i: int, column: str, code: str, **params: Any) -> None:
-        if self.bad[i]:
-            return
-        value = params.pop("value", "")
-        self.records.append(
-            reject_row(
-                file=self.path,
-                row=int(self.rows[i]),
-                rid=self.ids[i],
-                name=self.names[i],
-                column=column,
-                value=value,
-                code=code,
-                lang=self.lang,
-                **params,
-            )
-        )
-        self.bad[i] = True
-
-    def frame(self) -> pd.DataFrame:
-        return reject_frame(self.records).sort_values("row", kind="stable").reset_index(drop=True)
-
-
-def _texts(df: pd.DataFrame, header: str | None) -> np.ndarray:
-    if header is None:
-        return np.full(len(df), "", dtype=object)
-    return np.array([clean_text(v) for v in df[header].to_numpy()], dtype=object)
-
-
-# --- coordinates -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Coords:
-    x: np.ndarray
-    y: np.ndarray
-    raw_x: np.ndarray
-    raw_y: np.ndarray
-    lon_col: str
-    lat_col: str
-    crs: object
-    geoms: np.ndarray | None = None  # kept for community polygons
-
-
-def _vector_coords(df: gpd.GeoDataFrame, role: Role, crs: object, path: Path) -> _Coords:
-    src = crs
-    if src is None:
-        src = df.crs if df.crs is not None else "wgs84"
-        if df.crs is None:
-            logger.warning("%s has no CRS; assuming WGS84 longitude/latitude", path.name)
-    geoms = df.geometry.to_numpy()
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    pts = np.where(empty, None, geoms)
-    is_point = shapely.get_type_id(pts) == 0
-    rep = np.where(is_point | empty, pts, shapely.point_on_surface(pts))
-    x = np.where(empty, np.nan, shapely.get_x(rep))
-    y = np.where(empty, np.nan, shapely.get_y(rep))
-    keep = None if role == "site" or is_point.all() else geoms
-    raw_x = np.where(empty, "", x.astype(str))
-    raw_y = np.where(empty, "", y.astype(str))
-    return _Coords(x, y, raw_x, raw_y, "geometry", "geometry", src, keep)
-
-
-def _table_coords(df: pd.DataFrame, cols: dict[str, str], crs: object, path: Path) -> _Coords:
-    if "lon" in cols and "lat" in cols:
-        lon_col, lat_col = cols["lon"], cols["lat"]
-        raw_x, raw_y = _texts(df, lon_col), _texts(df, lat_col)
-    else:
-        pair = cols.get("pair") or next(
-            (c for c in df.columns if norm_header(c) in {norm_header(a) for a in PAIR_ALIASES}),
-            None,
-        )
-        if pair is None:
-            missing = [f for f in ("lon", "lat") if f not in cols]
-            raise InputError(
-                f"找不到经度或纬度列 / no {' or '.join(missing)} column found",
-                file=path,
-                value=list(map(str, df.columns)),
-                fix="name the columns lon/lat (or 经度/纬度, or one 经纬度 column), or choose "
-                "them with --col lon=HEADER --col lat=HEADER",
-            )
-        halves = [split_pair(v) for v in _texts(df, pair)]
-        raw_x = np.array([h[0] for h in halves], dtype=object)
-        raw_y = np.array([h[1] for h in halves], dtype=object)
-        lon_col = lat_col = pair
-        cols["pair"] = pair
-    src = "wgs84" if crs is None else crs
-    return _Coords(parse_coords(raw_x), parse_coords(raw_y), raw_x, raw_y, lon_col, lat_col, src)
-
-
-def _check_crs_fits(c: _Coords, parsed: object, path: Path) -> None:
-    """Stop when a projected CRS is declared for values that are evidently degrees."""
-    if not isinstance(parsed, pyproj.CRS) or parsed.is_geographic:
-        return
-    ok = np.isfinite(c.x) & np.isfinite(c.y)
-    if ok.sum() and (np.abs(c.x[ok]) <= 180).all() and (np.abs(c.y[ok]) <= 90).all():
-        lon, lat = float(np.median(c.x[ok])), float(np.median(c.y[ok]))
-        raise CRSError(
-            f"坐标看起来是经纬度(度)，不是 --crs 所说的投影坐标(米) / the coordinates look like "
-            f"longitude/latitude degrees, not the projected metres of {parsed.to_string()}",
-            file=path,
-            value=f"{lon:.6f}, {lat:.6f}",
-            fix="drop --crs (WGS84 degrees), or give the system the degrees are in, e.g. "
-            "--crs gcj02 for Amap, --crs bd09 for Baidu; if the file declares this CRS, "
-            "override it with --crs",
-        )
-
-
-def _validate_coords(c: _Coords, rows: _Rows, geographic: bool, fix_swapped: bool) -> None:
-    for i in range(len(c.x)):
-        for val, raw, col, label in (
-            (c.x[i], c.raw_x[i], c.lon_col, "longitude"),
-            (c.y[i], c.raw_y[i], c.lat_col, "latitude"),
-        ):
-            if raw == "":
-                rows.reject(i, col, "missing_coord", value=raw, label=label)
-                break
-            if not np.isfinite(val):
-                rows.reject(i, col, "bad_coord", value=raw, label=label)
-                break
-    if not geographic:
-        return
-    x, y = c.x, c.y
-    ok = np.isfinite(x) & np.isfinite(y)
-    china_share = _crs.in_china(x[ok], y[ok]).mean() if ok.any() else 0.0
-    out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
-    swapped = ok & _crs.in_china(y, x) & ~_crs.in_china(x, y)
-    swapped &= out_of_range | (china_share >= 0.5) | (china_share == 0)
-    col = f"{c.lon_col}/{c.lat_col}" if c.lon_col != c.lat_col else c.lon_col
-    for i in np.flatnonzero(swapped | out_of_range):
-        value = f"{c.raw_x[i]}, {c.raw_y[i]}"
-        if swapped[i] and fix_swapped:
-            logger.warning(
-                "%s row %d: latitude/longitude swapped; fixed", rows.path.name, rows.rows[i]
-            )
-            x[i], y[i] = y[i], x[i]
-        else:
-            rows.reject(i, col, "swapped" if swapped[i] else "out_of_range", value=value)
-
-
-def _to_wgs84(c: _Coords, rows: _Rows, parsed: object) -> tuple[np.ndarray, np.ndarray]:
-    good = ~rows.bad
-    lon = np.full(len(c.x), np.nan)
-    lat = np.full(len(c.x), np.nan)
-    if good.any():
-        lon[good], lat[good] = _crs.to_wgs84(c.x[good], c.y[good], parsed)
-    col = f"{c.lon_col}/{c.lat_col}" if c.lon_col != c.lat_col else c.lon_col
-    for i in np.flatnonzero(good & ~(np.isfinite(lon) & np.isfinite(lat))):
-        rows.reject(i, col, "cannot_convert", value=f"{c.raw_x[i]}, {c.raw_y[i]}", crs=c.crs)
-    return lon, lat
 
 
 # --- duplicates, kinds, boundary ---------------------------------------------------------------
