@@ -161,3 +161,25 @@ def test_palace_summary_without_full_matrix_equals_the_matrix(seed):
     assert p.sites["newly_covered_population"].iloc[0] == pytest.approx(float(w[new].sum()))
     if seed != 3:  # these instances have candidates that cover no uncovered community
         assert useless > 0
+
+
+@pytest.mark.parametrize("seed,palaces", [(5, 0), (8, 1)])
+def test_lower_bounds_never_exceed_the_exact_objective(seed, palaces):
+    """The float32 pair bounds (with their rounding slack) stay at or below every candidate's
+    exact weighted walk, so pruning by them cannot skip the optimum."""
+    from geo.optimize import _median
+
+    res = _instance(seed, 16, 0.1, 200, palaces)
+    cand = generate_candidates(res)
+    snap = candidate_snap(res, cand)
+    w = res.communities["population"].to_numpy(float)
+    e = _existing(res)
+    off = res.communities["off_network"].to_numpy(bool)
+    inst = _median._instance(res.network, snap, res.community_snap, w, e, off)
+    fidx, lb, _ = _median._lower_bounds(res.network, snap, res.community_snap, inst)
+    cost = distance_matrix(res, snap)
+    ok = np.isfinite(e) | np.isfinite(cost).any(axis=0)
+    exact = np.array([_core.weighted_cost(cost, w, e, ok, [j]) for j in fidx])
+    assert len(fidx) > 20
+    assert (lb <= exact * (1 + 1e-12) + 1e-6).all()
+    assert (lb > 0.5 * exact).mean() > 0.5  # and they are not trivially low
