@@ -46,6 +46,8 @@ def file_hash(path: Path) -> str:
 
 
 def cache_key(source_hash: str, params: dict[str, Any]) -> str:
+    """20 hex digits naming a built network: the cache version, the source's content hash
+    (:func:`file_hash`) and the build parameters."""
     blob = json.dumps(
         {"v": CACHE_VERSION, "src": source_hash, **params}, sort_keys=True, default=str
     )
@@ -53,6 +55,7 @@ def cache_key(source_hash: str, params: dict[str, Any]) -> str:
 
 
 def cache_path(cache_dir: Path, source: Path, key: str) -> Path:
+    """Where the entry ``key`` of ``source`` lives: ``<cache_dir>/<source stem>-<key>.npz``."""
     stem = source.name.split(".")[0][:40]
     return Path(cache_dir) / f"{stem}-{key}.npz"
 
@@ -89,6 +92,8 @@ def verified_bytes(path: Path) -> bytes:
 
 
 def load(path: Path) -> Network | None:
+    """The cached network at ``path``, or None when absent or when its checksum fails (then a
+    warning says so and the caller rebuilds it)."""
     if not path.exists():
         return None
     try:
@@ -101,6 +106,7 @@ def load(path: Path) -> Network | None:
 
 
 def store(net: Network, path: Path) -> None:
+    """Write ``net`` to ``path`` atomically and seal it; a full or read-only disk only warns."""
     from ..io import atomic_path
 
     try:
