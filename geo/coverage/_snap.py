@@ -267,7 +267,10 @@ def _build_index(net: Network) -> SegmentIndex:
 
 
 def segment_index(net: Network) -> SegmentIndex:
-    """The segment grid of ``net`` used for snapping, built once per network (cached)."""
+    """The segment grid of ``net`` used for snapping (metres, metric CRS).
+
+    Built once per network and kept in :data:`INDEX_CACHE` (dropped with the network).
+    """
     return INDEX_CACHE.get(net, "segment_index", _build_index)
 
 
@@ -484,13 +487,29 @@ def _start(
 
 
 def nearest_segments(ix: SegmentIndex, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Distance (m) from every (finite) point to its nearest segment, and that segment.
+    """Distance from every point to its nearest segment, and that segment (exact).
 
+    Parameters
+    ----------
+    ix
+        The network's segment grid (:func:`segment_index`).
+    x, y : float64 (P,)
+        Finite point coordinates, metres in the network's metric CRS.
+
+    Returns
+    -------
+    dist : float64 (P,)
+        Metres to the nearest segment (equal to a brute-force search over all segments).
+    seg : int64 (P,)
+        Its index in ``ix`` (``ix.seg_edge[seg]`` is the edge).
+
+    Notes
+    -----
     Starts with each point's own cell, then reads ever wider blocks of cells (1, 1, 2, 4, ...
     cells more on each side) while some cell outside the block could still hold a nearer
     segment. Points outside the grid start with the first block that reaches it. Points
-    whose block passes :data:`_FINE_MAX_H` cells (far from any street) go on in the same way
-    on a coarse grid (:attr:`SegmentIndex.coarse`), starting from the best distance found.
+    whose block passes ``_FINE_MAX_H`` cells (far from any street) go on in the same way on
+    a coarse grid (:attr:`SegmentIndex.coarse`), starting from the best distance found.
     """
     n = x.size
     st = _start(ix, x, y, np.full(n, np.inf), np.full(n, -1, np.int64))

@@ -14,6 +14,9 @@ Points (sites, communities) sit *on edges*: a point on edge ``e = (u, v)`` at ``
 >>> reach = site_reach(net, sites, 1000.0)              # nodes each site reaches in 1 km
 >>> s, p, d = reach_pairs(net, reach, sites, points)    # (site, point, metres) within 1 km
 
+* :func:`snap_points` puts points on their nearest edge (exact: the nearest point of any
+  edge, not the nearest node), reading a grid of segments (:func:`segment_index`, built once
+  per network and kept in :data:`INDEX_CACHE`; :func:`nearest_segments` is the search).
 * :func:`nearest_sites` runs **one** multi-source Dijkstra from every site at once (each site
   is a virtual node joined to its edge's two ends), giving every node its distance to the
   nearest site and that site's index.
