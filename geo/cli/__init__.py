@@ -16,7 +16,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .._checks import check_args, lock_folder
 from .._errors import ServiceCircleError
+from .._safety import ConsoleFormatter, OutLock, console
 from ._parsers import COMMANDS, Command
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -38,8 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fail(message: object, code: int, verbose: bool) -> int:
     """Print one line (control characters escaped) and, with -v, the traceback."""
-    from .._safety import console
-
     if verbose:
         import traceback
 
@@ -49,28 +49,24 @@ def _fail(message: object, code: int, verbose: bool) -> int:
     return code
 
 
+def _logging(*, quiet: bool, verbose: bool) -> None:
+    """Errors only with -q, progress with -v, else warnings; control characters escaped."""
+    level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt)
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.StreamHandler) and type(h.formatter) is logging.Formatter:
+            h.setFormatter(ConsoleFormatter(fmt))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 unexpected error or ``--fail-on-target`` missed,
     2 bad input or arguments (one line says what and how to fix it; ``-v`` adds the traceback),
     3 some counties (or report files) failed, 130 interrupted."""
-    parser = build_parser()
-    a = parser.parse_args(argv)
+    a = build_parser().parse_args(argv)
     verbose = bool(getattr(a, "verbose", False))
-    level = (
-        logging.ERROR
-        if getattr(a, "quiet", False)
-        else (logging.INFO if verbose else logging.WARNING)
-    )
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt)
-    from .._safety import ConsoleFormatter, OutLock
-
-    for h in logging.getLogger().handlers:
-        if isinstance(h, logging.StreamHandler) and type(h.formatter) is logging.Formatter:
-            h.setFormatter(ConsoleFormatter(fmt))
+    _logging(quiet=bool(getattr(a, "quiet", False)), verbose=verbose)
     try:
-        from .._checks import check_args, lock_folder
-
         check_args(a)
         folder = lock_folder(a)
         if folder is None:

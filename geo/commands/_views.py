@@ -36,8 +36,8 @@ def views(a: argparse.Namespace, res, boundary, rejects):
     area = None
     if boundary is not None:  # street km count inside the study area only
         area = shapely.union_all(boundary.geometry.to_crs(4326).values)
-    res, views = demand_views(res, workplaces=wp, area=area, **kw)
-    return res, views, rejects
+    res, found = demand_views(res, workplaces=wp, area=area, **kw)
+    return res, found, rejects
 
 
 def demand_kw(a: argparse.Namespace) -> dict:
