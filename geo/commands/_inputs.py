@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import crs as _crs
-from .._console import print_kind_mapping
 from ..audit import assign_county, read_boundaries, repair_polygons, select_counties
 from ..config import DEFAULT_THRESHOLDS_MIN, DEFAULT_WALK_SPEED_KMH, Config
 from ..io import (
@@ -23,6 +22,7 @@ from ..io import (
     write_csv,
 )
 from ..network import ProjectedWithoutCRS, build_network
+from ._console import print_kind_mapping
 
 logger = logging.getLogger("geo")
 

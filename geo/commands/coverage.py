@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 
 from .. import schema
-from .._console import _print_summary, _print_views
 from ..coverage import compute_coverage
 from ..outputs import write_coverage_outputs
+from ._console import print_summary, print_views
 from ._inputs import config, load, output_crs
 from ._views import console_rejects, load_summary, map_kwargs, views
 
@@ -34,6 +34,6 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         workbook="coverage.xlsx",
     )
     metrics = schema.apply_metrics(res.communities, res.config, "summary")
-    _print_summary({**res.summary, **metrics, **console_rejects(a, rejects)}, out, a.lang)
-    _print_views(demand, cfg.main_level, a.lang)
+    print_summary({**res.summary, **metrics, **console_rejects(a, rejects)}, out, a.lang)
+    print_views(demand, cfg.main_level, a.lang)
     return 0

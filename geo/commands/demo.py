@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from .. import schema
-from .._console import _print_summary
 from ..config import Config
 from ..coverage import compute_coverage
 from ..demo import DEMO_MINUTES, DEMO_NEW_SITES, DEMO_THRESHOLDS, demo_pbf, write_inputs
@@ -15,6 +14,7 @@ from ..maps import label
 from ..network import build_network
 from ..optimize import propose_sites
 from ..outputs import write_coverage_outputs
+from ._console import print_summary
 from ._views import background
 
 
@@ -61,7 +61,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
             "OpenStreetMap data (ODbL); not Hubei data.",
         },
     )
-    _print_summary(res.summary, out, a.lang)
+    print_summary(res.summary, out, a.lang)
     _print_demo_proposals(prop, a.lang)
     return 0
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import shapely
 
 from .. import schema
-from .._console import _print_mixed
 from .._errors import InputError
 from ..coverage import compute_coverage
 from ..coverage.streets import parse_street_weights
 from ..io import load_sites, rejects_frame
 from ..optimize import parse_demand, propose_mixed, propose_sites
 from ..outputs import write_coverage_outputs
+from ._console import print_mixed
 from ._inputs import config, kv, load, load_kw, loaded, output_crs
 from ._views import load_summary, map_kwargs, views
 
@@ -54,7 +54,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
     )
     s = prop.summary
     if "weights" in s:
-        _print_mixed(s)
+        print_mixed(s)
         print(f"outputs: {out}")
         return 0
     _print_gaps(s, prop.sites, out, a.lang)

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import schema
+from .. import schema
+from ..io import kind_mapping_line
 
 
 def print_kind_mapping(mapping: dict, lang: str = "zh") -> None:
     """Every site-kind label met and the kind it was counted as."""
-    from .io import kind_mapping_line
-
     if mapping:
         print(kind_mapping_line(mapping, lang))
 
 
-def _median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
+def median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
     """The median walk of uncovered communities, or why there is none."""
     if uncovered == 0:
         return "无" if lang == "zh" else "none"
@@ -26,7 +25,7 @@ def _median_text(m: float | None, uncovered: int, lang: str = "zh") -> str:
     return f"{m:,.0f} 米" if lang == "zh" else f"{m:,.0f} m"
 
 
-def _print_views(views, main_level: str, lang: str = "zh") -> None:
+def print_views(views, main_level: str, lang: str = "zh") -> None:
     for line in views.lines(lang, main_level):
         print(line)
 
@@ -53,7 +52,7 @@ _CONSOLE = {
 }  # fmt: skip
 
 
-def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
+def print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
     """The run's headline figures on the console, in Chinese (``--lang zh``) or English."""
     t = _CONSOLE["zh" if lang == "zh" else "en"]
     print(t["head"].format(communities=s["communities"], population=s["population"],
@@ -64,7 +63,7 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
                                 pop=v["population_covered"],
                                 share=100 * v["population_share"]))  # fmt: skip
     n_unc = s["communities"] - s["communities_covered"]
-    med = _median_text(s.get("uncovered_median_walk_m"), n_unc, lang)
+    med = median_text(s.get("uncovered_median_walk_m"), n_unc, lang)
     pct = 100 * s.get("population_covered_share", 0)
     main = schema.level_text(s["main_level"], lang)
     print(t["main"].format(level=main, pct=pct, n=n_unc, med=med))
@@ -91,7 +90,7 @@ def _print_summary(s: dict, out: Path | None = None, lang: str = "zh") -> None:
         print(t["out"].format(out=out))
 
 
-def _print_mixed(s: dict) -> None:
+def print_mixed(s: dict) -> None:
     w = ", ".join(f"{k}={v:g}" for k, v in s["weights"].items())
     print(
         f"mclp on {'+'.join(s['demand'])} (weights {w}): {s['new_sites']} new site(s), status "
