@@ -11,7 +11,9 @@
 * load: the same network as a 7k-node GraphML; ``read_graphml`` (new, direct) against
   ``osmnx.load_graphml`` + ``from_networkx`` (before); and a cached (``.npz``) reload;
 * map: 2,000 sites + 5,000 communities on the largest real network (osmWHmainRoad.shp):
-  ``make_map`` + ``save_map`` build time and size; per-kind isochrones grid vs exact.
+  ``make_map`` + ``save_map`` build time and size, and the size without the extra
+  simplification of very large maps (``geo.maps._style``: before); per-kind isochrones grid
+  vs exact.
 
 Times are the median of ``--repeat`` runs in this process (imports excluded).
 """
@@ -221,6 +223,8 @@ def bench_map(repeat: int) -> dict:
     res.reach(max(cfg.levels.values()))
     t_iso, _ = _median(lambda: res.isochrones(by="kind", simplify_m=15.0), 1)
     t_exact, _ = _median(lambda: res.isochrones(by="kind", simplify_m=15.0, method="exact"), 1)
+    from geo.maps import _bglayers, _layers
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.html"
 
@@ -228,12 +232,21 @@ def bench_map(repeat: int) -> dict:
             return save_map(make_map(res, basemap="none", offline=True), path)
 
         t_map, info = _median(build, repeat)
+        # before: no extra simplification of large maps' streets and isochrones
+        saved = _layers.ISOCHRONE_SIMPLIFY_PER_EXTENT, _bglayers.STREET_SIMPLIFY_PER_EXTENT
+        _layers.ISOCHRONE_SIMPLIFY_PER_EXTENT = _bglayers.STREET_SIMPLIFY_PER_EXTENT = 0.0
+        try:
+            t_before, before = _median(build, 1)
+        finally:
+            _layers.ISOCHRONE_SIMPLIFY_PER_EXTENT, _bglayers.STREET_SIMPLIFY_PER_EXTENT = saved
     return {
         "nodes": net.n_nodes,
         "edges": net.n_edges,
         "sites": len(sites),
         "map_build_and_write_s": t_map,
         "map_mb": round(info["size_bytes"] / 1e6, 2),
+        "map_mb_without_large_map_simplify": round(before["size_bytes"] / 1e6, 2),
+        "map_build_and_write_without_large_map_simplify_s": t_before,
         "isochrones_by_kind_grid_s": t_iso,
         "isochrones_by_kind_exact_s": t_exact,
     }

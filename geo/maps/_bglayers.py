@@ -15,8 +15,11 @@ from ._style import (
     MAJOR_HIGHWAYS,
     PARK,
     STREET_SIMPLIFY_M,
+    STREET_SIMPLIFY_PER_EXTENT,
     WATER,
     degrees,
+    display_tolerance_m,
+    extent_m,
     shift,
 )
 from ._text import text
@@ -61,7 +64,8 @@ def streets(net, gcj: bool, lang: str, max_edges: int) -> list[str]:
         order = np.argsort(-net.length)[:max_edges]
         lines = lines[order]
     # per geometry: vectorised, ~0.2 s for 60k edges
-    lines = shapely.simplify(lines, degrees(STREET_SIMPLIFY_M))
+    tol = display_tolerance_m(STREET_SIMPLIFY_M, extent_m(lines), STREET_SIMPLIFY_PER_EXTENT)
+    lines = shapely.simplify(lines, degrees(tol))
     lines = shift(lines, gcj, LINE_DECIMALS)
     hw = np.asarray(net.edge_highway, dtype=object)[order].astype(str)
     major = np.isin(hw, list(MAJOR_HIGHWAYS))

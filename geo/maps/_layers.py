@@ -25,7 +25,11 @@ from ._payload import (
 )
 from ._style import (
     BOUNDARY_SIMPLIFY_M,
+    COARSE_DECIMALS,
+    ISOCHRONE_SIMPLIFY_M,
+    ISOCHRONE_SIMPLIFY_PER_EXTENT,
     LINE_DECIMALS,
+    METRES_PER_DEGREE,
     NEIGHBOUR_COLOUR,
     PARK,
     POINT_DECIMALS,
@@ -34,6 +38,8 @@ from ._style import (
     _num,
     _str,
     degrees,
+    display_tolerance_m,
+    extent_m,
     shift,
 )
 from ._text import text
@@ -83,9 +89,27 @@ def level_key(s) -> float:
     return float(re.sub(r"[^0-9.]", "", str(s)) or 0)
 
 
+def _simplify_large(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+    """Isochrones of a very large map simplified further (part by part, topology kept), and
+    the decimals to write them with."""
+    tol = display_tolerance_m(ISOCHRONE_SIMPLIFY_M, extent_m(geoms), ISOCHRONE_SIMPLIFY_PER_EXTENT)
+    if tol <= ISOCHRONE_SIMPLIFY_M:
+        return geoms, LINE_DECIMALS
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    parts = shapely.simplify(parts, degrees(tol), preserve_topology=True)
+    keep = ~shapely.is_empty(parts)
+    out = shapely.multipolygons(parts[keep], indices=idx[keep], out=np.empty(len(geoms), object))
+    out = np.where(pd.isna(out), shapely.MultiPolygon(), out)
+    return out, COARSE_DECIMALS if tol >= 2 * (
+        10**-COARSE_DECIMALS
+    ) * METRES_PER_DEGREE else LINE_DECIMALS
+
+
 def isochrone_layers(iso, gcj: bool, lang: str, main_level) -> list[str]:
     if iso is None or not len(iso):
         return []
+    geoms, decimals = _simplify_large(iso.geometry.to_numpy())
+    iso = iso.assign(geometry=geoms)
     out = []
     for level in sorted(iso["level"].unique(), key=level_key):
         sub = iso[iso["level"] == level]
@@ -101,7 +125,7 @@ def isochrone_layers(iso, gcj: bool, lang: str, main_level) -> list[str]:
                     "style": {"weight": 1, "fillOpacity": 0.08},
                 },
                 feature_collection(
-                    shift(sub.geometry.to_numpy(), gcj, LINE_DECIMALS),
+                    shift(sub.geometry.to_numpy(), gcj, decimals),
                     {"_c": [kind_colour(str(k)) for k in sub["kind"]]},
                 ),
             )
