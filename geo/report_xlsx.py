@@ -308,7 +308,8 @@ def write_workbook(
     to ``path``, atomically. ``lang`` ``zh`` (default) or ``en`` chooses headers and values.
 
     Written with XlsxWriter: every cell format is made once per workbook and each column's
-    values are prepared at once, so a 4,000-row sheet takes a fraction of a second.
+    values are prepared at once (Helsinki run, 7,300 rows on five sheets: 0.6 s of CPU against
+    2.2 s for openpyxl cell by cell; `benchmarks/workbook.py`).
     """
     import xlsxwriter
 
