@@ -9,7 +9,7 @@ from helpers import metres_to_lonlat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.coverage import _snap
+from geo.coverage import _segment_grid
 from geo.coverage.core import INDEX_CACHE, nearest_segments, segment_index, snap_points
 from geo.network import Network
 
@@ -73,8 +73,8 @@ def test_batches_and_coarse_cells_give_the_same_answer(monkeypatch):
     net = _polyline_network(rng, 200, 3_000.0)
     px, py = net.project(*metres_to_lonlat(*rng.uniform(-500, 3_500, (2, 2_000))))
     want = snap_points(net, px, py)
-    monkeypatch.setattr(_snap, "_PAIR_BATCH", 50)  # many small batches
-    monkeypatch.setattr(_snap, "MAX_CELLS", 16)  # a few big cells
+    monkeypatch.setattr(_segment_grid, "_PAIR_BATCH", 50)  # many small batches
+    monkeypatch.setattr(_segment_grid, "MAX_CELLS", 16)  # a few big cells
     INDEX_CACHE.clear(net)
     got = snap_points(net, px, py)
     assert segment_index(net).nx * segment_index(net).ny <= 25
@@ -103,7 +103,7 @@ def test_cell_size_does_not_change_the_answer(monkeypatch, cell):
     rng = np.random.default_rng(7)
     net = _polyline_network(rng, 80, 2_000.0)
     px, py = net.project(*metres_to_lonlat(*rng.uniform(-300, 2_300, (2, 500))))
-    monkeypatch.setattr(_snap, "CELL_M", cell)
+    monkeypatch.setattr(_segment_grid, "CELL_M", cell)
     INDEX_CACHE.clear(net)
     snap = snap_points(net, px, py)
     assert np.allclose(snap.leg, _brute(net, px, py), rtol=1e-12, atol=1e-7)
