@@ -97,9 +97,11 @@ _TRICKY = """<?xml version='1.0' encoding='UTF-8'?>
 """
 
 
-@pytest.mark.parametrize("name", ["helsinki", "tricky"])
-def test_same_network_as_the_per_vertex_reader(name, tmp_path):
-    if name == "helsinki":
+@pytest.mark.parametrize("name", ["helsinki", "helsinki-small-chunks", "tricky"])
+def test_same_network_as_the_per_vertex_reader(name, tmp_path, monkeypatch):
+    if name == "helsinki-small-chunks":  # OPL parsed a few lines at a time
+        monkeypatch.setattr("geo.network._osm.OPL_CHUNK_BYTES", 5000)
+    if name.startswith("helsinki"):
         path = str(demo_pbf())
     else:
         path = str(tmp_path / "tricky.osm")

@@ -274,24 +274,38 @@ def _excluded(data: bytes, line_start: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Bytes of OPL text parsed at a time (bounds the temporary copies made while parsing).
+OPL_CHUNK_BYTES = 16 * 2**20
+
+
 def _parse_opl_nodes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices per way, node ids, longitudes and latitudes of OPL way lines.
 
     Each line ends with ``N n<id>x<lon>y<lat>,...`` (``n<id>xy`` for a vertex without a
     location). Coordinates are OSM's fixed 7-decimal values, so parsing the text gives the
-    same doubles as libosmium's ``Location.lon``/``lat``.
+    same doubles as libosmium's ``Location.lon``/``lat``. Parsed in chunks of whole lines.
     """
-    parts = _OPL_NODES.findall(data)
-    counts = np.array([p.count(b",") + 1 if p else 0 for p in parts], np.int64)
-    text = b",".join(p for p in parts if p).replace(b"xy", b"x1e9y1e9")
-    values = np.fromstring(text.translate(_OPL_SEPARATORS), dtype=np.float64, sep=" ")
-    if values.size != 3 * counts.sum():
-        raise NetworkError(f"cannot parse libosmium's OPL output ({values.size} values)")
-    table = values.reshape(-1, 3)
+    counts, tables = [], []
+    lo = 0
+    while lo < len(data):
+        hi = data.find(b"\n", min(lo + OPL_CHUNK_BYTES, len(data) - 1)) + 1 or len(data)
+        parts = _OPL_NODES.findall(data, lo, hi)
+        counts.append(np.array([p.count(b",") + 1 if p else 0 for p in parts], np.int64))
+        text = b",".join(p for p in parts if p)
+        del parts
+        if b"xy" in text:
+            text = text.replace(b"xy", b"x1e9y1e9")
+        values = np.fromstring(text.translate(_OPL_SEPARATORS), dtype=np.float64, sep=" ")
+        if values.size != 3 * counts[-1].sum():
+            raise NetworkError(f"cannot parse libosmium's OPL output ({values.size} values)")
+        tables.append(values.reshape(-1, 3))
+        lo = hi
+    count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+    table = np.concatenate(tables) if tables else np.zeros((0, 3))
     ref = table[:, 0]
     if ref.size and np.abs(ref).max() >= 2**53:
         raise NetworkError("OSM node ids beyond 2**53 are not supported")
-    return counts, ref.astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
+    return count, ref.astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
 
 
 def _split_at_missing(ways: _Ways) -> _Lines:
