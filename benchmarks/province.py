@@ -167,7 +167,9 @@ def generated(out: Path, scale: float, seed: int = 1) -> dict:
     return {**generate(out, scale, seed), "reused": False}
 
 
-def run(network, boundaries, sites, communities, out: Path, workers: int, maps: bool) -> dict:
+def run(
+    network, boundaries, sites, communities, out: Path, workers: int, maps: bool, scheduler=None
+) -> dict:
     from geo.audit import run_audit
     from geo.config import Config
 
@@ -183,6 +185,7 @@ def run(network, boundaries, sites, communities, out: Path, workers: int, maps: 
         out=out / "audit",
         config=cfg,
         workers=workers,
+        scheduler=scheduler,
         write_maps=maps,
         force=True,
     )
@@ -212,6 +215,13 @@ def main() -> None:
     ap.add_argument("--communities")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-maps", action="store_true")
+    ap.add_argument("--scheduler", help="run the counties on this Dask scheduler (tcp://HOST:PORT)")
+    ap.add_argument(
+        "--dask-workers",
+        type=int,
+        help="start a local Dask cluster of N single-threaded worker processes and run the "
+        "counties on it (needs the dask extra: pip install 'servicecircle[dask]')",
+    )
     ap.add_argument(
         "--keep",
         help="folder to keep the generated inputs and outputs in; a later run with the same "
@@ -228,7 +238,30 @@ def main() -> None:
     else:
         gen = generated(tmp, args.scale)
         paths = (gen["network"], gen["boundaries"], gen["sites_file"], gen["communities_file"])
-    out = run(*paths, tmp, args.workers, not args.no_maps)
+    cluster = None
+    scheduler = args.scheduler
+    if args.dask_workers:
+        from distributed import LocalCluster
+
+        t0 = time.perf_counter()
+        cluster = LocalCluster(
+            n_workers=args.dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        scheduler = cluster.scheduler_address
+        cluster_start_s = round(time.perf_counter() - t0, 1)
+    try:
+        out = run(*paths, tmp, args.workers, not args.no_maps, scheduler)
+    finally:
+        if cluster is not None:
+            cluster.close()  # before the peak RSS below: workers count once they have exited
+    if scheduler:
+        out["scheduler"] = scheduler
+        out["dask_workers"] = args.dask_workers
+        if cluster is not None:
+            out["cluster_start_s"] = cluster_start_s
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
