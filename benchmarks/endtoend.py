@@ -154,8 +154,7 @@ def _stages(network: str, sites: Path, comms: Path, out: Path) -> dict:
     info = save_map(m, out / "map.html", offline=True)
     t["ours_map_html_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    main = None if "site_id" in iso else iso[iso["level"] == cfg.main_level]
-    save_png(res, out / "map.png", isochrones=main, tiles=False)
+    save_png(res, out / "map.png", **m._sc_png, tiles=False)  # as the command: the map's polygons
     t["ours_map_png_s"] = time.perf_counter() - t0
     t["ours_map_s"] = t["ours_map_html_s"] + t["ours_map_png_s"]
     t["map_mb"] = info["size_bytes"] / 1e6
