@@ -133,9 +133,9 @@ def _stages(network: str, sites: Path, comms: Path, out: Path) -> dict:
     snap_frame(net, s.data, "sites")
     snap_frame(net, c.data, "communities")
     t["ours_snap_s"] = time.perf_counter() - t0  # index build included
-    from geo.coverage import _snap
+    from geo.coverage.core import INDEX_CACHE
 
-    _snap._CACHE.pop(net, None)  # the coverage run below builds its own index again
+    INDEX_CACHE.clear(net)  # the coverage run below builds its own index again
     t0 = time.perf_counter()
     res = compute_coverage(net, s.data, c.data, config=cfg)
     t["ours_coverage_s"] = time.perf_counter() - t0  # snapping + search + reach pairs
