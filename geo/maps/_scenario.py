@@ -136,41 +136,20 @@ def _crs_name(input_crs: object) -> str:
     return "wgs84" if parsed.equals(4326) else "other"
 
 
-def scenario_payload(
-    res: CoverageResult, *, lang: str = "zh", gcj: bool = False, input_crs: object = None
-) -> dict[str, Any]:
-    """Everything the page's engine needs, as a JSON-ready dict."""
-    net = res.network
-    cfg = res.config
-    comm = res.communities
-    cs = res.community_snap
-    ss = res.site_snap
-    crs_name = _crs_name(input_crs)
-    sites = res.sites
-    n_s = len(sites)
-    pts = np.asarray(comm.geometry.to_numpy())
-    if len(pts):
-        pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
-    clon, clat = shapely.get_x(pts), shapely.get_y(pts)
-    sg = sites.geometry.to_crs(4326).to_numpy() if n_s else np.zeros(0, object)
-    slon, slat = shapely.get_x(sg), shapely.get_y(sg)
-    sx, sy = _input_coords(sites, crs_name if crs_name != "other" else "wgs84") if n_s else ((), ())
-    kinds = (
-        sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(n_s, "station")
-    ).tolist()
-    sid = (sites["site_id"] if "site_id" in sites else sites.index).astype(str).tolist()
-    sname = (sites["name"] if "name" in sites else sites.index).astype(str).tolist()
-    all_kinds = list(_BASE_KINDS) + sorted(set(kinds) - set(_BASE_KINDS))
-    usable = np.zeros(n_s, bool)
-    usable[res.usable_sites] = True
-    levels = [
+def _walk_levels(cfg) -> list[dict[str, float]]:
+    return [
         {"level": k, "limit_m": float(v), "minutes": float(v / cfg.metres_per_minute)}
         for k, v in cfg.levels.items()
     ]
-    mins = sorted(x["minutes"] for x in levels)
+
+
+def _settings(res: CoverageResult, lang: str, gcj: bool, crs_name: str) -> dict[str, Any]:
+    """The walk model's settings and the map's colour classes."""
     from . import CLASS_COLOURS, UNREACHABLE, walk_classes
 
-    classes = walk_classes(mins)
+    net, cfg = res.network, res.config
+    levels = _walk_levels(cfg)
+    classes = walk_classes(sorted(x["minutes"] for x in levels))
     return {
         "version": 1,
         "lang": lang,
@@ -188,113 +167,162 @@ def scenario_payload(
         "classes": [[m if np.isfinite(m) else None, c] for m, c in classes],
         "class_colours": CLASS_COLOURS,
         "unreachable_colour": UNREACHABLE,
-        "network": encode_network(net),
-        "communities": {
-            "id": comm["community_id"].astype(str).tolist(),
-            "name": comm["name"].astype(str).tolist(),
-            "population": _f64(comm["population"].to_numpy(float)),
-            "lon": np.round(clon, 6).tolist(),
-            "lat": np.round(clat, 6).tolist(),
-            "edge": b64(varint_bytes((cs.edge + 1).astype(np.uint64))),
-            "t": _f64(np.nan_to_num(cs.t, nan=0.0)),
-            "leg": _f64(np.nan_to_num(cs.leg, nan=np.inf)),
-            "off": comm["off_network"].astype(bool).astype(int).tolist(),
-            # registered metrics (geo.schema): label + preformatted text per community
-            "extra": [
-                {
-                    "label": schema.header(n, lang),
-                    "values": [schema.format_value(n, v, lang) for v in comm[n]],
-                }
-                for n in schema.popup_extra("communities", comm.columns)
-            ],
-        },
-        "sites": {
-            "id": sid,
-            "name": sname,
-            "kind": kinds,
-            "lon": np.asarray(slon, float).tolist(),
-            "lat": np.asarray(slat, float).tolist(),
-            "src_lon": np.asarray(sx, float).tolist(),
-            "src_lat": np.asarray(sy, float).tolist(),
-            "edge": (ss.edge.astype(np.int64)).tolist(),
-            "t": _f64(np.nan_to_num(ss.t, nan=0.0)),
-            "leg": _f64(np.nan_to_num(ss.leg, nan=np.inf)),
-            "usable": usable.astype(int).tolist(),
-        },
-        "kinds": [
-            {"kind": k, "label": label(lang, k), "colour": kind_colour(k, all_kinds)}
-            for k in all_kinds
+    }
+
+
+def _communities(res: CoverageResult, lang: str) -> dict[str, Any]:
+    """Community points (WGS84), their snap onto the network and their popup extras."""
+    comm, cs = res.communities, res.community_snap
+    pts = np.asarray(comm.geometry.to_numpy())
+    if len(pts):
+        pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
+    clon, clat = shapely.get_x(pts), shapely.get_y(pts)
+    return {
+        "id": comm["community_id"].astype(str).tolist(),
+        "name": comm["name"].astype(str).tolist(),
+        "population": _f64(comm["population"].to_numpy(float)),
+        "lon": np.round(clon, 6).tolist(),
+        "lat": np.round(clat, 6).tolist(),
+        "edge": b64(varint_bytes((cs.edge + 1).astype(np.uint64))),
+        "t": _f64(np.nan_to_num(cs.t, nan=0.0)),
+        "leg": _f64(np.nan_to_num(cs.leg, nan=np.inf)),
+        "off": comm["off_network"].astype(bool).astype(int).tolist(),
+        # registered metrics (geo.schema): label + preformatted text per community
+        "extra": [
+            {
+                "label": schema.header(n, lang),
+                "values": [schema.format_value(n, v, lang) for v in comm[n]],
+            }
+            for n in schema.popup_extra("communities", comm.columns)
         ],
+    }
+
+
+def _site_kinds(sites) -> list[str]:
+    n_s = len(sites)
+    return (
+        sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(n_s, "station")
+    ).tolist()
+
+
+def _sites(res: CoverageResult, crs_name: str) -> dict[str, Any]:
+    """Sites in WGS84 and in the input's system, their snap and whether they are usable."""
+    sites, ss = res.sites, res.site_snap
+    n_s = len(sites)
+    sg = sites.geometry.to_crs(4326).to_numpy() if n_s else np.zeros(0, object)
+    slon, slat = shapely.get_x(sg), shapely.get_y(sg)
+    sx, sy = _input_coords(sites, crs_name if crs_name != "other" else "wgs84") if n_s else ((), ())
+    usable = np.zeros(n_s, bool)
+    usable[res.usable_sites] = True
+    return {
+        "id": (sites["site_id"] if "site_id" in sites else sites.index).astype(str).tolist(),
+        "name": (sites["name"] if "name" in sites else sites.index).astype(str).tolist(),
+        "kind": _site_kinds(sites),
+        "lon": np.asarray(slon, float).tolist(),
+        "lat": np.asarray(slat, float).tolist(),
+        "src_lon": np.asarray(sx, float).tolist(),
+        "src_lat": np.asarray(sy, float).tolist(),
+        "edge": (ss.edge.astype(np.int64)).tolist(),
+        "t": _f64(np.nan_to_num(ss.t, nan=0.0)),
+        "leg": _f64(np.nan_to_num(ss.leg, nan=np.inf)),
+        "usable": usable.astype(int).tolist(),
+    }
+
+
+def _kinds(kinds: list[str], lang: str) -> list[dict[str, str]]:
+    """The four built-in kinds first, then the others in name order, with label and colour."""
+    all_kinds = list(_BASE_KINDS) + sorted(set(kinds) - set(_BASE_KINDS))
+    return [
+        {"kind": k, "label": label(lang, k), "colour": kind_colour(k, all_kinds)} for k in all_kinds
+    ]
+
+
+def scenario_payload(
+    res: CoverageResult, *, lang: str = "zh", gcj: bool = False, input_crs: object = None
+) -> dict[str, Any]:
+    """Everything the page's engine needs, as a JSON-ready dict."""
+    crs_name = _crs_name(input_crs)
+    sites = _sites(res, crs_name)
+    return {
+        **_settings(res, lang, gcj, crs_name),
+        "network": encode_network(res.network),
+        "communities": _communities(res, lang),
+        "sites": sites,
+        "kinds": _kinds(sites["kind"], lang),
         "text": _texts(lang),
         "kind_colours": KIND_COLOURS,
     }
 
 
+#: The panel's texts (a table of strings, kept as data rather than in a function).
+_TEXTS_ZH = {
+    "panel": "方案推演",
+    "add": "点击地图添加",
+    "adding": "在地图上点击放置新站点…",
+    "undo": "撤销",
+    "reset": "重置",
+    "export": "导出方案",
+    "edits": "调整记录",
+    "none": "尚无调整：选择类型后点“点击地图添加”，拖动站点可移动，点击站点可关闭/恢复。",
+    "added": "新增",
+    "moved": "移动",
+    "closed": "关闭",
+    "reopened": "恢复",
+    "sites_unit": "处",
+    "coverage": "覆盖率",
+    "communities": "覆盖社区",
+    "population": "覆盖人口",
+    "level": "步行",
+    "minutes": "分钟",
+    "baseline": "现状",
+    "now": "方案",
+    "off_network": "离道路过远，未计入",
+    "new_site": "新站点",
+    "close": "关闭此站点",
+    "reopen": "恢复此站点",
+    "ms": "计算用时",
+    "beyond": "超出步行范围",
+    "kind": "类型",
+    "crs_note": "导出坐标系",
+    "iso_note": "粗线：各站点步行可达的街道（主级别），随调整即时更新",
+}
+
+_TEXTS_EN = {
+    "panel": "What-if scenario",
+    "add": "Click map to add",
+    "adding": "Click on the map to place the new site…",
+    "undo": "Undo",
+    "reset": "Reset",
+    "export": "Export scenario",
+    "edits": "Edits",
+    "none": "No edits yet: choose a kind and click 'Click map to add'; drag a site to "
+    "move it; click a site to close or reopen it.",
+    "added": "added",
+    "moved": "moved",
+    "closed": "closed",
+    "reopened": "reopened",
+    "sites_unit": "sites",
+    "coverage": "coverage",
+    "communities": "communities covered",
+    "population": "population covered",
+    "level": "walk",
+    "minutes": "min",
+    "baseline": "baseline",
+    "now": "scenario",
+    "off_network": "too far from any street, not counted",
+    "new_site": "New site",
+    "close": "Close this site",
+    "reopen": "Reopen this site",
+    "ms": "computed in",
+    "beyond": "beyond walking range",
+    "kind": "Kind",
+    "crs_note": "export coordinates",
+    "iso_note": "Thick lines: streets each site reaches on foot (main level), live",
+}
+
+
 def _texts(lang: str) -> dict[str, str]:
-    zh = {
-        "panel": "方案推演",
-        "add": "点击地图添加",
-        "adding": "在地图上点击放置新站点…",
-        "undo": "撤销",
-        "reset": "重置",
-        "export": "导出方案",
-        "edits": "调整记录",
-        "none": "尚无调整：选择类型后点“点击地图添加”，拖动站点可移动，点击站点可关闭/恢复。",
-        "added": "新增",
-        "moved": "移动",
-        "closed": "关闭",
-        "reopened": "恢复",
-        "sites_unit": "处",
-        "coverage": "覆盖率",
-        "communities": "覆盖社区",
-        "population": "覆盖人口",
-        "level": "步行",
-        "minutes": "分钟",
-        "baseline": "现状",
-        "now": "方案",
-        "off_network": "离道路过远，未计入",
-        "new_site": "新站点",
-        "close": "关闭此站点",
-        "reopen": "恢复此站点",
-        "ms": "计算用时",
-        "beyond": "超出步行范围",
-        "kind": "类型",
-        "crs_note": "导出坐标系",
-        "iso_note": "粗线：各站点步行可达的街道（主级别），随调整即时更新",
-    }
-    en = {
-        "panel": "What-if scenario",
-        "add": "Click map to add",
-        "adding": "Click on the map to place the new site…",
-        "undo": "Undo",
-        "reset": "Reset",
-        "export": "Export scenario",
-        "edits": "Edits",
-        "none": "No edits yet: choose a kind and click 'Click map to add'; drag a site to "
-        "move it; click a site to close or reopen it.",
-        "added": "added",
-        "moved": "moved",
-        "closed": "closed",
-        "reopened": "reopened",
-        "sites_unit": "sites",
-        "coverage": "coverage",
-        "communities": "communities covered",
-        "population": "population covered",
-        "level": "walk",
-        "minutes": "min",
-        "baseline": "baseline",
-        "now": "scenario",
-        "off_network": "too far from any street, not counted",
-        "new_site": "New site",
-        "close": "Close this site",
-        "reopen": "Reopen this site",
-        "ms": "computed in",
-        "beyond": "beyond walking range",
-        "kind": "Kind",
-        "crs_note": "export coordinates",
-        "iso_note": "Thick lines: streets each site reaches on foot (main level), live",
-    }
-    return zh if lang == "zh" else en
+    return dict(_TEXTS_ZH if lang == "zh" else _TEXTS_EN)
 
 
 def engine_source() -> str:
