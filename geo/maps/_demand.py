@@ -209,71 +209,75 @@ def _workplaces(wres: CoverageResult, gcj: bool, lang: str) -> str:
 
 
 def _capacity(res: CoverageResult, gcj: bool, lang: str) -> list[str]:
-    out = []
+    """The sites' capacity layer, then (when any) the underserved communities' layer."""
+    under = _underserved(res, gcj, lang)
+    return [_capacity_sites(res, gcj, lang)] + ([under] if under is not None else [])
+
+
+def _capacity_sites(res: CoverageResult, gcj: bool, lang: str) -> str:
     s = res.sites
     cap = s["capacity"].to_numpy(float)
     ratio = s["supply_demand_ratio"].to_numpy(float)
     keep = np.isfinite(ratio) | (cap > 0)
     s, cap, ratio = s[keep], cap[keep], ratio[keep]
     over = s["overloaded"].to_numpy(bool)
-    out.append(
-        layer_json(
+    return layer_json(
+        {
+            "id": "capacity",
+            "kind": "points",
+            "name": f"{_t(lang, 'capacity_layer')} ({_t(lang, 'overloaded')} {int(over.sum())})",
+            "interactive": True,
+            "tooltip": "n",
+            "fields": [
+                ["n", _t(lang, "site")],
+                ["k", _t(lang, "capacity")],
+                ["r", _t(lang, "ratio")],
+                ["o", _t(lang, "overloaded")],
+            ],
+            "style": {"fill": False, "opacity": 0.9},
+        },
+        feature_collection(
+            shift(_points(s.geometry.to_numpy()), gcj, 6),
             {
-                "id": "capacity",
-                "kind": "points",
-                "name": f"{_t(lang, 'capacity_layer')} ({_t(lang, 'overloaded')} {int(over.sum())})",
-                "interactive": True,
-                "tooltip": "n",
-                "fields": [
-                    ["n", _t(lang, "site")],
-                    ["k", _t(lang, "capacity")],
-                    ["r", _t(lang, "ratio")],
-                    ["o", _t(lang, "overloaded")],
-                ],
-                "style": {"fill": False, "opacity": 0.9},
+                "n": _txt(s["name"]) if "name" in s else [""] * len(s),
+                "k": [_num(x) for x in cap],
+                "r": [_num(x, 4) for x in ratio],
+                "o": np.where(over, _t(lang, "yes"), _t(lang, "no")).tolist(),
+                "_e": np.where(over, OVERLOADED, NORMAL).tolist(),
+                "_w": np.where(over, 3.5, 1.2).tolist(),
+                "_r": np.clip(4 + np.sqrt(np.maximum(cap, 0)), 6, 22).tolist(),
             },
-            feature_collection(
-                shift(_points(s.geometry.to_numpy()), gcj, 6),
-                {
-                    "n": _txt(s["name"]) if "name" in s else [""] * len(s),
-                    "k": [_num(x) for x in cap],
-                    "r": [_num(x, 4) for x in ratio],
-                    "o": np.where(over, _t(lang, "yes"), _t(lang, "no")).tolist(),
-                    "_e": np.where(over, OVERLOADED, NORMAL).tolist(),
-                    "_w": np.where(over, 3.5, 1.2).tolist(),
-                    "_r": np.clip(4 + np.sqrt(np.maximum(cap, 0)), 6, 22).tolist(),
-                },
-            ),
-        )
+        ),
     )
+
+
+def _underserved(res: CoverageResult, gcj: bool, lang: str) -> str | None:
     c = res.communities
     under = c["underserved"].to_numpy(bool) & ~c["off_network"].to_numpy(bool)
-    if under.any():
-        cu = c[under]
-        out.append(
-            layer_json(
-                {
-                    "id": "underserved",
-                    "kind": "points",
-                    "name": f"{_t(lang, 'underserved_layer')} ({int(under.sum())})",
-                    "interactive": True,
-                    "tooltip": "n",
-                    "fields": [["n", _t(lang, "underserved")], ["i", _t(lang, "index")]],
-                    "style": {
-                        "fill": False,
-                        "color": UNDERSERVED,
-                        "dashArray": "3 3",
-                        "radius": 9,
-                        "weight": 2,
-                    },
-                },
-                feature_collection(
-                    shift(_points(cu.geometry.to_numpy()), gcj, 6),
-                    {"n": _txt(cu["name"]), "i": [_num(x, 2) for x in cu["e2sfca_index"]]},
-                ),
-            )
-        )
-    return out
+    if not under.any():
+        return None
+    cu = c[under]
+    return layer_json(
+        {
+            "id": "underserved",
+            "kind": "points",
+            "name": f"{_t(lang, 'underserved_layer')} ({int(under.sum())})",
+            "interactive": True,
+            "tooltip": "n",
+            "fields": [["n", _t(lang, "underserved")], ["i", _t(lang, "index")]],
+            "style": {
+                "fill": False,
+                "color": UNDERSERVED,
+                "dashArray": "3 3",
+                "radius": 9,
+                "weight": 2,
+            },
+        },
+        feature_collection(
+            shift(_points(cu.geometry.to_numpy()), gcj, 6),
+            {"n": _txt(cu["name"]), "i": [_num(x, 2) for x in cu["e2sfca_index"]]},
+        ),
+    )
 
 
 def _shares(res: CoverageResult, gcj: bool, lang: str) -> str | None:
