@@ -76,6 +76,66 @@ def _levels(tag: str | None) -> float:
         return DEFAULT_LEVELS
 
 
+def _location(o) -> tuple[float, float, list[tuple[float, float]] | None] | None:
+    """Lon, lat and (for a way) the vertex ring of an OSM object; None to skip it."""
+    if o.is_node():
+        return o.location.lon, o.location.lat, None
+    if not o.is_way():
+        return None
+    try:
+        ring = [(n.lon, n.lat) for n in o.nodes]
+    except Exception:  # a vertex outside the extract
+        return None
+    if len(ring) < 3:
+        return None
+    c = (
+        shapely.Polygon(ring).representative_point()
+        if len(ring) >= 4
+        else shapely.LineString(ring).centroid
+    )
+    return c.x, c.y, ring
+
+
+def _point_row(oid: str, name: str, amenity: str, kind: str, lon: float, lat: float) -> dict:
+    return {
+        "id": oid,
+        "name": name or amenity,
+        "kind": kind,
+        "lon": lon,
+        "lat": lat,
+        "osm_amenity": amenity,
+    }
+
+
+def _is_residential(tags) -> bool:
+    building = tags.get("building")
+    return building in RESIDENTIAL or (
+        building in UNTYPED and not any(k in tags for k in NON_RESIDENTIAL_KEYS)
+    )
+
+
+def _home_row(oid: str, name: str, tags, ring: list[tuple[float, float]]) -> dict:
+    building = tags.get("building")
+    return {
+        "id": oid,
+        "name": name
+        or (tags.get("addr:street", "") + " " + tags.get("addr:housenumber", "")).strip(),
+        "building": building if building in RESIDENTIAL else f"{building} (presumed residential)",
+        "levels": _levels(tags.get("building:levels")),
+        "geometry": shapely.Polygon(ring),
+    }
+
+
+def _communities(homes: list[dict]) -> gpd.GeoDataFrame:
+    """Residential buildings weighted by floor area (m²) and an estimated population."""
+    comm = gpd.GeoDataFrame(homes, geometry="geometry", crs=4326)
+    area = comm.to_crs(comm.estimate_utm_crs()).area.to_numpy()
+    comm["floor_area_m2"] = np.round(area * comm["levels"].to_numpy(), 1)
+    comm["population"] = np.maximum(np.round(comm["floor_area_m2"] / FLOOR_M2_PER_PERSON), 1)
+    comm["name"] = comm["name"].str.strip().replace("", np.nan).fillna(comm["id"])
+    return comm
+
+
 def extract(pbf: Path) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
     """Sites, candidate sites and residential-building communities from an OSM file."""
     import osmium
@@ -87,74 +147,21 @@ def extract(pbf: Path) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
         .with_filter(osmium.filter.KeyFilter("amenity", "building"))
     )
     for o in fp:
+        loc = _location(o)
+        if loc is None:
+            continue
+        lon, lat, ring = loc
         tags = o.tags
         amenity = tags.get("amenity")
-        if o.is_node():
-            lon, lat, ring = o.location.lon, o.location.lat, None
-        elif o.is_way():
-            try:
-                ring = [(n.lon, n.lat) for n in o.nodes]
-            except Exception:  # a vertex outside the extract
-                continue
-            if len(ring) < 3:
-                continue
-            c = (
-                shapely.Polygon(ring).representative_point()
-                if len(ring) >= 4
-                else shapely.LineString(ring).centroid
-            )
-            lon, lat = c.x, c.y
-        else:
-            continue
         name = tags.get("name") or tags.get("name:en") or ""
         oid = f"{o.type_str()}{o.id}"
         if amenity in SITE_KINDS:
-            sites.append(
-                {
-                    "id": oid,
-                    "name": name or amenity,
-                    "kind": SITE_KINDS[amenity],
-                    "lon": lon,
-                    "lat": lat,
-                    "osm_amenity": amenity,
-                }
-            )
+            sites.append(_point_row(oid, name, amenity, SITE_KINDS[amenity], lon, lat))
         elif amenity in CANDIDATE_AMENITIES:
-            cands.append(
-                {
-                    "id": oid,
-                    "name": name or amenity,
-                    "kind": "partner",
-                    "lon": lon,
-                    "lat": lat,
-                    "osm_amenity": amenity,
-                }
-            )
-        building = tags.get("building")
-        residential = building in RESIDENTIAL or (
-            building in UNTYPED and not any(k in tags for k in NON_RESIDENTIAL_KEYS)
-        )
-        if o.is_way() and residential and ring and len(ring) >= 4 and ring[0] == ring[-1]:
-            homes.append(
-                {
-                    "id": oid,
-                    "name": name
-                    or (
-                        tags.get("addr:street", "") + " " + tags.get("addr:housenumber", "")
-                    ).strip(),
-                    "building": building
-                    if building in RESIDENTIAL
-                    else f"{building} (presumed residential)",
-                    "levels": _levels(tags.get("building:levels")),
-                    "geometry": shapely.Polygon(ring),
-                }
-            )
-    comm = gpd.GeoDataFrame(homes, geometry="geometry", crs=4326)
-    area = comm.to_crs(comm.estimate_utm_crs()).area.to_numpy()
-    comm["floor_area_m2"] = np.round(area * comm["levels"].to_numpy(), 1)
-    comm["population"] = np.maximum(np.round(comm["floor_area_m2"] / FLOOR_M2_PER_PERSON), 1)
-    comm["name"] = comm["name"].str.strip().replace("", np.nan).fillna(comm["id"])
-    return pd.DataFrame(sites), pd.DataFrame(cands), comm
+            cands.append(_point_row(oid, name, amenity, "partner", lon, lat))
+        if o.is_way() and _is_residential(tags) and ring and len(ring) >= 4 and ring[0] == ring[-1]:
+            homes.append(_home_row(oid, name, tags, ring))
+    return pd.DataFrame(sites), pd.DataFrame(cands), _communities(homes)
 
 
 def write_inputs(out: Path) -> dict[str, Path]:
