@@ -161,23 +161,28 @@ def _linestring_coords(wkt: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return flat, np.bincount(which, minlength=len(wkt))
 
 
-def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, Any]) -> Network:
-    """The shared, vectorised part of :func:`from_networkx` and :func:`read_graphml`."""
-    from ._model import concat_ranges as _ranges
-
-    iu = np.asarray(rec.u, np.int64)
-    iv = np.asarray(rec.v, np.int64)
-    flat, off = _coords(rec.geom, xs, ys, iu, iv)
+def _to_wgs84(crs: Any, xs, ys, flat: np.ndarray):
+    """Node and geometry coordinates in WGS84 degrees (unchanged when ``crs`` is WGS84)."""
     pcrs = pyproj.CRS.from_user_input(crs)
     if not pcrs.equals(pyproj.CRS.from_epsg(4326)):
         to_ll = pyproj.Transformer.from_crs(pcrs, 4326, always_xy=True)
         xs, ys = (np.asarray(a) for a in to_ll.transform(xs, ys))
         flat = np.column_stack(to_ll.transform(flat[:, 0], flat[:, 1]))
+    return xs, ys, flat
+
+
+def _node_ids(nodes: list[Any]) -> np.ndarray:
+    """Integer node ids, or 0..n-1 when the graph's node keys are not integers."""
     try:
-        node_id = np.array([int(n) for n in nodes], np.int64)
+        return np.array([int(n) for n in nodes], np.int64)
     except (TypeError, ValueError):
-        node_id = np.arange(len(nodes), dtype=np.int64)
-    # orient every geometry from u to v
+        return np.arange(len(nodes), dtype=np.int64)
+
+
+def _orient(flat: np.ndarray, off: np.ndarray, xs, ys, iu: np.ndarray):
+    """Every record's geometry turned to run from its ``u`` node; also each point's record."""
+    from ._model import concat_ranges as _ranges
+
     first, last = flat[off[:-1]], flat[off[1:] - 1]
     ux, uy = xs[iu], ys[iu]
     flip = np.hypot(first[:, 0] - ux, first[:, 1] - uy) > np.hypot(last[:, 0] - ux, last[:, 1] - uy)
@@ -186,20 +191,31 @@ def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, An
     rec_of = np.repeat(np.arange(iu.size), counts)
     j = pos - off[rec_of]
     src = np.where(flip[rec_of], off[rec_of + 1] - 1 - j, pos)
-    flat = flat[src]
+    return flat[src], rec_of
+
+
+def _lengths(rec: _Records, flat: np.ndarray, rec_of: np.ndarray, n: int) -> np.ndarray:
+    """Record lengths (m); a missing one is the haversine length of its geometry."""
     length = np.asarray(rec.length, float)
     miss = np.isnan(length)
     if miss.any():
         seg = haversine_m(flat[:-1, 0], flat[:-1, 1], flat[1:, 0], flat[1:, 1])
         inside = rec_of[:-1] == rec_of[1:]
-        sums = np.bincount(rec_of[:-1][inside], weights=seg[inside], minlength=iu.size)
+        sums = np.bincount(rec_of[:-1][inside], weights=seg[inside], minlength=n)
         length = np.where(miss, sums, length)
-    # A street stored in both directions appears as (u, v) and (v, u): per (ends, length)
-    # group keep the copies of the direction with more of them, so real parallel streets
-    # survive; self-loops stored twice keep the forward copies.
+    return length
+
+
+def _one_direction(iu: np.ndarray, iv: np.ndarray, length: np.ndarray, rev) -> np.ndarray:
+    """Records to keep, groups in first-seen order.
+
+    A street stored in both directions appears as (u, v) and (v, u): per (ends, length)
+    group keep the copies of the direction with more of them, so real parallel streets
+    survive; self-loops stored twice keep the forward copies.
+    """
     lo, hi = np.minimum(iu, iv), np.maximum(iu, iv)
     rl = np.round(length, 1)
-    fwd = (iu < iv) | ((iu == iv) & ~np.asarray(rec.rev, bool))
+    fwd = (iu < iv) | ((iu == iv) & ~np.asarray(rev, bool))
     order = np.lexsort((np.arange(iu.size), rl, hi, lo))
     k = np.column_stack([lo[order], hi[order], rl[order]])
     new = np.r_[True, (k[1:] != k[:-1]).any(axis=1)]
@@ -213,8 +229,22 @@ def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, An
     first_seen = np.full(grp.max() + 1, iu.size)
     np.minimum.at(first_seen, grp, np.arange(iu.size))
     sel = np.flatnonzero(chosen)
-    sel = sel[np.lexsort((sel, first_seen[grp[sel]]))]  # groups in first-seen order
-    c = counts[sel]
+    return sel[np.lexsort((sel, first_seen[grp[sel]]))]
+
+
+def _build(nodes: list[Any], xs, ys, crs: Any, rec: _Records, meta: dict[str, Any]) -> Network:
+    """The shared, vectorised part of :func:`from_networkx` and :func:`read_graphml`."""
+    from ._model import concat_ranges as _ranges
+
+    iu = np.asarray(rec.u, np.int64)
+    iv = np.asarray(rec.v, np.int64)
+    flat, off = _coords(rec.geom, xs, ys, iu, iv)
+    xs, ys, flat = _to_wgs84(crs, xs, ys, flat)
+    node_id = _node_ids(nodes)
+    flat, rec_of = _orient(flat, off, xs, ys, iu)
+    length = _lengths(rec, flat, rec_of, iu.size)
+    sel = _one_direction(iu, iv, length, rec.rev)
+    c = np.diff(off)[sel]
     pts = flat[_ranges(off[:-1][sel], c)]
     return Network(
         node_id=node_id,
