@@ -11,6 +11,7 @@ import shapely
 from ..io import BUILTIN_KINDS
 from ._labels import kind_colour, label
 from ._layers import NEIGHBOUR_COLOUR
+from ._style import _num
 from ._text import text
 
 #: Colours of the walk-time classes, nearest first; the last is "beyond every level".
@@ -108,15 +109,6 @@ def summary_numbers(res, in_area: np.ndarray | None = None) -> dict[str, Any]:
     }
 
 
-def fmt(x: Any, nd: int = 0) -> str:
-    """A number with thousands separators (``—`` when not finite; text unchanged)."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "" if x is None else str(x)
-    return "—" if not np.isfinite(v) else f"{v:,.{nd}f}"
-
-
 def summary_box(nums, lang, proposals, psum, n_out, hex_note) -> list[dict[str, Any]]:
     """The summary box: coverage, communities, sites, neighbours, before → after, hexagons."""
     share = float(nums.get("population_covered_share") or 0.0)
@@ -126,7 +118,7 @@ def summary_box(nums, lang, proposals, psum, n_out, hex_note) -> list[dict[str, 
             "key": "population_covered_share",
             "value": round(share, 4),
             "text": f"{label(lang, 'coverage')}: {100 * share:.1f}% "
-            f"({fmt(nums.get('population_covered'))} / {fmt(nums.get('population'))})",
+            f"({_num(nums.get('population_covered'))} / {_num(nums.get('population'))})",
         },
         {
             "key": "communities_covered",
