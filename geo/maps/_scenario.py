@@ -35,6 +35,7 @@ import shapely
 from .. import crs as _crs
 from .. import schema
 from ..coverage.core import EPS_M
+from ..io import BUILTIN_KINDS
 from ..network import ZERO_LENGTH_M
 from ._labels import KIND_COLOURS, kind_colour, label
 from ._payload import RawHTML
@@ -51,7 +52,6 @@ SCENARIO_BUDGET_BYTES = 8_000_000
 #: Coordinate quantum of the embedded geometry, in degrees (1e-7 deg ~ 1.1 cm).
 QUANTUM_DEG = 1e-7
 DATA_ID = "sc-scenario-data"
-_BASE_KINDS = ("station", "integrated", "cultural_palace", "partner")
 
 
 # -- compact encodings ------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def _sites(res: CoverageResult, crs_name: str) -> dict[str, Any]:
 
 def _kinds(kinds: list[str], lang: str) -> list[dict[str, str]]:
     """The four built-in kinds first, then the others in name order, with label and colour."""
-    all_kinds = list(_BASE_KINDS) + sorted(set(kinds) - set(_BASE_KINDS))
+    all_kinds = list(BUILTIN_KINDS) + sorted(set(kinds) - set(BUILTIN_KINDS))
     return [
         {"kind": k, "label": label(lang, k), "colour": kind_colour(k, all_kinds)} for k in all_kinds
     ]
