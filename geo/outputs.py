@@ -16,7 +16,7 @@ from . import schema
 from ._fonts import cjk_font as _cjk_font  # old private name, kept for callers
 from .config import MAX_SITE_ISOCHRONES
 from .coverage import CoverageResult
-from .io import REJECT_COLUMNS, atomic_path, write_csv, write_json
+from .io import REJECT_COLUMNS, atomic_path, write_csv, write_geojson, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +162,7 @@ def _write_isochrones(res, out: Path, isochrones: bool, paths: dict) -> gpd.GeoD
         else res.isochrones(minutes=[])
     )
     if len(iso):
-        with atomic_path(out / "isochrones.geojson") as tmp:
-            gpd.GeoDataFrame(iso).to_file(tmp, driver="GeoJSON")
-        paths["isochrones"] = out / "isochrones.geojson"
+        paths["isochrones"] = write_geojson(gpd.GeoDataFrame(iso), out / "isochrones.geojson")
     return iso
 
 

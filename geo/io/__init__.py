@@ -43,7 +43,7 @@ from ._points import (
 )
 from ._read import detect_encoding, read_table
 from ._workplaces import load_workplaces
-from ._write import atomic_path, safe_frame, safe_text, write_csv, write_json
+from ._write import atomic_path, safe_frame, safe_text, write_csv, write_geojson, write_json
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -75,6 +75,7 @@ __all__ = [
     "safe_frame",
     "safe_text",
     "write_csv",
+    "write_geojson",
     "write_json",
 ]
 
