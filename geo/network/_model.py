@@ -362,6 +362,17 @@ def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.cumsum(out)
 
 
+def unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True)`` by one stable sort: the sorted distinct values
+    and the index of each one's first occurrence. (NumPy 2's hash-based ``unique`` took a
+    third of a province parse.)"""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.ones(ordered.size, bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    return ordered[new], order[new]
+
+
 def end_node_mask(pos: np.ndarray, line_index: np.ndarray, n_nodes: int) -> np.ndarray:
     """Which line vertices end an edge: a line's first and last vertex, and junctions.
 
@@ -418,7 +429,10 @@ def from_pieces(
     seg_piece = np.repeat(np.arange(a.size), npts)[:-1]
     within = seg_piece == np.repeat(np.arange(a.size), npts)[1:]
     length = np.bincount(seg_piece[within], weights=seg[within], minlength=a.size)
-    end_nodes = np.unique(np.concatenate([pos[a], pos[b]]))
+    is_end_node = np.zeros(node_ids.size, bool)
+    is_end_node[pos[a]] = True
+    is_end_node[pos[b]] = True
+    end_nodes = np.flatnonzero(is_end_node)  # sorted and unique, without a hash table
     remap = np.full(node_ids.size, -1, np.int64)
     remap[end_nodes] = np.arange(end_nodes.size)
     li = line_index[a]

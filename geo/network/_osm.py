@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import NetworkError
-from ._model import Network, end_node_mask, from_pieces
+from ._model import Network, end_node_mask, from_pieces, unique_first
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def read_osm(
     if bbox is not None:
         info["source_metric_crs"] = _metric_crs_of_all(lines)
         lines = _near_bbox(lines, bbox)
-    node_ids, first = np.unique(lines.ref, return_index=True)
+    node_ids, first = unique_first(lines.ref)
     return from_pieces(
         node_ids,
         lines.lon[first],
@@ -337,9 +337,11 @@ def _metric_crs_of_all(lines: _Lines) -> str:
     """The metric CRS the whole file's network would get (the UTM zone of its nodes' median)."""
     from .. import crs as _crs
 
-    node_ids, first = np.unique(lines.ref, return_index=True)
+    node_ids, first = unique_first(lines.ref)
     pos = np.searchsorted(node_ids, lines.ref)
-    ends = np.unique(pos[end_node_mask(pos, lines.line, node_ids.size)])
+    ends = np.flatnonzero(
+        np.bincount(pos[end_node_mask(pos, lines.line, node_ids.size)], minlength=node_ids.size)
+    )
     lon, lat = lines.lon[first][ends], lines.lat[first][ends]
     return _crs.utm_crs(lon, lat).to_string()
 
