@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .io import write_csv
+from .io import write_csv, write_geojson
 
 DEMO_MINUTES = 5.0
 DEMO_THRESHOLDS = (3.0, 5.0, 10.0)
@@ -176,10 +176,6 @@ def write_inputs(out: Path) -> dict[str, Path]:
     }
     write_csv(sites, paths["sites"])
     write_csv(cands, paths["candidates"])
-    from .io import atomic_path
-
-    with atomic_path(paths["communities"]) as tmp:
-        comm[
-            ["id", "name", "population", "floor_area_m2", "levels", "building", "geometry"]
-        ].to_file(tmp, driver="GeoJSON")
+    cols = ["id", "name", "population", "floor_area_m2", "levels", "building", "geometry"]
+    write_geojson(comm[cols], paths["communities"])
     return paths

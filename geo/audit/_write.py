@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..io import write_csv
+from ..io import write_csv, write_geojson
 
 if TYPE_CHECKING:
     from ._county import CountyResult
@@ -54,9 +54,7 @@ def write_isochrones(result: CountyResult, folder: Path) -> None:
     """isochrones.geojson (the main level's walk areas by kind), when there are any."""
     iso = result.isochrones
     if iso is not None and len(iso):
-        _with_county(iso.copy(), result.task.county).to_file(
-            folder / "isochrones.geojson", driver="GeoJSON"
-        )
+        write_geojson(_with_county(iso.copy(), result.task.county), folder / "isochrones.geojson")
 
 
 def write_map(result: CountyResult, row: dict[str, Any], folder: Path) -> str:

@@ -132,7 +132,7 @@ class DemandViews:
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """Write ``streets.csv``, ``uncovered_streets.geojson`` and ``workplaces.csv``."""
-        from ..io import atomic_path, write_csv
+        from ..io import write_csv, write_geojson
 
         out = Path(out)
         paths: dict[str, Path] = {}
@@ -140,9 +140,9 @@ class DemandViews:
             paths["streets"] = write_csv(self.street_table(), out / "streets.csv")
             unc = self.streets.uncovered
             if len(unc):
-                with atomic_path(out / "uncovered_streets.geojson") as tmp:
-                    gpd.GeoDataFrame(unc).to_file(tmp, driver="GeoJSON")
-                paths["uncovered_streets"] = out / "uncovered_streets.geojson"
+                paths["uncovered_streets"] = write_geojson(
+                    gpd.GeoDataFrame(unc), out / "uncovered_streets.geojson"
+                )
             paths["uncovered_main_roads"] = write_csv(
                 uncovered_main_roads(self), out / "uncovered_main_roads.csv"
             )
