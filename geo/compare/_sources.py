@@ -108,6 +108,11 @@ def _county_of_sites(sites: pd.DataFrame, comms: pd.DataFrame) -> None:
     )
 
 
+def _flag(col: pd.Series) -> pd.Series:
+    """A true/false column read back from CSV ("True" or "1" is true, any case)."""
+    return col.astype(str).str.lower().isin(["true", "1"])
+
+
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(
@@ -132,14 +137,14 @@ def _audit_tables(folder: Path, level: str) -> tuple[pd.DataFrame, pd.DataFrame]
             "lon": comm["lon"],
             "lat": comm["lat"],
             "walk_distance_m": comm["walk_distance_m"],
-            "covered": comm[flag].astype(str).str.lower().isin(["true", "1"]),
+            "covered": _flag(comm[flag]),
         }
     )
     frames = []
     for p in sorted((folder / "counties").glob("*/sites.csv")):
         s = pd.read_csv(p, encoding="utf-8-sig", dtype={"site_id": str})
         if "in_county" in s:
-            s = s[s["in_county"].astype(str).str.lower().isin(["true", "1"])]
+            s = s[_flag(s["in_county"])]
         county = s["county"].astype(str) if "county" in s else p.parent.name
         frames.append(
             pd.DataFrame(
