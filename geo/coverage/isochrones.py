@@ -89,77 +89,108 @@ def isochrones(
     cfg = res.config
     if method == "network":
         method = "exact"
-    if minutes is None:
-        levels = list(cfg.levels.items())
-    else:
-        mins = [float(minutes)] if isinstance(minutes, int | float) else [float(m) for m in minutes]
-        levels = [(f"{m:g}min", m * cfg.metres_per_minute) for m in mins]
+    levels = _levels(cfg, minutes)
     net = res.network
     sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
+    sid, kind = _site_labels(sites)
+    if method == "grid" and len(sites) and levels:
+        cell = cell_m if cell_m is not None else max(CELL_M, simplify_m)
+        return _grid_isochrones(res, levels, by, simplify_m, cell, sid, kind, sites)
     snap = res.site_snap.take(res.usable_sites)
+    sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    frames = []
+    for level, limit in levels:
+        if not len(sites):
+            continue
+        if method != "convex" and by == "kind":
+            pieces = reach_pieces(res, limit)
+            f = _kind_union(res, pieces, kind, sx, sy, snap, cfg.street_buffer_m, simplify_m)
+        else:
+            if method == "convex":
+                polys = _convex_polys(res, limit, sx, sy, cfg.street_buffer_m)
+            else:
+                polys = _exact_site_polys(res, limit, sx, sy, snap, cfg.street_buffer_m)
+            f = _site_frame(res, shapely.simplify(polys, simplify_m), sid, kind, sites, by)
+        _finish(f, limit, level, method, cfg)
+        frames.append(f.to_crs(4326))
+    if not frames:
+        return _empty_isochrones()
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+
+
+def _levels(cfg, minutes: float | list[float] | None) -> list[tuple[str, float]]:
+    """(level name, limit in metres) per requested walk time; default: the config's levels."""
+    if minutes is None:
+        return list(cfg.levels.items())
+    mins = [float(minutes)] if isinstance(minutes, int | float) else [float(m) for m in minutes]
+    return [(f"{m:g}min", m * cfg.metres_per_minute) for m in mins]
+
+
+def _site_labels(sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Site ids (the index when there is no ``site_id`` column) and kinds ("" when none)."""
     sid = (
         sites["site_id"].astype(str).to_numpy()
         if "site_id" in sites
         else sites.index.astype(str).to_numpy()
     )
     kind = sites["kind"].astype(str).to_numpy() if "kind" in sites else np.full(len(sites), "")
-    sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
-    frames = []
-    if method == "grid" and len(sites) and levels:
-        cell = cell_m if cell_m is not None else max(CELL_M, simplify_m)
-        return _grid_isochrones(res, levels, by, simplify_m, cell, sid, kind, sites)
-    for level, limit in levels:
-        if not len(sites):
-            continue
-        if method == "convex":
-            reach = res.reach(limit)
-            pts = shapely.points(net.xy[reach.node])
-            pts = np.concatenate([pts, shapely.points(sx, sy)])
-            owner = np.concatenate([reach.site, np.arange(len(sites))])
-            order = np.argsort(owner, kind="stable")
-            polys = shapely.convex_hull(shapely.multipoints(pts[order], indices=owner[order]))
-            polys = shapely.buffer(polys, cfg.street_buffer_m)
-        else:
-            pieces = reach_pieces(res, limit)
-            if by == "kind":
-                f = _kind_union(res, pieces, kind, sx, sy, snap, cfg.street_buffer_m, simplify_m)
-                _finish(f, limit, level, method, cfg)
-                frames.append(f.to_crs(4326))
-                continue
-            geoms = _piece_geoms(res, pieces)
-            legs = shapely.linestrings(
-                np.stack([np.column_stack([sx, sy]), np.column_stack([snap.x, snap.y])], axis=1)
-            )
-            allg = np.concatenate([geoms, legs])
-            owner = np.concatenate([pieces["s"].to_numpy(), np.arange(len(sites))])
-            # buffering pieces one by one and unioning per site is ~50x faster in GEOS than
-            # buffering one overlapping MultiLineString
-            buffered = shapely.buffer(allg, cfg.street_buffer_m, quad_segs=4)
-            order = np.argsort(owner, kind="stable")
-            bounds = np.searchsorted(owner[order], np.arange(len(sites) + 1))
-            polys = np.array(
-                [
-                    shapely.union_all(buffered[order[a:b]])
-                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-                ]
-            )
-        polys = shapely.simplify(polys, simplify_m)
-        f = gpd.GeoDataFrame(
-            {"site_id": sid, "kind": kind, "name": sites.get("name", sid)},
-            geometry=polys,
-            crs=net.metric_crs,
-        )
-        if by == "kind":
-            f = f.dissolve(by="kind", as_index=False)[["kind", "geometry"]]
-        _finish(f, limit, level, method, cfg)
-        frames.append(f.to_crs(4326))
-    if not frames:
-        return gpd.GeoDataFrame(
-            columns=["site_id", "kind", "minutes", "limit_m", "method", "area_km2", "geometry"],
-            geometry="geometry",
-            crs=4326,
-        )
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+    return sid, kind
+
+
+def _legs(sx, sy, snap) -> np.ndarray:
+    """The straight leg from each site to its snap point on the network."""
+    return shapely.linestrings(
+        np.stack([np.column_stack([sx, sy]), np.column_stack([snap.x, snap.y])], axis=1)
+    )
+
+
+def _convex_polys(res: CoverageResult, limit: float, sx, sy, width: float) -> np.ndarray:
+    """Per site: buffered convex hull of the reached nodes and the site itself."""
+    reach = res.reach(limit)
+    pts = shapely.points(res.network.xy[reach.node])
+    pts = np.concatenate([pts, shapely.points(sx, sy)])
+    owner = np.concatenate([reach.site, np.arange(len(sx))])
+    order = np.argsort(owner, kind="stable")
+    polys = shapely.convex_hull(shapely.multipoints(pts[order], indices=owner[order]))
+    return shapely.buffer(polys, width)
+
+
+def _exact_site_polys(res: CoverageResult, limit: float, sx, sy, snap, width: float) -> np.ndarray:
+    """Per site: union of its buffered reached street pieces and its access leg."""
+    pieces = reach_pieces(res, limit)
+    allg = np.concatenate([_piece_geoms(res, pieces), _legs(sx, sy, snap)])
+    owner = np.concatenate([pieces["s"].to_numpy(), np.arange(len(sx))])
+    # buffering pieces one by one and unioning per site is ~50x faster in GEOS than
+    # buffering one overlapping MultiLineString
+    buffered = shapely.buffer(allg, width, quad_segs=4)
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(len(sx) + 1))
+    return np.array(
+        [
+            shapely.union_all(buffered[order[a:b]])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+    )
+
+
+def _site_frame(res: CoverageResult, polys, sid, kind, sites, by: str) -> gpd.GeoDataFrame:
+    """Frame of per-site polygons (metric CRS), dissolved per kind when ``by="kind"``."""
+    f = gpd.GeoDataFrame(
+        {"site_id": sid, "kind": kind, "name": sites.get("name", sid)},
+        geometry=polys,
+        crs=res.network.metric_crs,
+    )
+    if by == "kind":
+        f = f.dissolve(by="kind", as_index=False)[["kind", "geometry"]]
+    return f
+
+
+def _empty_isochrones() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        columns=["site_id", "kind", "minutes", "limit_m", "method", "area_km2", "geometry"],
+        geometry="geometry",
+        crs=4326,
+    )
 
 
 def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> gpd.GeoDataFrame:
@@ -223,10 +254,7 @@ def _kind_union(res, pieces, kind, sx, sy, snap, width, simplify_m) -> gpd.GeoDa
     p = pieces.assign(k=pk, a=pieces["start"].round(1), b=pieces["end"].round(1))
     p = p.drop_duplicates(["k", "e", "a", "b"]).reset_index(drop=True)
     geoms = _piece_geoms(res, p)
-    legs = shapely.linestrings(
-        np.stack([np.column_stack([sx, sy]), np.column_stack([snap.x, snap.y])], axis=1)
-    )
-    allg = np.concatenate([geoms, legs])
+    allg = np.concatenate([geoms, _legs(sx, sy, snap)])
     owner = np.concatenate([p["k"].to_numpy(), kind])
     buffered = shapely.buffer(allg, width, quad_segs=4)
     kinds = sorted(set(owner))
