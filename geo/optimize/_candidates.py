@@ -140,13 +140,26 @@ def _generated_frames(
 
 def _clean(res: CoverageResult, cand: gpd.GeoDataFrame, boundary) -> gpd.GeoDataFrame:
     """Drop empty, outside-boundary and off-network candidates; dedupe (file ones win)."""
-    net, cfg = res.network, res.config
     cand = cand[~(cand.geometry.is_empty | cand.geometry.isna())]
     n0 = len(cand)
     if boundary is not None:
         cand = cand[shapely.intersects(boundary, cand.geometry.to_numpy())]
+    cand = snap_dedupe(res, cand)
+    logger.info(
+        "%d candidates (%s) from %d before filtering and deduplication",
+        len(cand),
+        cand["source"].value_counts().to_dict(),
+        n0,
+    )
+    return cand
+
+
+def snap_dedupe(res: CoverageResult, cand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop candidates farther than ``max_snap_m`` from the network, then any closer
+    than ``DEDUPE_M`` to an earlier kept one; adds ``lon``/``lat`` columns."""
+    net = res.network
     snap = snap_frame(net, cand, "candidates")
-    cand = cand[snap.leg <= cfg.max_snap_m]
+    cand = cand[snap.leg <= res.config.max_snap_m]
     xy = np.column_stack(net.project(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy()))
     keep = np.ones(len(cand), bool)
     for i, j in sorted(cKDTree(xy).query_pairs(DEDUPE_M)):
@@ -154,12 +167,6 @@ def _clean(res: CoverageResult, cand: gpd.GeoDataFrame, boundary) -> gpd.GeoData
             keep[j] = False
     cand = cand[keep].reset_index(drop=True)
     cand["lon"], cand["lat"] = cand.geometry.x, cand.geometry.y
-    logger.info(
-        "%d candidates (%s) from %d before filtering and deduplication",
-        len(cand),
-        cand["source"].value_counts().to_dict(),
-        n0,
-    )
     return cand
 
 

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.spatial import cKDTree
 
 from .._errors import InputError, SolverError
 from ..coverage import CoverageResult, snap_frame
@@ -50,6 +49,7 @@ from ..coverage.streets import (
 )
 from ..network import concat_ranges as _ranges
 from . import _core
+from ._candidates import snap_dedupe
 
 if TYPE_CHECKING:
     from . import Proposal
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LAYERS = ("residents", "workplaces", "streets")
-#: Candidates closer than this (metres) to an earlier one are duplicates.
-DEDUPE_M = 15.0
 
 
 def parse_demand(
@@ -244,20 +242,6 @@ def street_candidates(
     )
 
 
-def _dedupe(res: CoverageResult, cand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    net = res.network
-    snap = snap_frame(net, cand, "candidates")
-    cand = cand[snap.leg <= res.config.max_snap_m]
-    xy = np.column_stack(net.project(cand.geometry.x.to_numpy(), cand.geometry.y.to_numpy()))
-    keep = np.ones(len(cand), bool)
-    for i, j in sorted(cKDTree(xy).query_pairs(DEDUPE_M)):
-        if keep[i] and keep[j]:
-            keep[j] = False
-    cand = cand[keep].reset_index(drop=True)
-    cand["lon"], cand["lat"] = cand.geometry.x, cand.geometry.y
-    return cand
-
-
 def propose_mixed(
     res: CoverageResult,
     *,
@@ -384,7 +368,7 @@ def _mixed_candidates(res, demand, workplaces, candidates, candidates_only, spac
     cand = gpd.GeoDataFrame(pd.concat([f for f in frames if len(f)], ignore_index=True), crs=4326)
     if boundary is not None and len(cand):
         cand = cand[shapely.intersects(boundary, cand.geometry.to_numpy())]
-    cand = _dedupe(res, cand) if len(cand) else cand
+    cand = snap_dedupe(res, cand) if len(cand) else cand
     if not len(cand):
         raise SolverError("no candidate sites within the snapping distance of a street")
     return cand
