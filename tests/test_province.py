@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
+from helpers import network_from_edges
 
+from geo._errors import NetworkError
 from geo.config import Config
 from geo.demo import demo_pbf
 from geo.network import EdgeClipper, build_network
@@ -26,3 +29,16 @@ def test_edge_clipper_equals_network_clip(tmp_path):
             assert np.array_equal(a.node_id, b.node_id)
             assert np.array_equal(a.edge_u, b.edge_u) and np.array_equal(a.edge_v, b.edge_v)
             assert np.array_equal(a.length, b.length)
+
+
+def test_edge_clipper_and_network_clip_fail_alike_off_the_network():
+    xy = np.array([[0, 0], [300, 0], [300, 300]], float)
+    net = network_from_edges(xy, [(0, 1), (1, 2)])
+    far = shapely.Point(float(net.lon.max()) + 0.5, float(net.lat.max()) + 0.5).buffer(0.001)
+    msgs = []
+    for clip in (net.clip, EdgeClipper(net).clip):
+        with pytest.raises(NetworkError, match=r"no street of the network lies within") as err:
+            clip(far, 100.0)
+        msgs.append(str(err.value))
+    assert msgs[0] == msgs[1] and "(plus 100 m)" in msgs[0]
+    assert net.clip(far, 100_000.0).n_edges == EdgeClipper(net).clip(far, 100_000.0).n_edges == 2

@@ -24,7 +24,14 @@ from . import _cache
 from ._background import background_for, read_background, read_vector_background
 from ._cache import file_hash
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
-from ._model import ZERO_LENGTH_M, Network, concat_ranges, drop_islands, haversine_m
+from ._model import (
+    ZERO_LENGTH_M,
+    Network,
+    concat_ranges,
+    drop_islands,
+    empty_clip_error,
+    haversine_m,
+)
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
 from ._osm import is_walkable, osm_bbox, read_osm
 
@@ -247,11 +254,7 @@ class EdgeClipper:
         grown = shapely.buffer(area_m, buffer_m)
         hit = self.tree.query(grown, predicate="intersects")
         if hit.size == 0:
-            raise NetworkError(
-                "no street of the network lies within the boundary (plus "
-                f"{buffer_m:.0f} m); check that the boundary and network cover the same place "
-                "and that the boundary's CRS is right (Amap boundaries are GCJ-02)"
-            )
+            raise empty_clip_error(buffer_m)
         mask = np.zeros(net.n_edges, bool)
         mask[hit] = True
         return net.select_edges(mask, clip_buffer_m=buffer_m)

@@ -56,6 +56,15 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def empty_clip_error(buffer_m: float) -> NetworkError:
+    """The error for a clip area (grown by ``buffer_m``) that no street of the network touches."""
+    return NetworkError(
+        "no street of the network lies within the boundary (plus "
+        f"{buffer_m:.0f} m); check that the boundary and network cover the same place "
+        "and that the boundary's CRS is right (Amap boundaries are GCJ-02)"
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Network:
     """An undirected walking network stored as NumPy arrays.
@@ -274,11 +283,7 @@ class Network:
         shapely.prepare(grown)
         mask = shapely.intersects(grown, lines)
         if not mask.any():
-            raise NetworkError(
-                "no street of the network lies within the boundary (plus "
-                f"{buffer_m:.0f} m); check that the boundary and network cover the same place "
-                "and that the boundary's CRS is right (Amap boundaries are GCJ-02)"
-            )
+            raise empty_clip_error(buffer_m)
         return self.select_edges(mask, clip_buffer_m=buffer_m)
 
     def largest_component(self) -> Network:
