@@ -52,3 +52,22 @@ def cjk_font() -> str | None:
         if any(k in f.name for k in CJK_FAMILIES):
             return str(f.name)
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def heading_weight() -> str:
+    """``"bold"`` when the PNG's font (:func:`cjk_font`, else DejaVu Sans) has a bold face,
+    else ``"normal"``: matplotlib would draw the regular face anyway, after a warning on the
+    user's console (WenQuanYi Micro Hei ships no bold)."""
+    from matplotlib import font_manager
+
+    font = cjk_font()
+    if font is None:
+        return "bold"
+    weights = [
+        font_manager.weight_dict.get(f.weight, f.weight)
+        for f in font_manager.fontManager.ttflist
+        if f.name == font
+    ]
+    bold = any(isinstance(w, int) and w >= 600 for w in weights)
+    return "bold" if bold else "normal"

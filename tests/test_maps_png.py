@@ -169,3 +169,21 @@ def test_png_reuses_the_maps_walking_areas_and_draws_them(tmp_path, monkeypatch)
     b = np.asarray(Image.open(tmp_path / "b.png").convert("RGB")).astype(int)
     assert a.shape == b.shape
     assert (np.abs(a - b).sum(axis=-1) > 10).mean() > 0.05  # the tint covers a good part
+
+
+def test_headings_ask_only_for_an_installed_weight(caplog):
+    """WenQuanYi Micro Hei has no bold face: asking for one makes matplotlib print a findfont
+    warning on the user's console (and draw the regular face anyway)."""
+    import io
+    import logging
+
+    from matplotlib.figure import Figure
+
+    from geo._fonts import cjk_font, heading_weight
+
+    font = cjk_font()
+    fig = Figure(figsize=(2, 1))
+    fig.text(0.1, 0.5, "会站家 N", family=[font or "DejaVu Sans"], fontweight=heading_weight())
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        fig.savefig(io.BytesIO(), format="png")
+    assert not [r for r in caplog.records if "Failed to find font weight" in r.getMessage()]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._fonts import heading_weight
 from ..io import atomic_path
 from . import _png_layers as layers
 from ._labels import label
@@ -137,7 +138,7 @@ def _default_summary(res, lang: str, proposals, site_in_area) -> list[dict[str, 
 
 def _decorate(ax, title: str, lines: list[dict], handles: list, lang: str) -> None:
     """Title, the summary box (top left) and the legend (bottom left)."""
-    ax.set_title(title, fontsize=15, fontweight="bold", loc="left")
+    ax.set_title(title, fontsize=15, fontweight=heading_weight(), loc="left")
     ax.text(
         0.01,
         0.99,
@@ -213,7 +214,7 @@ def _north_arrow(ax):
         ha="center",
         va="center",
         fontsize=13,
-        fontweight="bold",
+        fontweight=heading_weight(),
         zorder=12,
         arrowprops={"facecolor": "black", "width": 5, "headwidth": 14, "headlength": 14},
     )

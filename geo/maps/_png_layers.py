@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from .._fonts import heading_weight
 from ._labels import kind_colour, label
 from ._layers import NEIGHBOUR_COLOUR, PARK, UNREACHABLE_COLOUR, WATER, street_labels
 from ._text import text
@@ -264,7 +265,7 @@ def draw_proposals(ax, proposals, lang: str) -> list:
         handles.append(_dot("black", label(lang, "proposed"), PROPOSED_EDGE, 10))
         for r, px, py in zip(rank[~pal], x[~pal], y[~pal], strict=True):
             ax.text(px, py, str(r), color=PROPOSED_EDGE, ha="center", va="center",
-                    fontsize=7, fontweight="bold", zorder=7)  # fmt: skip
+                    fontsize=7, fontweight=heading_weight(), zorder=7)  # fmt: skip
     if pal.any():
         ax.scatter(x[pal], y[pal], s=220, marker="s", color=PALACE_COLOUR, edgecolors="white",
                    linewidths=1.5, zorder=6)  # fmt: skip
