@@ -88,17 +88,25 @@ def _resident_gaps(a: argparse.Namespace, res, cands, area, sites, boundary):
         res,
         k=a.new_sites,
         model=a.model,
-        candidates=cands.data if cands else None,
-        candidates_only=a.candidates_only,
         target_share=a.target_share,
         min_kind_count=target,
-        spacing_m=a.grid_spacing_m,
-        boundary=area,
-        time_limit=a.time_limit,
-        boundaries=_counties(a, boundary),
-        output_crs=output_crs(a, sites),
-        lang=a.lang,
+        **_shared_kw(a, cands, area, sites, boundary),
     )
+
+
+def _shared_kw(a: argparse.Namespace, cands, area, sites, boundary) -> dict:
+    """Options both solvers take: candidates, search area, time limit and how proposals are
+    named and placed."""
+    return {
+        "candidates": cands.data if cands else None,
+        "candidates_only": a.candidates_only,
+        "spacing_m": a.grid_spacing_m,
+        "boundary": area,
+        "time_limit": a.time_limit,
+        "boundaries": _counties(a, boundary),
+        "output_crs": output_crs(a, sites),
+        "lang": a.lang,
+    }
 
 
 def _mixed_gaps(a, res, demand_views, demand, cands, area, sites, boundary):
@@ -118,14 +126,7 @@ def _mixed_gaps(a, res, demand_views, demand, cands, area, sites, boundary):
         workplaces=demand_views.workplaces,
         street_weights=parse_street_weights(a.street_weights),
         classes=None if streets is None else streets.edges["highway"].to_numpy(),
-        boundaries=_counties(a, boundary),
-        output_crs=output_crs(a, sites),
-        lang=a.lang,
-        candidates=cands.data if cands else None,
-        candidates_only=a.candidates_only,
-        spacing_m=a.grid_spacing_m,
-        boundary=area,
-        time_limit=a.time_limit,
+        **_shared_kw(a, cands, area, sites, boundary),
     )
 
 
