@@ -8,9 +8,10 @@ railways (rail, subway, light rail, tram), and the names of districts, suburbs a
 Street names come from the network itself (``edge_name``), so road centre-line files give them
 too.
 
-This is a second pass over the file (pyosmium's area assembly needs its own two-pass reader);
-for a city extract it takes about as long as reading the network. The file's features are
-cached in memory per process; each map takes the ones in its own box.
+libosmium picks the tagged objects before Python sees any (one pass without node locations);
+node locations and pyosmium's area assembly then run only over the ways that can matter, and
+not at all when the file has none. The file's features are cached in memory per process; each
+map takes the ones in its own box.
 """
 
 from __future__ import annotations
@@ -81,64 +82,155 @@ def read_background(path: str | Path, bbox: tuple[float, float, float, float] | 
     return g.sort_index().reset_index(drop=True)
 
 
+#: Tag keys that can make a way, area or relation part of the background (see _area_class and
+#: the ``way`` callback); objects without any of them are never looked at in Python.
+_KEYS = ("waterway", "railway", "natural", "landuse", "water", "leisure", "boundary", "place")
+
+
 @lru_cache(maxsize=2)
 def _read_cached(path: str, _mtime: int, _size: int) -> gpd.GeoDataFrame:
     """The whole file's background, read once per process (audit workers reuse it across
-    counties, each taking its own box)."""
-    import osmium
+    counties, each taking its own box).
 
-    rows_bg: list[str] = []
-    rows_name: list[str] = []
-    geoms: list = []
-    wkb = osmium.geom.WKBFactory()
-
-    class H(osmium.SimpleHandler):
-        def node(self, n):
-            kind = _PLACES.get(n.tags.get("place", ""))
-            name = n.tags.get("name", "")
-            if kind and name and n.location.valid():
-                rows_bg.append(kind)
-                rows_name.append(name)
-                geoms.append(shapely.Point(n.location.lon, n.location.lat))
-
-        def way(self, w):
-            t = w.tags
-            ww, rw = t.get("waterway"), t.get("railway")
-            kind = "water" if ww in _WATERWAYS else "rail" if rw in _RAIL else None
-            if kind is None or t.get("tunnel") in ("yes", "culvert"):
-                return
-            try:
-                g = shapely.from_wkb(wkb.create_linestring(w))
-            except Exception:  # a way with missing nodes (edge of the extract)
-                return
-            rows_bg.append(kind)
-            rows_name.append(t.get("name", ""))
-            geoms.append(g)
-
-        def area(self, a):
-            kind = _area_class(a.tags)
-            if kind is None:
-                return
-            try:
-                g = shapely.from_wkb(wkb.create_multipolygon(a))
-            except Exception:  # incomplete multipolygon at the edge of the extract
-                return
-            rows_bg.append(kind)
-            rows_name.append(a.tags.get("name", ""))
-            geoms.append(g)
-
+    libosmium filters by tag key before Python sees anything. A first pass without node
+    locations finds the candidate ways and the members of candidate relations; only when there
+    are any does a second pass store node locations and assemble areas, for those ways alone
+    (issue 13: a province with 3 million street nodes and no background took 18 s here)."""
     try:
-        H().apply_file(path, locations=True, idx="flex_mem")
+        places, ways = _candidates(path)
+        g = _assemble(path, ways) if ways else _frame(places)
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read the map background ({exc})") from exc
-    g = gpd.GeoDataFrame({"bg": rows_bg, "name": rows_name}, geometry=geoms, crs=4326)
-    g = g[~g.geometry.is_empty].reset_index(drop=True)
     logger.info(
         "%s: background %s",
         Path(path).name,
         g["bg"].value_counts().to_dict() if len(g) else "empty",
     )
     return g
+
+
+def _key_filters():
+    """C++ filters: nodes with a ``place`` tag; ways, areas and relations with a key of _KEYS."""
+    import osmium
+
+    nodes = osmium.filter.KeyFilter("place")
+    nodes.enable_for(osmium.osm.NODE)
+    others = osmium.filter.KeyFilter(*_KEYS)
+    others.enable_for(osmium.osm.WAY | osmium.osm.AREA | osmium.osm.RELATION)
+    return nodes, others
+
+
+def _candidates(path: str) -> tuple[_Rows, set[int]]:
+    """The named places, and the ids of the ways the background may need: ways with a key of
+    _KEYS and the way members of relations with one (multipolygon rings are often untagged)."""
+    import osmium
+
+    rows = _Rows()
+    ways: set[int] = set()
+    nodes, others = _key_filters()
+    for obj in osmium.FileProcessor(path).with_filter(nodes).with_filter(others):
+        if obj.is_node():
+            rows.place(obj)
+        elif obj.is_way():
+            ways.add(obj.id)
+        elif obj.is_relation():
+            ways.update(m.ref for m in obj.members if m.type == "w")
+    return rows, ways
+
+
+def _assemble(path: str, ways: set[int]) -> gpd.GeoDataFrame:
+    """Places, waterways, railways and areas, the way pyosmium's SimpleHandler with areas and
+    node locations would give them, with every way outside ``ways`` dropped before the node
+    locations and the area assembler see it."""
+    import osmium
+
+    rows = _Rows()
+    nodes, others = _key_filters()
+    area = osmium.area.AreaManager()
+    osmium.apply(osmium.io.Reader(path, osmium.osm.RELATION), others, area.first_pass_handler())
+    keep = osmium.filter.IdFilter(ways)
+    keep.enable_for(osmium.osm.WAY)
+    lh = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+    lh.ignore_errors()
+    h = rows.handler()
+    osmium.apply(
+        osmium.io.Reader(path, osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION),
+        keep,
+        lh,
+        area.second_pass_handler(nodes, others, h),
+        nodes,
+        others,
+        h,
+    )
+    return _frame(rows)
+
+
+class _Rows:
+    """Background rows as they are read: kind, name and shape (WGS84)."""
+
+    def __init__(self) -> None:
+        import osmium
+
+        self.bg: list[str] = []
+        self.name: list[str] = []
+        self.geom: list = []
+        self.wkb = osmium.geom.WKBFactory()
+
+    def add(self, kind: str, name: str, geom) -> None:
+        self.bg.append(kind)
+        self.name.append(name)
+        self.geom.append(geom)
+
+    def place(self, n) -> None:
+        kind = _PLACES.get(n.tags.get("place", ""))
+        name = n.tags.get("name", "")
+        if kind and name and n.location.valid():
+            self.add(kind, name, shapely.Point(n.location.lon, n.location.lat))
+
+    def way(self, w) -> None:
+        t = w.tags
+        ww, rw = t.get("waterway"), t.get("railway")
+        kind = "water" if ww in _WATERWAYS else "rail" if rw in _RAIL else None
+        if kind is None or t.get("tunnel") in ("yes", "culvert"):
+            return
+        try:
+            g = shapely.from_wkb(self.wkb.create_linestring(w))
+        except Exception:  # a way with missing nodes (edge of the extract)
+            return
+        self.add(kind, t.get("name", ""), g)
+
+    def area(self, a) -> None:
+        kind = _area_class(a.tags)
+        if kind is None:
+            return
+        try:
+            g = shapely.from_wkb(self.wkb.create_multipolygon(a))
+        except Exception:  # incomplete multipolygon at the edge of the extract
+            return
+        self.add(kind, a.tags.get("name", ""), g)
+
+    def handler(self):
+        """A pyosmium handler feeding these rows."""
+        import osmium
+
+        rows = self
+
+        class H(osmium.SimpleHandler):
+            def node(self, n):
+                rows.place(n)
+
+            def way(self, w):
+                rows.way(w)
+
+            def area(self, a):
+                rows.area(a)
+
+        return H()
+
+
+def _frame(rows: _Rows) -> gpd.GeoDataFrame:
+    g = gpd.GeoDataFrame({"bg": rows.bg, "name": rows.name}, geometry=rows.geom, crs=4326)
+    return g[~g.geometry.is_empty].reset_index(drop=True)
 
 
 def read_vector_background(path: str | Path, kind: str | None = None) -> gpd.GeoDataFrame:
