@@ -131,7 +131,7 @@ R("population_covered_after", "float", "people", "新增后覆盖人口", "Popul
 R("proposal_status", "str", "", "求解状态", "Solver status", "text", "Status of the gap solver (optimal, time limit, not needed)", (SUM,))
 R("integrated_sites_for_count_only", "int", "count", "仅为数量目标需新增会站家", "Integrated sites for the count only", "int", "Integrated sites needed beyond the coverage proposals", (SUM,))
 R("new_sites_total", "int", "count", "新增站点合计", "New sites in total", "int", "Coverage proposals or the integrated shortfall, whichever is larger", (SUM,))
-R("built_up_share_{level}", "float", "share", "{level_zh}可达建成区比例", "Built-up area within {level_en} (share)", "percent", "Share of the built-up area within {level_en} walk", (SUM,), optional=True)
+R("built_up_share_{level}", "float", "share", "{level_zh}可达建成区比例", "Built-up area within {level_en} (share)", "percent", "Share of the built-up area (street corridor) within {level_en} walk; measured on 10 m rows, within 0.005 of the exact polygon union", (SUM,), optional=True)
 R("palace_proposal_lon", "float", "deg", "建议文化宫经度(WGS84)", "Proposed palace longitude (WGS84)", "coord", "Where a cultural palace would serve most (p-median)", (SUM,))
 R("palace_proposal_lat", "float", "deg", "建议文化宫纬度(WGS84)", "Proposed palace latitude (WGS84)", "coord", "Where a cultural palace would serve most (p-median)", (SUM,))
 R("palace_proposal_error", "str", "", "文化宫建议错误", "Palace proposal error", "text", "Why no palace location could be proposed", (SUM,), optional=True)

@@ -266,21 +266,34 @@ def built_up_share(res: CoverageResult, iso: gpd.GeoDataFrame, area=None) -> dic
     """Share of the built-up area within reach, per isochrone level.
 
     Built-up area is approximated by the street corridor: every street of the network within
-    ``area`` (WGS84 geometry; default: all), buffered by ``config.street_buffer_m``.
+    ``area`` (WGS84 geometry; default: all), buffered by ``config.street_buffer_m``. It is
+    measured exactly along rows ``_builtup.ROW_M`` (10 m) apart, never as one union of
+    polygons (:mod:`._builtup`): the share agrees with the GEOS union of the buffered streets
+    to within 0.005 (in tests on real and generated counties, to within 0.0002).
     """
+    from . import _builtup
+
     net = res.network
-    lines = edge_lines(net)
-    built = shapely.union_all(shapely.buffer(lines, res.config.street_buffer_m, quad_segs=4))
+    width = res.config.street_buffer_m
     if area is not None:
         from .. import crs as _crs
 
-        built = shapely.intersection(
-            built, _crs.transform_geometry(area, lambda x, y: net.project(x, y))
-        )
-    total = shapely.area(built)
+        area = _crs.transform_geometry(area, lambda x, y: net.project(x, y))
+        bounds = area.bounds if not shapely.is_empty(area) else (0.0, 0.0, 0.0, 0.0)
+    else:
+        xy = net.geom_xy
+        lo, hi = xy.min(axis=0) - width, xy.max(axis=0) + width
+        bounds = (lo[0], lo[1], hi[0], hi[1])
+    rows = _builtup.Rows(bounds, _builtup.ROW_M)
+    sets = [_builtup.corridor_intervals(net, width, rows)]
+    if area is not None:
+        sets.append(_builtup.polygon_intervals(np.array([area]), rows))
     out = {}
     for level, grp in iso.to_crs(net.metric_crs).groupby("level"):
-        within = shapely.area(shapely.intersection(built, shapely.union_all(grp.geometry.values)))
+        areas = _builtup.measure(
+            rows, [*sets, _builtup.polygon_intervals(grp.geometry.values, rows)]
+        )
+        total, within = float(areas[-2]), float(areas[-1])
         out[level] = {
             "built_up_km2": round(total / 1e6, 4),
             "within_km2": round(within / 1e6, 4),
