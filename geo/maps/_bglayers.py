@@ -98,7 +98,7 @@ def street_labels(net, gcj: bool, max_labels: int = 1500) -> tuple[np.ndarray, l
     total = df.groupby("name")["len"].sum().sort_values(ascending=False)
     best = df.loc[df.groupby("name")["len"].idxmax()].set_index("name").loc[total.index]
     best = best.iloc[:max_labels]
-    lines = net.edge_lines(projected=False)[best["i"].to_numpy()]
+    lines = net.edge_lines(projected=False, edges=best["i"].to_numpy())
     pts = shift(shapely.line_interpolate_point(lines, 0.5, normalized=True), gcj, LINE_DECIMALS)
     rank = np.arange(len(best))
     zoom = np.where(rank < 40, 14, np.where(rank < 200, 15, 16))

@@ -155,10 +155,23 @@ def draw_background(ax, background, lang: str) -> list:
 
 def draw_streets(ax, net) -> None:
     """The network's streets (the longest :data:`MAX_STREET_EDGES`), thin grey."""
-    lines = net.edge_lines(projected=False)
-    if lines.size > MAX_STREET_EDGES:
-        lines = lines[np.argsort(-net.length)[:MAX_STREET_EDGES]]
-    draw_lines(ax, lines, color=STREET_COLOUR, lw=0.4, zorder=1)
+    xy = mercator_xy(street_xy(net))
+    if len(xy):
+        ax.plot(xy[:, 0], xy[:, 1], color=STREET_COLOUR, lw=0.4, zorder=1)
+
+
+def street_xy(net) -> np.ndarray:
+    """:func:`line_xy` of the drawn streets (all edges, or the longest
+    :data:`MAX_STREET_EDGES`), read straight from the network's vertex arrays: no shapely
+    lines are built (issue 13)."""
+    n = net.n_edges
+    edges = np.argsort(-net.length)[:MAX_STREET_EDGES] if n > MAX_STREET_EDGES else np.arange(n)
+    take, counts = net.edge_vertices(edges)
+    xy = np.column_stack([net.geom_lon[take], net.geom_lat[take]])
+    cut = np.cumsum(counts)[:-1]
+    cut = cut[(cut > 0) & (cut < len(xy))]
+    cut = np.unique(cut)  # edges without vertices add no break
+    return np.insert(xy, cut, np.nan, axis=0)
 
 
 def draw_boundaries(ax, boundaries, lang: str) -> list:

@@ -180,11 +180,29 @@ class Network:
         """Flat edge-geometry coordinates in the metric CRS, shape (M, 2)."""
         return np.column_stack(self.project(self.geom_lon, self.geom_lat))
 
-    def edge_lines(self, *, projected: bool = True) -> np.ndarray:
-        """Edge geometries as a shapely LineString array (metric CRS unless ``projected=False``)."""
-        coords = self.geom_xy if projected else np.column_stack([self.geom_lon, self.geom_lat])
-        counts = np.diff(self.geom_offsets)
-        return shapely.linestrings(coords, indices=np.repeat(np.arange(self.n_edges), counts))
+    def edge_lines(self, *, projected: bool = True, edges: np.ndarray | None = None) -> np.ndarray:
+        """Edge geometries as a shapely LineString array (metric CRS unless ``projected=False``);
+        only those of the edge indices ``edges`` (in that order) when given."""
+        if edges is None:
+            coords = self.geom_xy if projected else np.column_stack([self.geom_lon, self.geom_lat])
+            counts = np.diff(self.geom_offsets)
+            return shapely.linestrings(coords, indices=np.repeat(np.arange(self.n_edges), counts))
+        take, counts = self.edge_vertices(edges)
+        coords = (
+            self.geom_xy[take]
+            if projected
+            else np.column_stack([self.geom_lon[take], self.geom_lat[take]])
+        )
+        return shapely.linestrings(coords, indices=np.repeat(np.arange(counts.size), counts))
+
+    def edge_vertices(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into ``geom_lon``/``geom_lat`` of the vertices of ``edges``, edge after edge,
+        and the vertex count of each edge."""
+        edges = np.asarray(edges, np.int64)
+        start = self.geom_offsets[edges]
+        counts = self.geom_offsets[edges + 1] - start
+        first = np.cumsum(counts) - counts  # where each edge begins in the result
+        return np.repeat(start - first, counts) + np.arange(int(counts.sum())), counts
 
     # -- graph views ---------------------------------------------------------------------------
     @cached_property
