@@ -79,8 +79,21 @@ def write_map(result: CountyResult, row: dict[str, Any], folder: Path) -> str:
     )
     save_map(m, folder / "map.html")
     rel = str((folder / "map.html").relative_to(Path(task.out_dir)))
-    save_png(res, folder / "map.png", tiles=False, **m._sc_png)
+    save_png(res, folder / "map.png", tiles=False, **_png_kwargs(result, m._sc_png))
     return rel
+
+
+def _png_kwargs(result: CountyResult, png: dict[str, Any]) -> dict[str, Any]:
+    """The map's PNG options. When the HTML map drew no isochrones (the what-if page draws its
+    own), the PNG would compute the main level's by kind: the very polygons the audit already
+    computed for isochrones.geojson, so it gets those."""
+    from ..maps import main_minutes
+
+    res, cfg = result.coverage, result.task.config
+    same = main_minutes(res) == cfg.limit_m / cfg.metres_per_minute
+    if png.get("isochrones") is None and result.isochrones is not None and same:
+        png = {**png, "isochrones": result.isochrones}
+    return png
 
 
 def _map_kwargs(result: CountyResult, row: dict[str, Any]) -> dict[str, Any]:
