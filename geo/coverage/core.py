@@ -315,7 +315,9 @@ def site_reach(
     Each site's search runs on the subgraph of nodes within a circle of radius
     ``(limit - leg) * 1.002 + 1`` m around its snapped point, which contains every node it can
     reach (a walk is never shorter than the straight line), so the result equals a global
-    search while the work grows with the area reached.
+    search while the work grows with the area reached. Nearby sites are searched together, one
+    ``dijkstra`` per grid cell on a box holding their circles, with the same result as one
+    search per circle (:mod:`geo.coverage._reach`).
 
     Parameters
     ----------
@@ -326,44 +328,11 @@ def site_reach(
     limit
         Walk limit in metres, access leg included.
     progress
-        Optional wrapper for the per-site loop (e.g. ``tqdm``).
+        Optional wrapper for the loop over groups of sites (e.g. ``tqdm``).
     """
-    tree = _node_tree(net)
-    csr = net.csr
-    lookup = np.full(net.n_nodes, -1, np.int64)
-    u, v, cu, cv = _endpoint_costs(net, sites)
-    out_s: list[IntArray] = []
-    out_n: list[IntArray] = []
-    out_d: list[FloatArray] = []
-    it: Iterable[int] = range(len(sites)) if progress is None else progress(range(len(sites)))
-    for s in it:
-        budget = limit - sites.leg[s]
-        if not np.isfinite(budget) or budget < 0:
-            continue
-        nodes = np.asarray(
-            tree.query_ball_point((sites.x[s], sites.y[s]), budget * _RADIUS_SLACK + 1.0), np.int64
-        )
-        nodes.sort()
-        if nodes.size == 0:
-            continue
-        sub = _local_csr(csr, nodes, lookup)
-        lu, lv = int(np.searchsorted(nodes, u[s])), int(np.searchsorted(nodes, v[s]))
-        k = int(nodes.size)
-        hu = lu if lu < k and nodes[lu] == u[s] else -1
-        hv = lv if lv < k and nodes[lv] == v[s] else -1
-        if hu < 0 and hv < 0:
-            continue
-        heads = np.array([hu if hu >= 0 else hv, hv if hv >= 0 else hu], np.int64)
-        costs = np.array([cu[s] if hu >= 0 else cv[s], cv[s] if hv >= 0 else cu[s]])
-        aug = _augment(sub, heads[:1], heads[1:], costs[:1], costs[1:])
-        d = np.asarray(dijkstra(aug, directed=True, indices=k, limit=limit + EPS_M)[:k])
-        hit = np.flatnonzero(d <= limit + EPS_M)
-        out_s.append(np.full(hit.size, s, np.int64))
-        out_n.append(nodes[hit])
-        out_d.append(d[hit])
-    if not out_s:
-        return Reach(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), float(limit))
-    return Reach(np.concatenate(out_s), np.concatenate(out_n), np.concatenate(out_d), float(limit))
+    from ._reach import site_reach_grouped
+
+    return site_reach_grouped(net, sites, limit, progress=progress)
 
 
 def reach_matrix(net: Network, reach: Reach, sites: Snap, points: Snap) -> sp.csr_matrix:

@@ -1,0 +1,147 @@
+"""Grouped per-site reach (one search per grid cell of sites) equals one search per site,
+bit for bit: same sites, nodes, order and float distances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import grid_network, metres_to_lonlat, network_from_edges
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import geo.coverage._reach as R
+from geo.coverage.core import Reach, site_reach, snap_points
+
+
+def _each(net, snap, limit) -> Reach:
+    """The reference: every site searched alone on its own circle."""
+    found = R.reach_each(net, snap, limit, range(len(snap)))
+    if not found:
+        return Reach(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), float(limit))
+    return Reach(
+        np.concatenate([np.full(t[1].size, t[0], np.int64) for t in found]),
+        np.concatenate([t[1] for t in found]),
+        np.concatenate([t[2] for t in found]),
+        float(limit),
+    )
+
+
+def _same(a: Reach, b: Reach) -> None:
+    for name in ("site", "node", "dist"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y), name
+    assert a.limit == b.limit
+
+
+def _snap(net, pts):
+    return snap_points(net, *net.project(*metres_to_lonlat(pts[:, 0], pts[:, 1])))
+
+
+class _Count:
+    """Counts the sites searched alone (the fallback)."""
+
+    def __init__(self, monkeypatch):
+        self.alone: list[int] = []
+        orig = R.reach_each
+
+        def each(net, sites, limit, which):
+            which = list(which)
+            self.alone += which
+            return orig(net, sites, limit, which)
+
+        monkeypatch.setattr(R, "reach_each", each)
+
+
+@pytest.mark.parametrize(("cell", "group"), [(None, 64), (150.0, 64), (2000.0, 5), (2000.0, 64)])
+def test_grid_grouped_equals_each(cell, group, monkeypatch):
+    """Many sites on a street grid: groups of several sites, split when a cell holds more than
+    ``GROUP_SITES``; no site needs the fallback on a network whose lengths follow geometry."""
+    net = grid_network(25, 60.0, drop=0.15, seed=3)
+    rng = np.random.default_rng(3)
+    snap = _snap(net, rng.uniform(-100, 1600, (300, 2)))
+    snap.leg[::37] = np.nan  # as off-network points
+    limit = 333.0
+    want = _each(net, snap, limit)
+    monkeypatch.setattr(R, "GROUP_SITES", group)
+    count = _Count(monkeypatch)
+    got = R.site_reach_grouped(net, snap, limit, cell_m=cell)
+    _same(got, want)
+    assert len(want) > 10_000
+    assert count.alone == []
+    sizes = [g.size for g in R._groups(snap, np.flatnonzero(np.isfinite(snap.leg)), cell or limit)]
+    assert max(sizes) > 1
+    if cell == 2000.0:  # one cell holds every site: split into groups of GROUP_SITES
+        assert max(sizes) == group
+        assert len(sizes) > 1
+
+
+def test_site_reach_is_grouped(monkeypatch):
+    """The public ``site_reach`` takes the grouped path and gives the reference result."""
+    net = grid_network(12, 80.0, drop=0.1, seed=1)
+    snap = _snap(net, np.random.default_rng(1).uniform(0, 900, (80, 2)))
+    calls = []
+    orig = R.site_reach_grouped
+    monkeypatch.setattr(R, "site_reach_grouped", lambda *a, **k: calls.append(1) or orig(*a, **k))
+    _same(site_reach(net, snap, 250.0), _each(net, snap, 250.0))
+    assert calls == [1]
+
+
+def test_shortcut_falls_back_to_own_circle(monkeypatch):
+    """A zero-length edge between far-apart nodes is a walk shorter than the straight line:
+    a site's box can then reach past its circle, so that site is searched alone, as before."""
+    xy = np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0], [900.0, 0.0], [1000.0, 0.0]])
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4)]
+    lengths = [100.0, 100.0, 0.0, 100.0]
+    net = network_from_edges(xy, edges, lengths)
+    snap = _snap(net, np.array([[10.0, 0.0], [950.0, 0.0], [150.0, 0.0]]))
+    count = _Count(monkeypatch)
+    got = R.site_reach_grouped(net, snap, 300.0, cell_m=5000.0)
+    _same(got, _each(net, snap, 300.0))
+    assert count.alone  # the fallback ran
+    # and it matters: on the box, site 0 would reach node 3 (900 m away) through the shortcut
+    assert 3 not in set(got.node[got.site == 0])
+
+
+@st.composite
+def awkward_graph(draw):
+    """Small graphs with self-loops, parallel edges and zero or stretched lengths."""
+    n = draw(st.integers(2, 12))
+    xy = np.array([[draw(st.floats(0, 800)), draw(st.floats(0, 800))] for _ in range(n)])
+    edges, lengths = [], []
+    for _ in range(draw(st.integers(1, 24))):
+        u = draw(st.integers(0, n - 1))
+        kind = draw(st.sampled_from(["normal", "normal", "normal", "self", "zero", "parallel"]))
+        v = u if kind == "self" else draw(st.integers(0, n - 1))
+        d = float(np.hypot(*(xy[u] - xy[v])))
+        length = 0.0 if kind == "zero" else d * draw(st.floats(1.0, 1.5))
+        if kind == "self":
+            length += draw(st.floats(1, 50))
+        edges.append((u, v))
+        lengths.append(length)
+        if kind == "parallel":
+            edges.append((u, v))
+            lengths.append(length + draw(st.floats(0, 100)))
+    return xy, edges, lengths
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    g=awkward_graph(),
+    seed=st.integers(0, 10_000),
+    limit=st.floats(1.0, 900.0),
+    cell=st.sampled_from([None, 50.0, 300.0, 5000.0]),
+    group=st.integers(1, 8),
+)
+def test_property_grouped_equals_each(g, seed, limit, cell, group):
+    xy, edges, lengths = g
+    net = network_from_edges(xy, edges, lengths)
+    rng = np.random.default_rng(seed)
+    snap = _snap(net, rng.uniform(-100, 900, (int(rng.integers(0, 25)), 2)))
+    old = R.GROUP_SITES
+    R.GROUP_SITES = group
+    try:
+        got = R.site_reach_grouped(net, snap, limit, cell_m=cell)
+    finally:
+        R.GROUP_SITES = old
+    _same(got, _each(net, snap, limit))
