@@ -11,8 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import _background, schema
 from . import crs as _crs
-from . import schema
 from ._fonts import cjk_font as _cjk_font  # old private name, kept for callers
 from .config import MAX_SITE_ISOCHRONES
 from .coverage import CoverageResult
@@ -111,6 +111,7 @@ def write_coverage_outputs(
     output_crs: str | None = None,
     views=None,
     workbook: str | None = None,
+    parallel: bool = False,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
     ``summary.json`` and ``map.html`` under ``out`` (each atomically).
@@ -121,6 +122,9 @@ def write_coverage_outputs(
     ``output_crs`` (``gcj02``/``bd09``) adds ``lon_gcj02``/``lat_gcj02`` (or ``_bd09``) beside
     WGS84 in every table with coordinates. ``workbook`` (``coverage.xlsx``, ``gaps.xlsx``)
     also writes the tables as a meeting-ready workbook (:mod:`geo.report_xlsx`).
+    ``parallel`` (the command line): the workbook and ``map.png`` are written by forked child
+    processes while this one builds the isochrones and ``map.html`` (:mod:`geo._background`;
+    the same files, written in this process where forking is not safe).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,15 +138,32 @@ def write_coverage_outputs(
     }
     if views is not None:  # streets.csv, uncovered_streets.geojson, workplaces.csv
         paths.update(views.write(out))
-    iso = _write_isochrones(res, out, isochrones, paths)
     summary = run_summary(res, rejects, output_crs, inputs, extra_summary)
     if proposal is not None:
         paths.update(_write_proposal(proposal, out, output_crs, lang))
         summary["proposal"] = proposal.summary
-    if write_map:
-        summary["map"] = _write_maps(res, out, iso, paths, map_kwargs or {}, proposal, views)
-    if workbook:
-        paths["workbook"] = _write_workbook(res, out / workbook, paths, summary, proposal, lang)
+    jobs: dict[str, _background.Job] = {}
+    try:
+        if workbook and parallel:  # the tables are written: the workbook can start now
+            jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
+                                               proposal, lang, parallel)  # fmt: skip
+        if write_map:  # a child imports matplotlib now and draws once the map's layers exist
+            jobs["png"] = _background.start(
+                save_png_with, res, out / "map.png", parallel=parallel, wait_input=True,
+                prepare=_warm_png, what="map.png",
+            )  # fmt: skip
+        iso = _write_isochrones(res, out, isochrones, paths)
+        if write_map:
+            summary["map"] = _write_maps(res, out, iso, paths, map_kwargs or {}, proposal, views,
+                                         jobs["png"])  # fmt: skip
+        if workbook:
+            if "workbook" not in jobs:
+                jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary,
+                                                   write_map, proposal, lang, False)  # fmt: skip
+            paths["workbook"] = jobs["workbook"].result()
+    finally:
+        for job in jobs.values():
+            job.close()  # reap a child this process did not wait for (after an error)
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
 
@@ -211,9 +232,10 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
     return paths
 
 
-def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views):
-    """map.html and map.png; returns summary.json's ``map`` entry."""
-    from .maps import make_map, save_map, save_png
+def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views, png_job):
+    """map.html and map.png (drawn by ``png_job``, a :func:`save_png_with` job); returns
+    summary.json's ``map`` entry."""
+    from .maps import make_map, save_map
 
     kw = dict(map_kwargs)
     offline = kw.pop("offline", True)
@@ -221,14 +243,15 @@ def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, vi
         kw["proposals"] = proposal.sites
         kw.setdefault("proposal_summary", proposal.summary)
     m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
+    # the same title, numbers, proposals, background and walking areas as the HTML map
+    png_input = {**m._sc_png, "tiles": not offline}
+    if png_job.forked:  # its child draws while this process writes map.html
+        png_job.send(png_input)
     info = save_map(m, out / "map.html", offline=offline)
     paths["map"] = out / "map.html"
-    png = save_png(
-        res,
-        out / "map.png",
-        **m._sc_png,  # the same title, numbers, proposals, background and walking areas
-        tiles=not offline,
-    )
+    if not png_job.forked:
+        png_job.send(png_input)
+    png = png_job.result()
     paths["map_png"] = out / "map.png"
     return {
         "file": "map.html",
@@ -258,6 +281,35 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     if summary.get("map"):
         row["map"] = summary["map"]["file"]
     return row
+
+
+def save_png_with(res: CoverageResult, path: Path, **png: Any) -> dict[str, Any]:
+    """:func:`geo.maps.save_png` (a job's function: ``png`` comes from the map)."""
+    from .maps._png import save_png
+
+    return save_png(res, path, **png)
+
+
+def _warm_png() -> None:
+    """What every PNG needs first: matplotlib's modules and the font lookups (in the child,
+    while this process builds the isochrones)."""
+    from matplotlib import figure, lines, patches, patheffects  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    from ._fonts import heading_weight
+
+    heading_weight()  # finds the CJK font too
+
+
+def _start_workbook(res, path: Path, paths: dict, summary: dict, write_map: bool, proposal,
+                    lang: str, parallel: bool) -> _background.Job:  # fmt: skip
+    """The workbook job: its summary row names the map (``map.html``) before the map exists."""
+    if write_map and "map" not in summary:
+        summary = {**summary, "map": {"file": "map.html"}}
+    return _background.start(
+        _write_workbook, res, path, dict(paths), summary, proposal, lang, parallel=parallel,
+        what=path.name,
+    )  # fmt: skip
 
 
 def _write_workbook(res, path: Path, paths: dict, summary: dict, proposal, lang: str) -> Path:

@@ -32,6 +32,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         extra_summary=load_summary(a, sites, rejects),
         views=demand,
         workbook="coverage.xlsx",
+        parallel=True,  # workbook and map.png in child processes where that is safe
     )
     metrics = schema.apply_metrics(res.communities, res.config, "summary")
     print_summary({**res.summary, **metrics, **console_rejects(a, rejects)}, out, a.lang)

@@ -1,0 +1,257 @@
+"""Write one output file in a forked child process while this process goes on (command line).
+
+The machine a county runs on has two cores or more, and a coverage run's outputs are
+independent once the tables exist: the workbook needs only the CSV tables, the PNG only the
+map's layers. :func:`start` forks a child that writes one of them; :meth:`Job.result` waits for
+it and returns what the writer returned, or raises the writer's own exception (so a bad input
+still stops the command with its message and exit code 2).
+
+The child is forked only where that is safe: on Linux, with no other thread running in this
+process (a lock held by another thread at the fork would stay locked in the child forever).
+Anywhere else, or when the fork fails, the writer simply runs in this process, at the same point
+as before. The child never returns into the caller's code: it ends with :func:`os._exit`, so
+it runs no ``finally`` block, lock release or ``atexit`` handler of the command.
+
+A job may wait for its input (``wait_input=True``): the child starts at once, runs ``prepare``
+(e.g. imports matplotlib) while this process computes, and then waits until :meth:`Job.send`
+gives it the rest of its keyword arguments (pickled through a pipe). A job that never gets its
+input (this process stopped on an error) ends without writing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import ServiceCircleError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Job", "can_fork", "start"]
+
+_OK, _ERROR, _CANCELLED = "ok", "error", "cancelled"
+#: this process's ends of the pipes of jobs still running: a child forked later closes them, so
+#: that closing one here is seen by the child it belongs to (end-of-file), not kept open by another
+_OPEN_FDS: set[int] = set()
+
+
+def can_fork() -> bool:
+    """Whether a writer may run in a forked child here: Linux, and no other thread running."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def start(
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
+    parallel: bool = True,
+    wait_input: bool = False,
+    prepare: Callable[[], object] | None = None,
+    what: str = "output",
+    **kw: Any,
+) -> Job:
+    """Run ``fn(*args, **kw)`` in a forked child when ``parallel`` and :func:`can_fork`, else
+    in this process (at once, or at :meth:`Job.send` when ``wait_input``).
+
+    ``what`` names the output in messages (``coverage.xlsx``, ``map.png``).
+    """
+    if parallel and can_fork():
+        try:
+            return _Forked(fn, args, kw, wait_input=wait_input, prepare=prepare, what=what)
+        except OSError as exc:  # no memory or process slot for a child: write it here
+            logger.info("could not start a process for %s (%s); writing it here", what, exc)
+    return Job(fn, args, kw, wait_input=wait_input, what=what)
+
+
+class Job:
+    """A writer run in this process (the sequential fallback); see :func:`start`."""
+
+    #: whether the writer runs in a child process
+    forked = False
+
+    def __init__(self, fn, args, kw, *, wait_input: bool, what: str) -> None:
+        self.what = what
+        self._call = (fn, args, kw)
+        self._value: Any = None
+        self._done = False
+        if not wait_input:
+            self.send({})
+
+    def send(self, inputs: dict[str, Any]) -> None:
+        """Give a ``wait_input`` job the rest of its keyword arguments (runs it here)."""
+        fn, args, kw = self._call
+        self._value = fn(*args, **kw, **inputs)
+        self._done = True
+
+    def result(self) -> Any:
+        """What the writer returned (raises its exception)."""
+        if not self._done:
+            raise RuntimeError(f"{self.what}: result() before send()")
+        return self._value
+
+    def close(self) -> None:
+        """Reap the child of a job whose result was not asked for (nothing to do here)."""
+
+
+class _Forked(Job):
+    """A writer in a forked child; results and exceptions come back pickled through a pipe."""
+
+    forked = True
+
+    def __init__(self, fn, args, kw, *, wait_input: bool, prepare, what: str) -> None:
+        self.what = what
+        self._done = False
+        self._value = None
+        self._input_w: int | None = None
+        in_r = -1
+        if wait_input:
+            in_r, self._input_w = os.pipe()
+        out_r, out_w = os.pipe()
+        _flush()  # or text buffered here would be written twice, once by the child
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (in_r, self._input_w, out_r, out_w):
+                if fd is not None and fd >= 0:
+                    os.close(fd)
+            raise
+        if pid == 0:  # the child: never returns
+            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, prepare)
+        self.pid = pid
+        os.close(out_w)
+        if in_r >= 0:
+            os.close(in_r)
+        self._out_r: int | None = out_r
+        _OPEN_FDS.update(fd for fd in (out_r, self._input_w) if fd is not None)
+
+    def send(self, inputs: dict[str, Any]) -> None:
+        if self._input_w is None:
+            raise RuntimeError(f"{self.what}: send() to a job that takes no input")
+        fd, self._input_w = self._input_w, None
+        _OPEN_FDS.discard(fd)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        except BrokenPipeError:  # the child already ended (an error in prepare): result() says
+            pass
+
+    def result(self) -> Any:
+        if self._input_w is not None:
+            self.close()
+            raise RuntimeError(f"{self.what}: result() before send()")
+        if not self._done:
+            self._join()
+        return self._value
+
+    def close(self) -> None:
+        """Cancel a job still waiting for its input, and reap the child (no zombie)."""
+        if self._input_w is not None:
+            _OPEN_FDS.discard(self._input_w)
+            os.close(self._input_w)  # the child reads end-of-file and ends without writing
+            self._input_w = None
+        if not self._done:
+            try:
+                self._join()
+            except BaseException as exc:  # this process's own error comes first
+                logger.debug("%s: %s", self.what, exc)
+
+    def _join(self) -> None:
+        fd, self._out_r = self._out_r, None
+        data = b""
+        if fd is not None:
+            _OPEN_FDS.discard(fd)
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read()
+        _, status = os.waitpid(self.pid, 0)
+        self._done = True
+        code = os.waitstatus_to_exitcode(status)
+        try:
+            kind, value = pickle.loads(data)
+        except Exception:  # killed before it could answer
+            raise RuntimeError(
+                f"the process writing {self.what} stopped without an answer (exit code {code})"
+            ) from None
+        if kind == _ERROR:
+            raise value
+        self._value = value
+
+
+def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, prepare) -> None:
+    """Run in the forked child: prepare, wait for the input, write, answer, ``os._exit``."""
+    code = 0
+    try:
+        os.close(out_r)
+        if in_w is not None:
+            os.close(in_w)
+        for fd in _OPEN_FDS:  # other jobs' pipes: theirs to close
+            os.close(fd)
+        answer: tuple[str, Any] = (_OK, None)
+        try:
+            if prepare is not None:
+                prepare()
+            inputs: dict[str, Any] = {}
+            if in_r >= 0:
+                with os.fdopen(in_r, "rb") as fh:
+                    raw = fh.read()
+                if not raw:  # the parent stopped before sending: nothing to write
+                    answer = (_CANCELLED, None)
+                else:
+                    inputs = pickle.loads(raw)
+            if answer[0] != _CANCELLED:
+                answer = (_OK, fn(*args, **kw, **inputs))
+        except BaseException as exc:  # every error goes back to the parent
+            code = 1
+            answer = (_ERROR, _portable(exc))
+        with os.fdopen(out_w, "wb") as fh:
+            fh.write(_dumps(answer))
+        _flush()
+    finally:
+        os._exit(code)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling with the same type and message, else an error of the
+    same family (ServiceCircleError keeps exit code 2, OSError keeps its file and reason)
+    carrying the message; the child's traceback goes along as a note (shown with ``-v``)."""
+    tb = "".join(traceback.format_exception(exc)).rstrip()
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+        if type(back) is not type(exc) or str(back) != str(exc):
+            raise TypeError("not the same exception after pickling")
+    except Exception:  # unpicklable or lossy: rebuild a plain one
+        back = _plain(exc)
+    back.add_note(f"(in the process writing the output, pid {os.getpid()})\n{tb}")
+    return back
+
+
+def _plain(exc: BaseException) -> BaseException:
+    msg = str(exc)
+    if isinstance(exc, ServiceCircleError):
+        return ServiceCircleError(msg)
+    if isinstance(exc, OSError):
+        return OSError(exc.errno, exc.strerror or msg, exc.filename)
+    if isinstance(exc, KeyboardInterrupt):
+        return KeyboardInterrupt()
+    return RuntimeError(f"{type(exc).__name__}: {msg}")
+
+
+def _dumps(answer: tuple[str, Any]) -> bytes:
+    try:
+        return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # a result that cannot travel back
+        err = RuntimeError(f"the output was written but its result cannot be returned: {exc}")
+        return pickle.dumps((_ERROR, err))
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass

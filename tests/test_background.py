@@ -1,0 +1,196 @@
+"""Outputs written by forked child processes (geo._background, issue 13): results and errors
+come back, nothing is left running, and the files are the same as when written in sequence."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import grid_network, random_points
+
+from geo import _background
+from geo._errors import InputError, ServiceCircleError
+from geo.cli import main
+from geo.config import Config
+from geo.coverage import compute_coverage
+from geo.network import save_graphml
+from geo.outputs import write_coverage_outputs
+
+needs_fork = pytest.mark.skipif(not _background.can_fork(), reason="no safe fork here")
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def _raise_input_error(path: str) -> None:
+    raise InputError("cannot write here", file=path, fix="choose another --out")
+
+
+class _Unpicklable(Exception):
+    def __init__(self, a, b) -> None:  # pickling calls cls(*args): one argument fails
+        super().__init__(f"{a} and {b}")
+        self.lock = threading.Lock()
+
+
+def _raise_unpicklable() -> None:
+    raise _Unpicklable("one", "two")
+
+
+def _add(a: int, b: int = 0) -> tuple[int, int]:
+    return a + b, os.getpid()
+
+
+@needs_fork
+def test_child_returns_the_result_from_another_process():
+    job = _background.start(_add, 2, b=3, what="sum")
+    assert job.forked
+    value, pid = job.result()
+    assert value == 5 and pid != os.getpid()
+    assert _no_children_left()
+
+
+@needs_fork
+def test_waiting_job_gets_its_input_and_a_cancelled_one_ends_quietly():
+    job = _background.start(_add, 2, wait_input=True, prepare=lambda: None)
+    job.send({"b": 40})
+    assert job.result()[0] == 42
+    idle = _background.start(_add, 1, wait_input=True)
+    idle.close()  # this process stopped before the map existed: the child writes nothing
+    assert idle.result() is None
+    assert _no_children_left()
+
+
+@needs_fork
+def test_errors_in_the_child_are_raised_here_with_their_message():
+    job = _background.start(_raise_input_error, "/x/coverage.xlsx")
+    with pytest.raises(ServiceCircleError, match="cannot write here.*choose another --out"):
+        job.result()
+    job = _background.start(_raise_unpicklable)
+    with pytest.raises(RuntimeError, match="_Unpicklable: one and two"):
+        job.result()
+    job = _background.start(_add, 1, prepare=lambda: 1 / 0)  # an error while preparing
+    with pytest.raises(ZeroDivisionError):
+        job.result()
+    assert _no_children_left()
+
+
+def test_with_another_thread_running_the_writer_runs_here():
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not _background.can_fork()
+        job = _background.start(_add, 1, b=1)
+        assert not job.forked and job.result() == (2, os.getpid())
+        waiting = _background.start(_add, 1, wait_input=True)
+        waiting.send({"b": 2})  # runs here, at send
+        assert waiting.result()[0] == 3
+    finally:
+        stop.set()
+        t.join()
+    job = _background.start(_add, 1, parallel=False)
+    assert not job.forked
+
+
+def _run(tmp_path, name: str, parallel: bool):
+    net = grid_network(8, spacing=150.0)
+    rng = np.random.default_rng(3)
+    sites = random_points(net, 6, rng, kind=["station"] * 6)
+    sites["site_id"] = [f"S{i}" for i in range(len(sites))]
+    comms = random_points(net, 40, rng, population=rng.integers(100, 900, 40))
+    comms["community_id"] = [f"C{i}" for i in range(len(comms))]
+    res = compute_coverage(net, sites, comms, config=Config(use_cache=False))
+    out = tmp_path / name
+    write_coverage_outputs(res, out, map_kwargs={"lang": "zh"}, workbook="coverage.xlsx",
+                           parallel=parallel)  # fmt: skip
+    return out
+
+
+def _cells(path):
+    wb = openpyxl.load_workbook(path)
+    cells = {}
+    for ws in wb.worksheets:
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        cells[ws.title] = [r for r in rows if r[0] not in ("生成时间", "Generated")]
+    return cells
+
+
+@needs_fork
+def test_parallel_outputs_are_the_sequential_ones(tmp_path):
+    seq = _run(tmp_path, "seq", parallel=False)
+    par = _run(tmp_path, "par", parallel=True)
+    files = sorted(p.name for p in seq.iterdir())
+    assert files == sorted(p.name for p in par.iterdir())  # no temporary file left over
+    assert {"coverage.xlsx", "map.png", "map.html", "summary.json"} <= set(files)
+    for name in files:
+        a, b = (seq / name).read_bytes(), (par / name).read_bytes()
+        if name == "coverage.xlsx":
+            assert _cells(seq / name) == _cells(par / name)
+            assert len(zipfile.ZipFile(par / name).namelist()) > 3
+        elif name == "map.html":  # folium numbers its elements at random, run to run
+            ids = re.compile(rb"[0-9a-f]{32}")
+            assert ids.sub(b"x", a) == ids.sub(b"x", b)
+        else:
+            assert a == b, name
+    s = json.loads((par / "summary.json").read_text(encoding="utf-8"))
+    assert s["map"]["file"] == "map.html" and s["map"]["png"]["file"] == "map.png"
+    assert _no_children_left()
+
+
+def _cli_args(tmp_path) -> list[str]:
+    net = grid_network(6, spacing=120.0)
+    save_graphml(net, tmp_path / "g.graphml")
+    rng = np.random.default_rng(0)
+    pick = rng.choice(net.lon.size, 12, replace=False)
+    pd.DataFrame({"name": [f"站{i}" for i in range(3)], "kind": "爱心驿站",
+                  "lon": net.lon[pick[:3]], "lat": net.lat[pick[:3]]}).to_csv(
+        tmp_path / "s.csv", index=False)  # fmt: skip
+    pd.DataFrame({"name": [f"社区{i}" for i in range(9)], "population": 1000,
+                  "lon": net.lon[pick[3:]] + 0.0003, "lat": net.lat[pick[3:]]}).to_csv(
+        tmp_path / "c.csv", index=False)  # fmt: skip
+    return ["coverage", "--network", str(tmp_path / "g.graphml"), "--sites",
+            str(tmp_path / "s.csv"), "--communities", str(tmp_path / "c.csv"), "--no-cache",
+            "--crs", "wgs84", "--out", str(tmp_path / "out")]  # fmt: skip
+
+
+@needs_fork
+def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(tmp_path, monkeypatch, capsys):
+    import geo.report_xlsx as rx
+
+    real = rx.write_workbook
+    pids = tmp_path / "pids.txt"
+
+    def spy(*args, **kw):
+        pids.write_text(str(os.getpid()))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(rx, "write_workbook", spy)
+    args = _cli_args(tmp_path)
+    assert main(args) == 0
+    assert int(pids.read_text()) != os.getpid()  # written by another process
+    assert (tmp_path / "out" / "coverage.xlsx").stat().st_size > 0
+    assert (tmp_path / "out" / "map.png").stat().st_size > 0
+
+    def broken(tables, path, **kw):
+        raise InputError("the disk refused the workbook", file=path, fix="free some space")
+
+    monkeypatch.setattr(rx, "write_workbook", broken)
+    out2 = tmp_path / "out2"
+    assert main([*args[:-1], str(out2)]) == 2
+    err = capsys.readouterr().err
+    assert "the disk refused the workbook" in err and "free some space" in err
+    assert not (out2 / "coverage.xlsx").exists() and not (out2 / "summary.json").exists()
+    assert not list(out2.glob(".*"))  # no temporary file, no lock left behind
+    assert _no_children_left()
