@@ -12,6 +12,7 @@ Parsing imports nothing heavy, so ``--help`` and argument errors answer at once.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -62,7 +63,21 @@ def _logging(*, quiet: bool, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 unexpected error or ``--fail-on-target`` missed,
     2 bad input or arguments (one line says what and how to fix it; ``-v`` adds the traceback),
-    3 some counties (or report files) failed, 130 interrupted."""
+    3 some counties (or report files) failed, 130 interrupted.
+
+    Called as the program (``argv`` None: the console script, ``python -m geo``), the process
+    ends right after: the objects the run made are frozen out of the garbage collector's way
+    first (:func:`gc.freeze`), so that Python's exit does not walk them all again (0.3 s of a
+    Helsinki coverage run). Called with ``argv`` (tests, notebooks) nothing changes.
+    """
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     a = build_parser().parse_args(argv)
     verbose = bool(getattr(a, "verbose", False))
     _logging(quiet=bool(getattr(a, "quiet", False)), verbose=verbose)
