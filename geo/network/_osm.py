@@ -46,7 +46,8 @@ _NO_LOCATION = 1e9
 _OPL_NODES = re.compile(rb" N([^\n]*)")
 _OPL_ID = re.compile(rb"^w(-?\d+) ", re.MULTILINE)
 _OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-_OPL_SEPARATORS = bytes.maketrans(b"nxy,", b"    ")
+#: ``x``/``y`` become field separators and ``,`` a line end (``n`` is deleted): one vertex a row.
+_OPL_TO_TSV = bytes.maketrans(b"xy,", b"\t\t\n")
 
 
 def is_walkable(tags: Mapping[str, str]) -> bool:
@@ -295,17 +296,47 @@ def _parse_opl_nodes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         del parts
         if b"xy" in text:
             text = text.replace(b"xy", b"x1e9y1e9")
-        values = np.fromstring(text.translate(_OPL_SEPARATORS), dtype=np.float64, sep=" ")
-        if values.size != 3 * counts[-1].sum():
-            raise NetworkError(f"cannot parse libosmium's OPL output ({values.size} values)")
-        tables.append(values.reshape(-1, 3))
+        table = _vertex_table(text)
+        if table[0].size != counts[-1].sum():
+            raise NetworkError(f"cannot parse libosmium's OPL output ({table[0].size} vertices)")
+        tables.append(table)
         lo = hi
     count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
-    table = np.concatenate(tables) if tables else np.zeros((0, 3))
-    ref = table[:, 0]
+    ref = np.concatenate([t[0] for t in tables]) if tables else np.zeros(0, np.int64)
     if ref.size and np.abs(ref).max() >= 2**53:
         raise NetworkError("OSM node ids beyond 2**53 are not supported")
-    return count, ref.astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
+    lon = np.concatenate([t[1] for t in tables]) if tables else np.zeros(0)
+    lat = np.concatenate([t[2] for t in tables]) if tables else np.zeros(0)
+    return count, ref, lon, lat
+
+
+def _vertex_table(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Node ids, longitudes and latitudes of ``n<id>x<lon>y<lat>`` items joined by commas.
+
+    pandas' C reader parses them about four times faster than ``np.fromstring``; its default
+    float converter gives the correctly rounded double of these short decimals, the same as
+    ``float()`` (test against ``float`` on random OSM coordinates and on real files).
+    """
+    import io
+
+    import pandas as pd
+
+    if not text:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    csv = text.translate(_OPL_TO_TSV, b"n")
+    try:
+        df = pd.read_csv(
+            io.BytesIO(csv),
+            sep="\t",
+            header=None,
+            names=["ref", "lon", "lat"],
+            dtype={"ref": np.int64, "lon": np.float64, "lat": np.float64},
+            engine="c",
+            na_filter=False,
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise NetworkError(f"cannot parse libosmium's OPL output ({exc})") from exc
+    return (df["ref"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy())
 
 
 def _split_at_missing(ways: _Ways) -> _Lines:
