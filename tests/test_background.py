@@ -194,3 +194,26 @@ def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(tmp_path, mon
     assert not (out2 / "coverage.xlsx").exists() and not (out2 / "summary.json").exists()
     assert not list(out2.glob(".*"))  # no temporary file, no lock left behind
     assert _no_children_left()
+
+
+@needs_fork
+def test_map_background_read_by_a_child_is_the_same(tmp_path):
+    import argparse
+
+    from geo.commands._views import background, start_background
+    from geo.demo import demo_pbf
+    from geo.network import build_network
+
+    net = build_network(demo_pbf(), config=Config(use_cache=False))
+    a = argparse.Namespace(background=None)
+    job = start_background(net, a)
+    assert job.forked
+    got = job.result()
+    want = background(net, a)
+    assert len(want) > 100 and set(want["bg"]) >= {"water", "park"}
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.drop(columns="geometry")), pd.DataFrame(want.drop(columns="geometry"))
+    )
+    assert got.crs == want.crs
+    assert list(got.geometry.to_wkb()) == list(want.geometry.to_wkb())
+    assert _no_children_left()

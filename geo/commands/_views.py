@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from .. import _background
 from .._errors import InputError
 from ..coverage.partial import osm_buildings
 from ..coverage.views import demand_views
@@ -88,8 +89,9 @@ def console_rejects(a: argparse.Namespace, rejects) -> dict:
     }
 
 
-def map_kwargs(a: argparse.Namespace, net, sites, boundary) -> dict:
-    """The offline map options that coverage and gaps share."""
+def map_kwargs(a: argparse.Namespace, net, sites, boundary, background_job=None) -> dict:
+    """The offline map options that coverage and gaps share; ``background_job`` (from
+    :func:`start_background`) gives the background read meanwhile by another process."""
     return {
         "lang": a.lang,
         "offline": True,
@@ -97,8 +99,16 @@ def map_kwargs(a: argparse.Namespace, net, sites, boundary) -> dict:
         "scenario": a.scenario,
         "input_crs": sites.input_crs,
         "boundaries": boundary,
-        "background": background(net, a),
+        "background": (
+            background_job.result() if background_job is not None else background(net, a)
+        ),
     }
+
+
+def start_background(net, a: argparse.Namespace):
+    """Read the map background (:func:`background`) in a forked child while this process
+    computes the coverage (:mod:`geo._background`; here when forking is not safe)."""
+    return _background.start(background, net, a, what="the map background")
 
 
 def background(net, a: argparse.Namespace | None = None):

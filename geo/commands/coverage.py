@@ -11,21 +11,27 @@ from ..coverage import compute_coverage
 from ..outputs import write_coverage_outputs
 from ._console import print_summary, print_views
 from ._inputs import config, load, output_crs
-from ._views import console_rejects, load_summary, map_kwargs, views
+from ._views import console_rejects, load_summary, map_kwargs, start_background, views
 
 
 def cmd_coverage(a: argparse.Namespace) -> int:
     cfg = config(a)
     net, sites, comms, rejects, boundary = load(a, cfg)
-    res = compute_coverage(net, sites.data, comms.data, config=cfg)
-    res, demand, rejects = views(a, res, boundary, rejects)
+    bg = None if a.no_map else start_background(net, a)  # read while the coverage runs
+    try:
+        res = compute_coverage(net, sites.data, comms.data, config=cfg)
+        res, demand, rejects = views(a, res, boundary, rejects)
+        kw = map_kwargs(a, net, sites, boundary, bg) if bg is not None else {"lang": a.lang}
+    finally:
+        if bg is not None:
+            bg.close()
     out = Path(a.out)
     write_coverage_outputs(
         res,
         out,
         rejects=rejects,
         inputs={"sites": a.sites, "communities": a.communities, "network": a.network},
-        map_kwargs=map_kwargs(a, net, sites, boundary),
+        map_kwargs=kw,
         write_map=not a.no_map,
         isochrones=not a.no_isochrones,
         output_crs=output_crs(a, sites),
