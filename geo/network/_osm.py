@@ -196,18 +196,21 @@ def _read_walkable_ways(path: Path) -> _Ways:
 
 
 def _ways_from_opl(data: bytes) -> _Ways:
-    """Parse OPL way lines (``w<id> T<tags> N<nodes>``) and keep the walkable ones."""
-    line_start = np.flatnonzero(np.frombuffer(b"\n" + data, np.uint8) == ord("\n"))[:-1]
+    """Parse OPL way lines (``w<id> T<tags> N<nodes>``) and keep the walkable ones.
+
+    The node lists are cut off first (most of the text); ids and tags are then searched in
+    the rest, the same lines without their ``N`` fields."""
+    counts, ref, lon, lat, tags = _split_opl(data)
+    line_start = np.flatnonzero(np.frombuffer(b"\n" + tags, np.uint8) == ord("\n"))[:-1]
     n_read = int(line_start.size)
-    osmid = np.array([int(i) for i in _OPL_ID.findall(data)], np.int64)
-    highway = _tag_column(data, line_start, "highway")
+    osmid = np.array(_OPL_ID.findall(tags), dtype=bytes).astype(np.int64)
+    highway = _tag_column(tags, line_start, "highway")
     if osmid.size != n_read or (highway is None and n_read):
         raise NetworkError(f"cannot parse libosmium's OPL output ({osmid.size} of {n_read} ways)")
-    walkable = ~_excluded(data, line_start)
-    counts, ref, lon, lat = _parse_opl_nodes(data)
+    walkable = ~_excluded(tags, line_start)
     if counts.size != n_read:
         raise NetworkError(f"cannot parse libosmium's OPL output ({counts.size} node lists)")
-    name = _tag_column(data, line_start, "name")
+    name = _tag_column(tags, line_start, "name")
     keep_v = np.repeat(walkable, counts)
     return _Ways(
         n_read=n_read,
@@ -280,17 +283,29 @@ OPL_CHUNK_BYTES = 16 * 2**20
 
 
 def _parse_opl_nodes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices per way, node ids, longitudes and latitudes of OPL way lines.
+    """Vertices per way, node ids, longitudes and latitudes of OPL way lines (see
+    :func:`_split_opl`)."""
+    return _split_opl(data)[:4]
 
-    Each line ends with ``N n<id>x<lon>y<lat>,...`` (``n<id>xy`` for a vertex without a
+
+def _split_opl(
+    data: bytes,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bytes]:
+    """Vertices per way, node ids, longitudes and latitudes of OPL way lines, and the lines
+    without their node lists.
+
+    Each line ends with `` N n<id>x<lon>y<lat>,...`` (``n<id>xy`` for a vertex without a
     location). Coordinates are OSM's fixed 7-decimal values, so parsing the text gives the
     same doubles as libosmium's ``Location.lon``/``lat``. Parsed in chunks of whole lines.
     """
-    counts, tables = [], []
+    counts, tables, tags = [], [], []
     lo = 0
     while lo < len(data):
         hi = data.find(b"\n", min(lo + OPL_CHUNK_BYTES, len(data) - 1)) + 1 or len(data)
-        parts = _OPL_NODES.findall(data, lo, hi)
+        pieces = _OPL_NODES.split(data[lo:hi])  # line start, nodes, rest + next line start, ...
+        parts = pieces[1::2]
+        tags.append(b"".join(pieces[0::2]))
+        del pieces
         counts.append(np.array([p.count(b",") + 1 if p else 0 for p in parts], np.int64))
         text = b",".join(p for p in parts if p)
         del parts
@@ -307,7 +322,7 @@ def _parse_opl_nodes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         raise NetworkError("OSM node ids beyond 2**53 are not supported")
     lon = np.concatenate([t[1] for t in tables]) if tables else np.zeros(0)
     lat = np.concatenate([t[2] for t in tables]) if tables else np.zeros(0)
-    return count, ref, lon, lat
+    return count, ref, lon, lat, b"".join(tags)
 
 
 def _vertex_table(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
