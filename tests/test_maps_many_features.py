@@ -26,6 +26,8 @@ def test_same_text_as_feature_collection_for_awkward_values():
         "n": ['a "quoted" 名', "</script>", None, "", "a", "a", "\u2028x", float("nan")],
         "v": [1, True, 1.0, 0.0, -0.0, np.float64(2.5), np.int64(7), float("inf")],
         "w": [np.nan, 1, 1, True, False, 0, None, "1"],
+        "f": [1.5, float("nan"), np.nan, 2.5, 1.5, float("inf"), -float("inf"), 1e300],
+        "s": ["路1", "x", "路1", "", '"', "\\", "路1", "y"],
     }
     assert _demand.many_features(geoms, props) == feature_collection(geoms, props)
     assert _demand.many_features(geoms[:0], {"n": []}) == feature_collection(geoms[:0], {"n": []})

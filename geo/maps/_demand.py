@@ -194,9 +194,8 @@ def many_features(geoms: np.ndarray, props: dict[str, list[Any]]) -> str:
     for k, v in props.items():
         if len(v) != n:
             raise ValueError(f"property {k!r} has {len(v)} values for {n} features")
-        done: dict[Any, str] = {}
         key = dumps(k) + ":"
-        cols.append([key + _encoded(x, done) for x in v])
+        cols.append([key + t for t in _encode_column(v)])
     gj = shapely.to_geojson(geoms) if n else np.array([], object)
     rows = zip(*cols, strict=True) if cols else ((),) * n
     parts = [
@@ -205,6 +204,16 @@ def many_features(geoms: np.ndarray, props: dict[str, list[Any]]) -> str:
         if g is not None
     ]
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _encode_column(v: list[Any]) -> list[str]:
+    """``dumps(clean(x))`` for every value; each distinct one encoded once."""
+    types = set(map(type, v))
+    if types == {str} or (types == {float} and 0.0 not in v):  # one dict lookup per value
+        texts = {x: dumps(clean(x)) for x in set(v)}
+        return [texts[x] for x in v]
+    done: dict[Any, str] = {}
+    return [_encoded(x, done) for x in v]
 
 
 def _encoded(x: Any, done: dict[Any, str]) -> str:
