@@ -6,6 +6,7 @@ in the planner's own system, and links that open the point in Amap and Baidu Map
 from __future__ import annotations
 
 import logging
+import weakref
 from urllib.parse import quote
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .. import crs as _crs
+from ..coverage.core import INDEX_CACHE
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +43,21 @@ class StreetIndex:
     """Named streets and junctions of a network, for describing where a point is."""
 
     def __init__(self, net) -> None:
-        self.net = net
+        # weakly: the index is cached per network (INDEX_CACHE), which must not keep it alive
+        self._net = weakref.ref(net)
         names = np.asarray(net.edge_name, dtype=object).astype(str)
         named = np.flatnonzero((names != "") & (names != "nan") & (names != "None"))
         self.names = names
         self.edges = named
-        self.tree = shapely.STRtree(net.edge_lines()[named]) if named.size else None
-        node = np.concatenate([net.edge_u[named], net.edge_v[named]])
-        pairs = pd.DataFrame({"node": node, "name": np.concatenate([names[named]] * 2)})
-        pairs = pairs.drop_duplicates()
-        by_node = pairs.groupby("node")["name"].agg(lambda s: sorted(set(s)))
-        junctions = by_node[by_node.map(len) >= 2]
-        self.junction_nodes = junctions.index.to_numpy()
-        self.junction_names = junctions.to_list()
+        self.tree = shapely.STRtree(net.edge_lines(edges=named)) if named.size else None
+        self.junction_nodes, self.junction_names = _junctions(net, names, named)
         xy = net.xy[self.junction_nodes] if self.junction_nodes.size else np.zeros((0, 2))
         self.junction_tree = cKDTree(xy) if len(xy) else None
+
+    @property
+    def net(self):
+        """The network (held weakly)."""
+        return self._net()
 
     def street_at(self, x: float, y: float) -> tuple[str, float]:
         """The nearest named street and its distance in metres ("" beyond the search radius)."""
@@ -88,6 +90,24 @@ class StreetIndex:
         nx, ny = self.net.xy[self.junction_nodes[j]]
         bearing = float(np.degrees(np.arctan2(y - ny, x - nx)))
         return pair, bearing, float(dist[pick])
+
+
+def _junctions(net, names: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+    """Nodes where two or more differently named streets meet (ascending), and each one's
+    street names, sorted (code point order, as ``sorted``)."""
+    node = np.concatenate([net.edge_u[named], net.edge_v[named]]).astype(np.int64)
+    vocab, code = np.unique(np.concatenate([names[named]] * 2), return_inverse=True)
+    key = np.unique(node * np.int64(max(len(vocab), 1)) + code.ravel())  # (node, name) once
+    nodes, codes = key // max(len(vocab), 1), key % max(len(vocab), 1)
+    first = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]]) if key.size else key
+    count = np.diff(np.r_[first, key.size])
+    junction = first[count >= 2]
+    words = vocab.tolist()
+    lists = [
+        [words[c] for c in codes[a : a + m]]
+        for a, m in zip(junction, count[count >= 2], strict=True)
+    ]
+    return nodes[junction], lists
 
 
 def _direction(bearing_deg: float, lang: str) -> str:
@@ -213,7 +233,7 @@ def describe_proposals(
     lon = out.geometry.x.to_numpy()
     lat = out.geometry.y.to_numpy()
     out["lon"], out["lat"] = np.round(lon, 6), np.round(lat, 6)
-    index = StreetIndex(net) if n else None
+    index = INDEX_CACHE.get(net, "street_index", StreetIndex) if n else None
     out["location_desc"] = [
         describe_location(index, a, b, lang) for a, b in zip(lon, lat, strict=True)
     ]
