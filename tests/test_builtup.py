@@ -77,7 +77,7 @@ def test_single_street_area_is_exact():
     net = network_from_edges(xy, [(0, 1)])
     (x0, y0), (x1, y1) = net.geom_xy.min(axis=0), net.geom_xy.max(axis=0)
     rows = _builtup.Rows((x0 - 200, y0 - 200, x1 + 200, y1 + 200), _builtup.ROW_M)
-    area = _builtup.measure(rows, [_builtup.corridor_intervals(net, 50.0, rows)])[0]
+    area = _builtup.measure(rows, [_builtup.corridor(net, 50.0, rows)])[0]
     length = float(np.hypot(*np.diff(net.geom_xy, axis=0)[0]))
     assert area == pytest.approx(2 * 50.0 * length + np.pi * 50.0**2, rel=0.003)
     # cut by a polygon with a hole: only the part inside counts
@@ -87,8 +87,8 @@ def test_single_street_area_is_exact():
     both = _builtup.measure(
         rows,
         [
-            _builtup.corridor_intervals(net, 50.0, rows),
-            _builtup.polygon_intervals(np.array([poly]), rows),
+            _builtup.corridor(net, 50.0, rows),
+            _builtup.polygons(np.array([poly]), rows),
         ],
     )
     exact = shapely.intersection(
@@ -96,3 +96,11 @@ def test_single_street_area_is_exact():
     )
     assert both[1] == pytest.approx(exact.area, rel=0.003)
     assert both[1] < both[0]
+
+
+def test_blocks_give_the_same_area(optics, monkeypatch):
+    res = optics
+    iso = res.isochrones(by="kind")
+    whole = built_up_share(res, iso)
+    monkeypatch.setattr(_builtup, "BLOCK", 5_000)
+    assert built_up_share(res, iso) == whole

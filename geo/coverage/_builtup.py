@@ -25,6 +25,8 @@ from ..network import concat_ranges as _ranges
 ROW_M = 10.0
 #: Most rows measured at once: a very tall area gets taller rows.
 MAX_ROWS = 40_000
+#: Most (segment, row) pairs worked out at once (memory: about 100 bytes each).
+BLOCK = 1_000_000
 
 
 def _segments(net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -63,21 +65,38 @@ class Rows:
         return first, np.maximum(last - first + 1, 0)
 
 
-def corridor_intervals(net: Network, width: float, rows: Rows) -> tuple[np.ndarray, ...]:
-    """(row, x from, x to) where each buffered street segment crosses each row.
+def corridor(net: Network, width: float, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' pieces inside the street corridor, as merged keys (:func:`_merged`).
+
+    Worked out in blocks of at most :data:`BLOCK` (segment, row) pairs, so memory stays
+    bounded however many streets there are.
+    """
+    x1, y1, x2, y2 = _segments(net)
+    near = (np.maximum(x1, x2) >= rows.x0 - width) & (np.minimum(x1, x2) <= rows.x1 + width)
+    seg = np.column_stack([x1[near], y1[near], x2[near], y2[near]])
+    first, count = rows.span(
+        np.minimum(seg[:, 1], seg[:, 3]) - width, np.maximum(seg[:, 1], seg[:, 3]) + width, True
+    )
+    block = np.cumsum(count) // BLOCK
+    cuts = np.searchsorted(block, np.arange(1, int(block[-1]) + 1)) if len(block) else []
+    parts = [
+        _merged(rows, *_stadium_rows(seg[sl], first[sl], count[sl], width, rows))
+        for sl in (slice(a, b) for a, b in zip([0, *cuts], [*cuts, len(seg)], strict=True))
+    ]
+    return _union(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+def _stadium_rows(seg, first, count, width: float, rows: Rows) -> tuple[np.ndarray, ...]:
+    """(row, x from, x to) where each buffered segment crosses each row.
 
     A segment's buffer is the union of the disks at its ends and the rectangle swept along
     it; its interval on a row runs from the least to the greatest of the disks' ends and the
     crossings of the rectangle's two long sides (its short sides lie inside the disks).
     """
-    x1, y1, x2, y2 = _segments(net)
-    near = (np.maximum(x1, x2) >= rows.x0 - width) & (np.minimum(x1, x2) <= rows.x1 + width)
-    x1, y1, x2, y2 = x1[near], y1[near], x2[near], y2[near]
-    first, count = rows.span(np.minimum(y1, y2) - width, np.maximum(y1, y2) + width, True)
-    seg = np.repeat(np.arange(len(x1)), count)
+    pick = np.repeat(np.arange(len(seg)), count)
     j = _ranges(first, count)
     yc = rows.centre(j)
-    x1, y1, x2, y2 = x1[seg], y1[seg], x2[seg], y2[seg]
+    x1, y1, x2, y2 = seg[pick].T
     dx, dy = x2 - x1, y2 - y1
     length = np.hypot(dx, dy)
     scale = np.divide(width, length, out=np.zeros_like(length), where=length > 0)
@@ -96,13 +115,14 @@ def corridor_intervals(net: Network, width: float, rows: Rows) -> tuple[np.ndarr
     return j[ok], lo[ok], hi[ok]
 
 
-def polygon_intervals(geoms: np.ndarray, rows: Rows) -> tuple[np.ndarray, ...]:
-    """(row, x from, x to) inside the polygons (each valid; they may overlap each other)."""
+def polygons(geoms: np.ndarray, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' pieces inside the polygons (each valid; they may overlap each other), as
+    merged keys (:func:`_merged`)."""
     parts, owner = shapely.get_parts(np.asarray(geoms, object), return_index=True)
     rings, part = shapely.get_rings(parts, return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     if not len(xy):
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     same = ring[1:] == ring[:-1]
     ax, ay = xy[:-1][same, 0], xy[:-1][same, 1]
     bx, by = xy[1:][same, 0], xy[1:][same, 1]
@@ -115,26 +135,31 @@ def polygon_intervals(geoms: np.ndarray, rows: Rows) -> tuple[np.ndarray, ...]:
     # crossings of one polygon and row come in pairs: inside between the 1st and 2nd, ...
     order = np.lexsort((x, j, gid[e]))
     j, x = j[order], x[order]
-    return j[0::2], x[0::2], x[1::2]
+    return _merged(rows, j[0::2], x[0::2], x[1::2])
 
 
 def _merged(rows: Rows, j: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Row intervals as disjoint, sorted keys ``row * width + x`` (their union)."""
+    """Row intervals as disjoint, sorted keys ``row * (x1 - x0 + 1) + x - x0`` (their union)."""
     width = rows.x1 - rows.x0 + 1.0
     a = j * width + (np.clip(a, rows.x0, rows.x1) - rows.x0)
     b = j * width + (np.clip(b, rows.x0, rows.x1) - rows.x0)
+    return _union(a, b)
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of intervals [a, b) as disjoint, sorted intervals."""
+    if not len(a):
+        return a, b
     order = np.argsort(a, kind="stable")
-    a, b = a[order], np.maximum.accumulate(b[order]) if len(b) else b
-    new = np.r_[True, a[1:] > b[:-1]] if len(a) else np.zeros(0, bool)
-    last = np.r_[new[1:], True] if len(a) else new
-    return a[new], b[last]
+    a, b = a[order], np.maximum.accumulate(b[order])
+    new = np.r_[True, a[1:] > b[:-1]]
+    return a[new], b[np.r_[new[1:], True]]
 
 
-def measure(rows: Rows, sets: list[tuple[np.ndarray, ...]]) -> np.ndarray:
-    """Area (m²) where the first 1, 2, ..., all of ``sets`` of row intervals overlap."""
-    merged = [_merged(rows, *s) for s in sets]
+def measure(rows: Rows, merged: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Area (m²) where the first 1, 2, ..., all of the ``merged`` row pieces overlap."""
     key = np.concatenate([np.concatenate(m) for m in merged])
-    delta = np.zeros((len(key), len(sets)), np.int8)
+    delta = np.zeros((len(key), len(merged)), np.int8)
     at = 0
     for k, (a, b) in enumerate(merged):
         delta[at : at + len(a), k] = 1
@@ -145,4 +170,4 @@ def measure(rows: Rows, sets: list[tuple[np.ndarray, ...]]) -> np.ndarray:
     inside = np.cumsum(delta[order], axis=0, dtype=np.int8) > 0
     step = np.diff(key)
     all_in = np.logical_and.accumulate(inside[:-1], axis=1)
-    return np.array([step[all_in[:, k]].sum() * rows.h for k in range(len(sets))])
+    return np.array([step[all_in[:, k]].sum() * rows.h for k in range(len(merged))])

@@ -285,14 +285,12 @@ def built_up_share(res: CoverageResult, iso: gpd.GeoDataFrame, area=None) -> dic
         lo, hi = xy.min(axis=0) - width, xy.max(axis=0) + width
         bounds = (lo[0], lo[1], hi[0], hi[1])
     rows = _builtup.Rows(bounds, _builtup.ROW_M)
-    sets = [_builtup.corridor_intervals(net, width, rows)]
+    sets = [_builtup.corridor(net, width, rows)]
     if area is not None:
-        sets.append(_builtup.polygon_intervals(np.array([area]), rows))
+        sets.append(_builtup.polygons(np.array([area]), rows))
     out = {}
     for level, grp in iso.to_crs(net.metric_crs).groupby("level"):
-        areas = _builtup.measure(
-            rows, [*sets, _builtup.polygon_intervals(grp.geometry.values, rows)]
-        )
+        areas = _builtup.measure(rows, [*sets, _builtup.polygons(grp.geometry.values, rows)])
         total, within = float(areas[-2]), float(areas[-1])
         out[level] = {
             "built_up_km2": round(total / 1e6, 4),
