@@ -122,9 +122,10 @@ def write_coverage_outputs(
     ``output_crs`` (``gcj02``/``bd09``) adds ``lon_gcj02``/``lat_gcj02`` (or ``_bd09``) beside
     WGS84 in every table with coordinates. ``workbook`` (``coverage.xlsx``, ``gaps.xlsx``)
     also writes the tables as a meeting-ready workbook (:mod:`geo.report_xlsx`).
-    ``parallel`` (the command line): the workbook and ``map.png`` are written by forked child
-    processes while this one builds the isochrones and ``map.html`` (:mod:`geo._background`;
-    the same files, written in this process where forking is not safe).
+    ``parallel`` (the command line): the workbook, and the maps (``map.html``, ``map.png``),
+    are written by forked child processes while this one builds the isochrones; the child of
+    the maps imports folium and matplotlib meanwhile (:mod:`geo._background`; the same files,
+    written here in sequence where forking is not safe).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,15 +148,22 @@ def write_coverage_outputs(
         if workbook and parallel:  # the tables are written: the workbook can start now
             jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
                                                proposal, lang, parallel)  # fmt: skip
-        if write_map:  # a child imports matplotlib now and draws once the map's layers exist
-            jobs["png"] = _background.start(
-                save_png_with, res, out / "map.png", parallel=parallel, wait_input=True,
-                prepare=_warm_png, what="map.png",
+        if write_map:  # imports folium and matplotlib now, draws once the isochrones exist
+            jobs["maps"] = _background.start(
+                _write_maps, res, out, map_kwargs or {}, proposal, views, parallel=parallel,
+                wait_input=True, prepare=_warm_maps, what="map.html and map.png",
             )  # fmt: skip
-        iso = _write_isochrones(res, out, isochrones, paths)
-        if write_map:
-            summary["map"] = _write_maps(res, out, iso, paths, map_kwargs or {}, proposal, views,
-                                         jobs["png"])  # fmt: skip
+        iso = _isochrones(res, isochrones)
+        maps = jobs.get("maps")
+        if maps is not None and maps.forked:
+            maps.send({"iso": iso})
+        if len(iso):
+            paths["isochrones"] = write_geojson(gpd.GeoDataFrame(iso), out / "isochrones.geojson")
+        if maps is not None:
+            if not maps.forked:
+                maps.send({"iso": iso})
+            summary["map"] = maps.result()
+            paths["map"], paths["map_png"] = out / "map.html", out / "map.png"
         if workbook:
             if "workbook" not in jobs:
                 jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary,
@@ -175,16 +183,11 @@ def _all_rejects(res, rejects: pd.DataFrame | None, inputs: dict, lang: str) -> 
     return pd.concat([base, far], ignore_index=True)
 
 
-def _write_isochrones(res, out: Path, isochrones: bool, paths: dict) -> gpd.GeoDataFrame:
-    """Build the isochrones an output uses (isochrones.geojson, the maps) and write them."""
-    iso = (
-        res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
-        if isochrones
-        else res.isochrones(minutes=[])
-    )
-    if len(iso):
-        paths["isochrones"] = write_geojson(gpd.GeoDataFrame(iso), out / "isochrones.geojson")
-    return iso
+def _isochrones(res, isochrones: bool) -> gpd.GeoDataFrame:
+    """The isochrones an output uses (isochrones.geojson, the maps); none when not wanted."""
+    if not isochrones:
+        return res.isochrones(minutes=[])
+    return res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
 
 
 def run_summary(
@@ -232,10 +235,9 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
     return paths
 
 
-def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, views, png_job):
-    """map.html and map.png (drawn by ``png_job``, a :func:`save_png_with` job); returns
-    summary.json's ``map`` entry."""
-    from .maps import make_map, save_map
+def _write_maps(res, out: Path, map_kwargs: dict, proposal, views, iso) -> dict[str, Any]:
+    """map.html and map.png; returns summary.json's ``map`` entry."""
+    from .maps import make_map, save_map, save_png
 
     kw = dict(map_kwargs)
     offline = kw.pop("offline", True)
@@ -243,22 +245,31 @@ def _write_maps(res, out: Path, iso, paths: dict, map_kwargs: dict, proposal, vi
         kw["proposals"] = proposal.sites
         kw.setdefault("proposal_summary", proposal.summary)
     m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
-    # the same title, numbers, proposals, background and walking areas as the HTML map
-    png_input = {**m._sc_png, "tiles": not offline}
-    if png_job.forked:  # its child draws while this process writes map.html
-        png_job.send(png_input)
     info = save_map(m, out / "map.html", offline=offline)
-    paths["map"] = out / "map.html"
-    if not png_job.forked:
-        png_job.send(png_input)
-    png = png_job.result()
-    paths["map_png"] = out / "map.png"
+    png = save_png(
+        res,
+        out / "map.png",
+        **m._sc_png,  # the same title, numbers, proposals, background and walking areas
+        tiles=not offline,
+    )
     return {
         "file": "map.html",
         "size_bytes": info["size_bytes"],
         "offline": offline,
         "png": {"file": "map.png", "tiles": png["tiles"]},
     }
+
+
+def _warm_maps() -> None:
+    """What every map needs first: folium, matplotlib's modules and the font lookups (in the
+    child, while this process builds the isochrones)."""
+    from matplotlib import figure, lines, patches, patheffects  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    from . import maps  # noqa: F401
+    from ._fonts import heading_weight
+
+    heading_weight()  # finds the CJK font too
 
 
 def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
@@ -281,24 +292,6 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     if summary.get("map"):
         row["map"] = summary["map"]["file"]
     return row
-
-
-def save_png_with(res: CoverageResult, path: Path, **png: Any) -> dict[str, Any]:
-    """:func:`geo.maps.save_png` (a job's function: ``png`` comes from the map)."""
-    from .maps._png import save_png
-
-    return save_png(res, path, **png)
-
-
-def _warm_png() -> None:
-    """What every PNG needs first: matplotlib's modules and the font lookups (in the child,
-    while this process builds the isochrones)."""
-    from matplotlib import figure, lines, patches, patheffects  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
-
-    from ._fonts import heading_weight
-
-    heading_weight()  # finds the CJK font too
 
 
 def _start_workbook(res, path: Path, paths: dict, summary: dict, write_map: bool, proposal,
