@@ -51,7 +51,9 @@ def test_junctions_equal_groupby(seed, vocab):
     nodes, lists = _junctions(g, names, named)
     want_nodes, want_lists = _junctions_groupby(g, names, named)
     assert np.array_equal(nodes, want_nodes)
-    assert lists == want_lists
+    assert list(lists) == want_lists
+    assert len(lists) == len(want_lists)
+    assert lists[:] == want_lists
     assert all(type(x) is str for lst in lists for x in lst)
 
 

@@ -53,17 +53,24 @@ class _Count:
         monkeypatch.setattr(R, "reach_each", each)
 
 
+@pytest.mark.parametrize("prove", [True, False])
 @pytest.mark.parametrize(("cell", "group"), [(None, 64), (150.0, 64), (2000.0, 5), (2000.0, 64)])
-def test_grid_grouped_equals_each(cell, group, monkeypatch):
+def test_grid_grouped_equals_each(cell, group, prove, monkeypatch):
     """Many sites on a street grid: groups of several sites, split when a cell holds more than
-    ``GROUP_SITES``; no site needs the fallback on a network whose lengths follow geometry."""
+    ``GROUP_SITES``; no site needs the fallback on a network whose lengths follow geometry,
+    whether the reached nodes are proved inside their circles or checked pair by pair."""
     net = grid_network(25, 60.0, drop=0.15, seed=3)
     rng = np.random.default_rng(3)
     snap = _snap(net, rng.uniform(-100, 1600, (300, 2)))
     snap.leg[::37] = np.nan  # as off-network points
     limit = 333.0
     want = _each(net, snap, limit)
+    ok = np.isfinite(snap.leg)
+    budget = limit - snap.leg[ok]
+    assert R._proved(net, snap.take(np.flatnonzero(ok)), budget, budget * 1.002 + 1.0).all()
     monkeypatch.setattr(R, "GROUP_SITES", group)
+    if not prove:
+        monkeypatch.setattr(R, "_stretch", lambda net: np.inf)
     count = _Count(monkeypatch)
     got = R.site_reach_grouped(net, snap, limit, cell_m=cell)
     _same(got, want)
@@ -95,6 +102,7 @@ def test_shortcut_falls_back_to_own_circle(monkeypatch):
     lengths = [100.0, 100.0, 0.0, 100.0]
     net = network_from_edges(xy, edges, lengths)
     snap = _snap(net, np.array([[10.0, 0.0], [950.0, 0.0], [150.0, 0.0]]))
+    assert R._stretch(net) > 1e6
     count = _Count(monkeypatch)
     got = R.site_reach_grouped(net, snap, 300.0, cell_m=5000.0)
     _same(got, _each(net, snap, 300.0))

@@ -17,6 +17,11 @@ is reached through nodes inside the circle, by the same float sums. So each site
 nodes are checked against its circle (with a 1e-9 relative margin for the float of the
 distance); a site that fails the check, or whose edge end lies on its circle's rim within
 that margin, is searched again alone, on its circle, exactly as before.
+
+The check is proved instead of computed where it must hold: if straight line / walk is at
+most ``k`` along every arc (:func:`_stretch`, once per network) and along the site's edge to
+its ends, a walk of ``W`` metres ends within ``k (W - leg)`` of the site, inside its circle
+(radius ``1.002 (limit - leg) + 1``) whenever ``k (limit - leg)`` is below that radius.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ..network import concat_ranges as _ranges
 from .core import (
     _RADIUS_SLACK,
     EPS_M,
+    INDEX_CACHE,
     IntArray,
     Network,
     Reach,
@@ -46,6 +52,41 @@ from .core import (
 GROUP_SITES = 64
 #: Relative margin when comparing a float distance with a circle's radius.
 _RIM = 1e-9
+
+
+def _stretch(net: Network) -> float:
+    """The largest straight line / length over the graph's arcs (cached per network): about
+    1.0 on a street network (up to ~1.003 from the metric projection against great-circle
+    lengths), far more where an edge is shorter than the line between its ends."""
+
+    def build(n: Network) -> float:
+        csr = n.csr
+        if not csr.nnz:
+            return 0.0
+        rows = np.repeat(np.arange(n.n_nodes), np.diff(csr.indptr))
+        chord = np.hypot(*(n.xy[rows] - n.xy[csr.indices]).T)
+        return float(np.max(chord / csr.data))
+
+    return INDEX_CACHE.get(net, "reach_stretch", build)
+
+
+def _proved(net: Network, sites: Snap, budget: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per site: whether every node it reaches is surely inside its circle, so its reached
+    nodes need no check (see the module notes).
+
+    A walk of ``W`` metres from the site ends within ``k (W - leg) <= k budget`` of it, where
+    ``k`` bounds straight line / walk along every arc (:func:`_stretch`) and along the site's
+    own edge to each end; that is inside the circle when ``k budget`` is below its radius.
+    """
+    e = sites.edge
+    length = np.asarray(net.length, np.float64)[e]
+    k = np.full(len(sites), _stretch(net))
+    for end, walk in ((net.edge_u[e], sites.t), (net.edge_v[e], length - sites.t)):
+        chord = np.hypot(net.xy[end, 0] - sites.x, net.xy[end, 1] - sites.y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.maximum(k, np.where(chord > 0, chord / walk, 0.0))
+    reach = k * (budget + EPS_M) * (1 + _RIM) + EPS_M
+    return np.isfinite(reach) & (reach < r * (1 - _RIM))
 
 
 def reach_each(net: Network, sites: Snap, limit: float, which: Iterable[int]) -> list[tuple]:
@@ -138,14 +179,14 @@ def _groups(sites: Snap, idx: IntArray, cell_m: float) -> list[IntArray]:
 
 
 def _search_group(
-    net: Network, sites: Snap, g: IntArray, r: np.ndarray, limit: float, ends: tuple, lookup
+    net: Network, sites: Snap, g: IntArray, r: np.ndarray, limit: float, ctx: tuple
 ) -> tuple[list[tuple], list[int]]:
     """One group's searches on a box holding every member's circle.
 
     Returns ``(site, nodes, dist)`` per member that reaches something, and the members that
     must be searched alone (see the module notes).
     """
-    u, v, cu, cv = ends
+    (u, v, cu, cv), proved, lookup = ctx
     x, y = sites.x[g], sites.y[g]
     half = max(np.ptp(x), np.ptp(y)) / 2 + float(r[g].max()) + 1.0
     centre = ((x.max() + x.min()) / 2, (y.max() + y.min()) / 2)
@@ -178,7 +219,11 @@ def _search_group(
     d = np.asarray(dijkstra(aug, directed=True, indices=n + np.arange(m.size), limit=limit + EPS_M))
     row, col = np.nonzero(d[:, :n] <= limit + EPS_M)
     ok = np.ones(m.size, bool)
-    ok[row[_inside(net, sites, m[row], nodes[col], r) <= 0]] = False
+    check = ~proved[m][row]  # pairs whose site is not proved inside (module notes)
+    if check.any():
+        out = np.zeros(row.size, bool)
+        out[check] = _inside(net, sites, m[row[check]], nodes[col[check]], r) <= 0
+        ok[row[out]] = False
     keep = ok[row]
     row, col = row[keep], col[keep]
     bounds = np.searchsorted(row, np.arange(m.size + 1))
@@ -209,12 +254,14 @@ def site_reach_grouped(
     alone = [int(i) for i in np.flatnonzero(ok & (sites.edge < 0))]
     cell = max(float(limit), 100.0) if cell_m is None else float(cell_m)
     groups = _groups(sites, grouped, cell) if grouped.size else []
-    ends = endpoint_costs(net, sites)
-    lookup = np.full(net.n_nodes, -1, np.int64)
+    proved = np.zeros(len(sites), bool)
+    if grouped.size:
+        proved[grouped] = _proved(net, sites.take(grouped), budget[grouped], r[grouped])
+    ctx = (endpoint_costs(net, sites), proved, np.full(net.n_nodes, -1, np.int64))
     found: list[tuple] = []
     it: Iterable[int] = range(len(groups)) if progress is None else progress(range(len(groups)))
     for i in it:
-        f, a = _search_group(net, sites, groups[i], r, limit, ends, lookup)
+        f, a = _search_group(net, sites, groups[i], r, limit, ctx)
         found += f
         alone += a
     found += reach_each(net, sites, limit, alone)

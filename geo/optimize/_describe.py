@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Sequence
 from urllib.parse import quote
 
 import geopandas as gpd
@@ -92,7 +93,24 @@ class StreetIndex:
         return pair, bearing, float(dist[pick])
 
 
-def _junctions(net, names: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+class _NameLists(Sequence):
+    """Each junction's sorted street names, as lists built when asked for (a proposal looks
+    at a few of a county's ~10,000 junctions)."""
+
+    def __init__(self, words: list[str], codes: np.ndarray, first: np.ndarray, count: np.ndarray):
+        self.words, self.codes, self.first, self.count = words, codes, first, count
+
+    def __len__(self) -> int:
+        return int(self.first.size)
+
+    def __getitem__(self, j):  # type: ignore[override]
+        if isinstance(j, slice):
+            return [self[i] for i in range(len(self))[j]]
+        a = int(self.first[j])
+        return [self.words[c] for c in self.codes[a : a + int(self.count[j])]]
+
+
+def _junctions(net, names: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, _NameLists]:
     """Nodes where two or more differently named streets meet (ascending), and each one's
     street names, sorted (code point order, as ``sorted``)."""
     node = np.concatenate([net.edge_u[named], net.edge_v[named]]).astype(np.int64)
@@ -101,13 +119,10 @@ def _junctions(net, names: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, l
     nodes, codes = key // max(len(vocab), 1), key % max(len(vocab), 1)
     first = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]]) if key.size else key
     count = np.diff(np.r_[first, key.size])
-    junction = first[count >= 2]
-    words = vocab.tolist()
-    lists = [
-        [words[c] for c in codes[a : a + m]]
-        for a, m in zip(junction, count[count >= 2], strict=True)
-    ]
-    return nodes[junction], lists
+    junction = count >= 2
+    return nodes[first[junction]], _NameLists(
+        vocab.tolist(), codes, first[junction], count[junction]
+    )
 
 
 def _direction(bearing_deg: float, lang: str) -> str:
