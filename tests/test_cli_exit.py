@@ -23,3 +23,17 @@ def test_only_the_program_freezes_the_collector(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_coverage_command_loads_the_audit_package_only_for_boundaries():
+    import subprocess
+
+    from conftest import ROOT
+
+    code = "import sys, geo.commands.coverage; print('geo.audit' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    code = "import sys, geo.commands.coverage, geo.audit; print('geo.audit' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "True"  # the check can fail

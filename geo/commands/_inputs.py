@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import crs as _crs
-from ..audit import assign_county, read_boundaries, repair_polygons, select_counties
 from ..config import DEFAULT_THRESHOLDS_MIN, DEFAULT_WALK_SPEED_KMH, Config
 from ..io import (
     NoUsableRowsError,
@@ -57,6 +56,8 @@ def config(a: argparse.Namespace, **over) -> Config:
 
 def boundary_of(path, crs=None):
     """One study-area polygon file (``--boundary``), repaired."""
+    from ..audit import repair_polygons  # the audit package only when boundaries are used
+
     return repair_polygons(load_boundaries(path, crs=crs), path)
 
 
@@ -69,6 +70,8 @@ def area(a: argparse.Namespace):
         raise SystemExit("error: --county needs --boundaries FILE (county polygons)")
     allb = None
     if getattr(a, "boundaries", None):
+        from ..audit import read_boundaries, select_counties
+
         allb = read_boundaries(a.boundaries, crs=getattr(a, "boundary_crs", None))
         if getattr(a, "county", None):
             return select_counties(allb, a.county), allb
@@ -161,6 +164,8 @@ def fill_county(data, boundaries) -> None:
         return
     empty = data["county"].astype(str).isin(["", "nan", "None"]).to_numpy()
     if empty.any():
+        from ..audit import assign_county
+
         data.loc[empty, "county"] = np.asarray(assign_county(data, boundaries), object)[empty]
 
 

@@ -51,6 +51,7 @@ def cmd_gaps(a: argparse.Namespace) -> int:
         extra_summary=load_summary(a, sites, rejects),
         views=demand_views,
         workbook="gaps.xlsx",
+        parallel=True,  # workbook and maps in child processes where that is safe
     )
     s = prop.summary
     if "weights" in s:
