@@ -92,6 +92,52 @@ def test_grid_does_not_jump_a_river():
     assert shapely.area(shapely.symmetric_difference(poly, exact)) <= 0.02 * exact.area
 
 
+def test_grid_cuts_a_street_exactly_where_the_walk_runs_out():
+    # a straight street from node 0 (the site) to node 2; the walk runs out 300 m along it,
+    # inside the first edge's second half: the polygon is that piece buffered by 50 m
+    xy = np.array([[0, 0], [500, 0], [1000, 0]], float)
+    net = network_from_edges(xy, [(0, 1), (1, 2)])
+    sites = _pts(net.lon[:1], net.lat[:1], kind=["station"])
+    cfg = Config(max_distance_m=300, street_buffer_m=50)
+    res = compute_coverage(net, sites, sites, config=cfg)
+    poly = res.isochrones(simplify_m=0.0).to_crs(net.metric_crs).geometry.iloc[0]
+    p0, p1 = net.xy[0], net.xy[1]
+    end = p0 + (p1 - p0) * 300.0 / float(net.length[0])
+    truth = shapely.buffer(shapely.linestrings([p0, end]), 50.0, quad_segs=64)
+    # the caps are drawn as chords between grid lines 11 m apart (the exact method's 16-gon
+    # caps are up to 0.96 m off); a cut placed by the cell would be metres off
+    assert shapely.hausdorff_distance(poly, truth) < 1.0
+    assert abs(poly.area - truth.area) < 0.003 * truth.area
+
+
+def test_grid_matches_exact_on_wuhan_streets_per_site_and_per_kind():
+    # unsimplified polygons of 40 sites on a real OSM network: grid against GEOS buffer-union
+    from conftest import REAL_NETWORKS, need_shared
+
+    from geo.network import build_network
+
+    cfg = Config(use_cache=False)
+    net = build_network(need_shared(REAL_NETWORKS["optics_valley"]), config=cfg)
+    rng = np.random.default_rng(3)
+    pick = rng.choice(net.n_nodes, 60, replace=False)
+    j = rng.normal(0, 0.0005, (pick.size, 2))
+    lon, lat = net.lon[pick] + j[:, 0], net.lat[pick] + j[:, 1]
+    sites = _pts(lon[:40], lat[:40], kind=rng.choice(["station", "integrated"], 40))
+    res = compute_coverage(net, sites, _pts(lon[40:], lat[40:]), config=cfg)
+    crs = net.metric_crs
+    for by in ("site", "kind"):
+        grid = res.isochrones(by=by, simplify_m=0.0).to_crs(crs)
+        exact = res.isochrones(by=by, method="exact", simplify_m=0.0).to_crs(crs)
+        assert len(grid) == len(exact) == (120 if by == "site" else 6)
+        for level in grid["level"].unique():
+            a = grid.loc[grid["level"] == level].geometry.to_numpy()
+            b = exact.loc[exact["level"] == level].geometry.to_numpy()
+            sd = shapely.area(shapely.symmetric_difference(a, b))
+            area = shapely.area(b)
+            assert sd.sum() <= 0.012 * area.sum(), (by, level, sd.sum() / area.sum())
+            assert (sd <= 0.03 * area).all(), (by, level)
+
+
 def test_no_isochrones_builds_none(tmp_path, monkeypatch):
     pytest.importorskip("pyrosm")
     from geo.cli import main

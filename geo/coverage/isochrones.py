@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from . import CoverageResult
 
 from . import _grid
+from . import _grid_features as _gf
 from ._grid import CELL_M
 from ._snap import edge_lines
 from .core import edge_pieces
@@ -198,32 +199,28 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
     cfg = res.config
     net = res.network
     limits = np.array([lim for _, lim in levels], float)
-    spacing = cell_m * _grid.SAMPLE_FACTOR
-    es = _grid.edge_samples(net, spacing)
+    sc = _gf.street_cells(net, cell_m)
     reach = res.reach(float(limits.max()))
     snap = res.site_snap.take(res.usable_sites)
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
-    feats = _grid.site_features(
-        net,
-        reach.site,
-        reach.node,
-        reach.dist,
-        len(sites),
-        snap.edge,
-        snap.t,
-        snap.leg,
-        np.column_stack([snap.x, snap.y]),
-        np.column_stack([sx, sy]),
-        spacing,
-    )
     if by == "kind":
-        kinds = sorted(set(kind))
-        groups = [np.flatnonzero(kind == k) for k in kinds]
+        kinds, owner = np.unique(kind, return_inverse=True)
     else:
-        groups = [np.array([i]) for i in range(len(sites))]
+        owner = np.arange(len(sites))
+    rows = _gf.owner_rows(
+        net,
+        (reach.site, reach.node, reach.dist),
+        owner,
+        int(owner.max()) + 1,
+        (snap.edge, snap.t, snap.leg, np.column_stack([snap.x, snap.y])),
+        np.column_stack([sx, sy]),
+    )
     frames = []
     for level, limit in levels:
-        polys = _grid.group_polygons(net, feats, es, groups, limit, cfg.street_buffer_m, cell_m)
+        feats = _gf.level_features(net, sc, rows, limit)
+        polys = _grid.group_polygons(
+            feats, sc.origin, cfg.street_buffer_m, cell_m, split=by == "kind"
+        )
         polys = _grid.simplify(polys, simplify_m)
         if by == "kind":
             f = gpd.GeoDataFrame({"kind": kinds}, geometry=polys, crs=net.metric_crs)
