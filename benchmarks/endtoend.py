@@ -149,7 +149,7 @@ def _stages(network: str, sites: Path, comms: Path, out: Path) -> dict:
     res = compute_coverage(net, s.data, c.data, config=cfg)
     t["ours_coverage_s"] = time.perf_counter() - t0  # snapping + search + reach pairs
     t0 = time.perf_counter()
-    from geo.maps import MAX_SITE_ISOCHRONES
+    from geo.config import MAX_SITE_ISOCHRONES  # not geo.maps: its import is no isochrone cost
 
     iso = res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
     t["ours_isochrones_s"] = time.perf_counter() - t0
