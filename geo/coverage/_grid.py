@@ -26,8 +26,12 @@ import shapely
 
 from ._grid_features import Features
 
-#: Default grid cell in metres.
+#: Default grid cell in metres (5-minute polygons, 333 m of walk: 1.8% symmetric difference
+#: against the exact method on Helsinki, simplified by 5 m).
 CELL_M = 11.0
+#: Larger walks are drawn on cells of ``limit / CELLS_PER_LIMIT`` metres when that is coarser
+#: (their area grows faster than their outline: 15 minutes, 1000 m, on 14.3 m cells).
+CELLS_PER_LIMIT = 70.0
 #: Largest grid (cells) drawn at once; bigger groups get a coarser cell.
 MAX_CELLS = 6_000_000
 

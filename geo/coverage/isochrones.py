@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 from . import _grid
 from . import _grid_features as _gf
-from ._grid import CELL_M
+from ._grid import CELL_M, CELLS_PER_LIMIT
 from ._snap import edge_lines
 from .core import edge_pieces
 
@@ -72,14 +72,15 @@ def isochrones(
         ``"site"`` for one polygon per site, ``"kind"`` for their union per site kind.
     method
         ``"grid"`` (street corridors drawn on a ``cell_m`` grid, the default: fast, within
-        about 1% of the exact area), ``"exact"`` (every reached street piece buffered and
+        2% of the exact area), ``"exact"`` (every reached street piece buffered and
         unioned with GEOS; slow, the reference), or ``"convex"`` (hull of reached nodes; for
         comparison only). ``"network"`` is accepted as the old name of ``"exact"``.
     simplify_m
         Douglas-Peucker tolerance in metres applied to the polygons.
     cell_m
-        Grid cell in metres for ``method="grid"`` (default: 10 m, or ``simplify_m`` when
-        that is coarser: finer detail would be simplified away).
+        Grid cell in metres for ``method="grid"`` (default: 11 m, or 1/70 of the walk
+        (14.3 m for 1000 m), or ``simplify_m``, whichever is coarsest: finer detail would be
+        simplified away).
 
     Returns
     -------
@@ -95,8 +96,7 @@ def isochrones(
     sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
     sid, kind = _site_labels(sites)
     if method == "grid" and len(sites) and levels:
-        cell = cell_m if cell_m is not None else max(CELL_M, simplify_m)
-        return _grid_isochrones(res, levels, by, simplify_m, cell, sid, kind, sites)
+        return _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites)
     snap = res.site_snap.take(res.usable_sites)
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     frames = []
@@ -199,7 +199,6 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
     cfg = res.config
     net = res.network
     limits = np.array([lim for _, lim in levels], float)
-    sc = _gf.street_cells(net, cell_m)
     reach = res.reach(float(limits.max()))
     snap = res.site_snap.take(res.usable_sites)
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
@@ -217,9 +216,11 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
     )
     frames = []
     for level, limit in levels:
+        cell = cell_m if cell_m is not None else max(CELL_M, simplify_m, limit / CELLS_PER_LIMIT)
+        sc = _gf.street_cells(net, cell)
         feats = _gf.level_features(net, sc, rows, limit)
         polys = _grid.group_polygons(
-            feats, sc.origin, cfg.street_buffer_m, cell_m, split=by == "kind"
+            feats, sc.origin, cfg.street_buffer_m, cell, split=by == "kind"
         )
         polys = _grid.simplify(polys, simplify_m)
         if by == "kind":
