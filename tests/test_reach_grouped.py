@@ -83,6 +83,22 @@ def test_grid_grouped_equals_each(cell, group, prove, monkeypatch):
         assert len(sizes) > 1
 
 
+def test_dense_group_halved(monkeypatch):
+    """A group whose block of distances would pass ``BLOCK_VALUES`` is searched in halves."""
+    net = grid_network(20, 60.0, drop=0.1, seed=4)
+    snap = _snap(net, np.random.default_rng(4).uniform(0, 1100, (120, 2)))
+    want = _each(net, snap, 300.0)
+    calls = []
+    orig = R._search_group
+    monkeypatch.setattr(R, "BLOCK_VALUES", 2_000)
+    monkeypatch.setattr(
+        R, "_search_group", lambda net, s, g, *a: calls.append(g.size) or orig(net, s, g, *a)
+    )
+    _same(R.site_reach_grouped(net, snap, 300.0, cell_m=5000.0), want)
+    assert len(calls) > 2 * len(R._groups(snap, np.arange(len(snap)), 5000.0))
+    assert min(calls) < max(calls) / 4
+
+
 def test_site_reach_is_grouped(monkeypatch):
     """The public ``site_reach`` takes the grouped path and gives the reference result."""
     net = grid_network(12, 80.0, drop=0.1, seed=1)

@@ -50,6 +50,8 @@ from .core import (
 
 #: Sites searched together at most (a group's distances are a dense block sites x box nodes).
 GROUP_SITES = 64
+#: ... and a group's block holds at most this many distances (about 40 MB), else it is halved.
+BLOCK_VALUES = 5_000_000
 #: Relative margin when comparing a float distance with a circle's radius.
 _RIM = 1e-9
 
@@ -193,6 +195,11 @@ def _search_group(
     nodes = np.asarray(_node_tree(net).query_ball_point(centre, half, p=np.inf), np.int64)
     nodes.sort()
     n = int(nodes.size)
+    if g.size > 1 and g.size * n > BLOCK_VALUES:  # dense streets: halve the group
+        half_g = np.array_split(g[np.argsort(x if np.ptp(x) >= np.ptp(y) else y)], 2)
+        f1, a1 = _search_group(net, sites, half_g[0], r, limit, ctx)
+        f2, a2 = _search_group(net, sites, half_g[1], r, limit, ctx)
+        return f1 + f2, a1 + a2
     # each member's edge ends, kept only where its own circle holds them (as alone)
     heads, costs, retry = [], [], []
     for end, cost in ((u, cu), (v, cv)):
