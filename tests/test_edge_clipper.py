@@ -44,3 +44,45 @@ def test_clipper_equals_network_clip_on_random_areas(tmp_path, monkeypatch, cell
         )
         buf = float(rng.choice([0.0, 40.0, 300.0]))
         _same(net.clip(area, buf), clipper.clip(area, buf))
+
+
+def _select_edges_oracle(net, mask):
+    """``Network.select_edges`` before issue 13: every array masked over all edges and nodes."""
+    used = np.zeros(net.n_nodes, bool)
+    used[net.edge_u[mask]] = True
+    used[net.edge_v[mask]] = True
+    new_index = np.cumsum(used) - 1
+    counts = np.diff(net.geom_offsets)[mask]
+    flat = np.concatenate(
+        [np.arange(s, s + c) for s, c in zip(net.geom_offsets[:-1][mask], counts, strict=True)]
+        or [np.zeros(0, np.int64)]
+    )
+    return {
+        "node_id": net.node_id[used],
+        "lon": net.lon[used],
+        "lat": net.lat[used],
+        "edge_u": new_index[net.edge_u[mask]],
+        "edge_v": new_index[net.edge_v[mask]],
+        "length": net.length[mask],
+        "geom_offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        "geom_lon": net.geom_lon[flat],
+        "geom_lat": net.geom_lat[flat],
+        "edge_osmid": net.edge_osmid[mask],
+        "edge_highway": net.edge_highway[mask],
+        "edge_name": net.edge_name[mask],
+    }
+
+
+def test_select_edges_equals_the_masked_arrays(tmp_path):
+    net = build_network(demo_pbf(), config=Config(cache_dir=tmp_path))
+    rng = np.random.default_rng(11)
+    for share in (0.0, 0.01, 0.3, 1.0):
+        mask = rng.random(net.n_edges) < share
+        got = net.select_edges(mask, note="x")
+        for name, want in _select_edges_oracle(net, mask).items():
+            have = getattr(got, name)
+            assert have.dtype == want.dtype, name
+            assert np.array_equal(have, want), name
+        assert got.meta["note"] == "x"
+    with pytest.raises(IndexError):
+        net.select_edges(np.ones(net.n_edges + 1, bool))

@@ -254,26 +254,30 @@ class Network:
     def select_edges(self, mask: np.ndarray, **meta: Any) -> Network:
         """A new network with only the edges where ``mask`` is true (unused nodes dropped)."""
         mask = np.asarray(mask, bool)
+        if mask.shape != (self.n_edges,):
+            raise IndexError(f"mask has shape {mask.shape}; expected ({self.n_edges},)")
+        idx = np.flatnonzero(mask)  # then every array is indexed by the kept edges only
+        u, v = self.edge_u[idx], self.edge_v[idx]
         used = np.zeros(self.n_nodes, bool)
-        used[self.edge_u[mask]] = True
-        used[self.edge_v[mask]] = True
-        new_index = np.cumsum(used) - 1
-        counts = np.diff(self.geom_offsets)[mask]
-        starts = self.geom_offsets[:-1][mask]
+        used[u] = True
+        used[v] = True
+        nodes = np.flatnonzero(used)
+        starts = self.geom_offsets[idx]
+        counts = self.geom_offsets[idx + 1] - starts
         flat = concat_ranges(starts, counts)
         return Network(
-            node_id=self.node_id[used],
-            lon=self.lon[used],
-            lat=self.lat[used],
-            edge_u=new_index[self.edge_u[mask]],
-            edge_v=new_index[self.edge_v[mask]],
-            length=self.length[mask],
+            node_id=self.node_id[nodes],
+            lon=self.lon[nodes],
+            lat=self.lat[nodes],
+            edge_u=np.searchsorted(nodes, u),
+            edge_v=np.searchsorted(nodes, v),
+            length=self.length[idx],
             geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             geom_lon=self.geom_lon[flat],
             geom_lat=self.geom_lat[flat],
-            edge_osmid=self.edge_osmid[mask],
-            edge_highway=self.edge_highway[mask],
-            edge_name=self.edge_name[mask],
+            edge_osmid=self.edge_osmid[idx],
+            edge_highway=self.edge_highway[idx],
+            edge_name=self.edge_name[idx],
             meta={**self.meta, **meta},
         )
 
