@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 import zipfile
 
@@ -23,7 +24,15 @@ from geo.coverage import compute_coverage
 from geo.network import save_graphml
 from geo.outputs import write_coverage_outputs
 
-needs_fork = pytest.mark.skipif(not _background.can_fork(), reason="no safe fork here")
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux")
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """Other tests in this process leave idle daemon threads (Dask's offload pool), and
+    can_fork() then refuses, as it should in the command; these tests check the forked path
+    itself, so they fork anyway."""
+    monkeypatch.setattr(_background, "can_fork", lambda: True)
 
 
 def _no_children_left() -> bool:
@@ -53,7 +62,7 @@ def _add(a: int, b: int = 0) -> tuple[int, int]:
 
 
 @needs_fork
-def test_child_returns_the_result_from_another_process():
+def test_child_returns_the_result_from_another_process(forking):
     job = _background.start(_add, 2, b=3, what="sum")
     assert job.forked
     value, pid = job.result()
@@ -62,7 +71,7 @@ def test_child_returns_the_result_from_another_process():
 
 
 @needs_fork
-def test_waiting_job_gets_its_input_and_a_cancelled_one_ends_quietly():
+def test_waiting_job_gets_its_input_and_a_cancelled_one_ends_quietly(forking):
     job = _background.start(_add, 2, wait_input=True, prepare=lambda: None)
     job.send({"b": 40})
     assert job.result()[0] == 42
@@ -73,7 +82,7 @@ def test_waiting_job_gets_its_input_and_a_cancelled_one_ends_quietly():
 
 
 @needs_fork
-def test_errors_in_the_child_are_raised_here_with_their_message():
+def test_errors_in_the_child_are_raised_here_with_their_message(forking):
     job = _background.start(_raise_input_error, "/x/coverage.xlsx")
     with pytest.raises(ServiceCircleError, match="cannot write here.*choose another --out"):
         job.result()
@@ -128,7 +137,7 @@ def _cells(path):
 
 
 @needs_fork
-def test_parallel_outputs_are_the_sequential_ones(tmp_path):
+def test_parallel_outputs_are_the_sequential_ones(forking, tmp_path):
     seq = _run(tmp_path, "seq", parallel=False)
     par = _run(tmp_path, "par", parallel=True)
     files = sorted(p.name for p in seq.iterdir())
@@ -166,7 +175,9 @@ def _cli_args(tmp_path) -> list[str]:
 
 
 @needs_fork
-def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(tmp_path, monkeypatch, capsys):
+def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(
+    forking, tmp_path, monkeypatch, capsys
+):
     import geo.report_xlsx as rx
 
     real = rx.write_workbook
@@ -197,7 +208,7 @@ def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(tmp_path, mon
 
 
 @needs_fork
-def test_map_background_read_by_a_child_is_the_same(tmp_path):
+def test_map_background_read_by_a_child_is_the_same(forking, tmp_path):
     import argparse
 
     from geo.commands._views import background, start_background
