@@ -83,7 +83,7 @@ def _contour(f: dict[str, np.ndarray], ids, origin: tuple[float, float], width: 
         cx = np.floor((cx + 0.5) * (cell / coarse)).astype(np.int64)
         cy = np.floor((cy + 0.5) * (cell / coarse)).astype(np.int64)
         cell = coarse
-        pad = _pad(width, cell)
+        pad = _pad(width, cell) + 1  # a feature lies within 3/4 of a fine cell of its centre
         x0, y0, w, h = _box(cx, cy, pad)
     lin = (cy - y0) * w + (cx - x0)
     mask = np.ones(h * w, bool)
