@@ -79,24 +79,20 @@ def _street_cells(net: Network, cell: float) -> StreetCells:
     scale = np.divide(net.length, plen, out=np.zeros(n_e), where=plen > 0)
     vt = proj * scale[vedge]
     ekey = np.concatenate([[0.0], np.cumsum(net.length + 1.0)[:-1]])
-    # points every half cell along every segment, and every edge's last vertex
+    # points every half cell along every segment, and every edge's last vertex (one more
+    # point on its last segment), in edge order, then along the edge
     is_start = np.ones(xy.shape[0], bool)
     is_start[off[1:] - 1] = False
     a = np.flatnonzero(is_start)
     n = np.maximum(np.ceil(step[a + 1] / (0.5 * cell)).astype(np.int64), 1)
-    seg = np.repeat(a, n)
-    frac = (np.arange(seg.size) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(n, n)
-    last = off[1:] - 1
-    has = counts >= 2
-    seg = np.concatenate([seg, last[has] - 1])
-    frac = np.concatenate([frac, np.ones(int(has.sum()))])
+    m = n + ~is_start[a + 1]  # the segment that ends its edge gets its end point too
+    seg = np.repeat(a, m)
+    frac = (np.arange(seg.size) - np.repeat(np.cumsum(m) - m, m)) / np.repeat(n, m)
     px = xy[seg, 0] + frac * (xy[seg + 1, 0] - xy[seg, 0])
     py = xy[seg, 1] + frac * (xy[seg + 1, 1] - xy[seg, 1])
     pt = vt[seg] + frac * (vt[seg + 1] - vt[seg])
-    order = np.lexsort((pt, vedge[seg]))  # stable: ties stay in segment order
-    seg, pt = seg[order], pt[order]
-    cx = np.floor(px[order] / cell).astype(np.int32)
-    cy = np.floor(py[order] / cell).astype(np.int32)
+    cx = np.floor(px / cell).astype(np.int32)
+    cy = np.floor(py / cell).astype(np.int32)
     # one point per (segment, cell) run: the first
     keep = np.ones(seg.size, bool)
     keep[1:] = (seg[1:] != seg[:-1]) | (cx[1:] != cx[:-1]) | (cy[1:] != cy[:-1])
