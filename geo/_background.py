@@ -20,6 +20,7 @@ input (this process stopped on an error) ends without writing anything.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -186,6 +187,7 @@ def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, pr
     """Run in the forked child: prepare, wait for the input, write, answer, ``os._exit``."""
     code = 0
     try:
+        gc.freeze()  # what the parent made is never collected here: no pass walks it again
         os.close(out_r)
         if in_w is not None:
             os.close(in_w)

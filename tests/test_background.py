@@ -28,19 +28,33 @@ needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fo
 
 
 @pytest.fixture
-def forking(monkeypatch):
-    """Other tests in this process leave idle daemon threads (Dask's offload pool), and
-    can_fork() then refuses, as it should in the command; these tests check the forked path
-    itself, so they fork anyway."""
+def forking(monkeypatch) -> list[int]:
+    """The pids of the children forked during the test. Other tests in this process leave
+    idle daemon threads (Dask's offload pool), and can_fork() then refuses, as it should in the
+    command; these tests check the forked path itself, so they fork anyway."""
     monkeypatch.setattr(_background, "can_fork", lambda: True)
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
 
 
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+def _reaped(pids: list[int]) -> bool:
+    """Every child forked here has been waited for (no zombie, none still running)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return bool(pids)
 
 
 def _raise_input_error(path: str) -> None:
@@ -67,7 +81,7 @@ def test_child_returns_the_result_from_another_process(forking):
     assert job.forked
     value, pid = job.result()
     assert value == 5 and pid != os.getpid()
-    assert _no_children_left()
+    assert _reaped(forking)
 
 
 @needs_fork
@@ -78,7 +92,7 @@ def test_waiting_job_gets_its_input_and_a_cancelled_one_ends_quietly(forking):
     idle = _background.start(_add, 1, wait_input=True)
     idle.close()  # this process stopped before the map existed: the child writes nothing
     assert idle.result() is None
-    assert _no_children_left()
+    assert _reaped(forking)
 
 
 @needs_fork
@@ -92,7 +106,7 @@ def test_errors_in_the_child_are_raised_here_with_their_message(forking):
     job = _background.start(_add, 1, prepare=lambda: 1 / 0)  # an error while preparing
     with pytest.raises(ZeroDivisionError):
         job.result()
-    assert _no_children_left()
+    assert _reaped(forking)
 
 
 def test_with_another_thread_running_the_writer_runs_here():
@@ -155,7 +169,7 @@ def test_parallel_outputs_are_the_sequential_ones(forking, tmp_path):
             assert a == b, name
     s = json.loads((par / "summary.json").read_text(encoding="utf-8"))
     assert s["map"]["file"] == "map.html" and s["map"]["png"]["file"] == "map.png"
-    assert _no_children_left()
+    assert _reaped(forking)
 
 
 def _cli_args(tmp_path) -> list[str]:
@@ -204,7 +218,7 @@ def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(
     assert "the disk refused the workbook" in err and "free some space" in err
     assert not (out2 / "coverage.xlsx").exists() and not (out2 / "summary.json").exists()
     assert not list(out2.glob(".*"))  # no temporary file, no lock left behind
-    assert _no_children_left()
+    assert _reaped(forking)
 
 
 @needs_fork
@@ -227,4 +241,4 @@ def test_map_background_read_by_a_child_is_the_same(forking, tmp_path):
     )
     assert got.crs == want.crs
     assert list(got.geometry.to_wkb()) == list(want.geometry.to_wkb())
-    assert _no_children_left()
+    assert _reaped(forking)
