@@ -134,7 +134,8 @@ class CountyResult:
     neighbours within walking reach). ``gaps`` are the gap sites (None when every community is
     covered), ``palace`` the first cultural palace's location (None when the county has one;
     ``palace_error`` says why it could not be placed). ``isochrones`` are the main level's
-    walk areas by kind, and ``built_up_share`` the county area they reach.
+    walk areas by kind (isochrones.geojson; also what the map's PNG draws when the page has
+    none of its own), and ``built_up_share`` the county area they reach.
     """
 
     task: CountyTask
