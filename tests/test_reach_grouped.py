@@ -169,3 +169,30 @@ def test_property_grouped_equals_each(g, seed, limit, cell, group):
     finally:
         R.GROUP_SITES = old
     _same(got, _each(net, snap, limit))
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_lengths_shorter_than_lines_still_reach_the_rim(grouped):
+    """Great-circle lengths can be a little shorter than the projected lines (up to ~0.35% on
+    north-south streets far from the equator). A straight street whose lengths are 0.4% under
+    its lines: the node 1,249.5 m of walk away lies 1,254.5 m away in a straight line, beyond
+    a fixed ``1.002 * 1250 + 1`` m circle. The search circle grows with the network's ratio, so
+    the reach equals one global Dijkstra."""
+    from scipy.sparse.csgraph import dijkstra
+
+    step = 1254.5 / 25  # metres between nodes along the line
+    xy = np.array([(i * step, 0.0) for i in range(40)])
+    edges = [(i, i + 1) for i in range(39)] + [(i + 1, i) for i in range(39)]
+    lengths = [step * 0.996] * len(edges)
+    net = network_from_edges(xy, edges, lengths)
+    assert R._arc_ratio(net) > 1.003
+    snap = _snap(net, np.array([[0.0, 0.0], [3 * step, 0.0]]))
+    limit = 1250.0
+    got = R.site_reach_grouped(net, snap, limit) if grouped else _each(net, snap, limit)
+    for s in range(2):
+        node = int(np.argmin(np.hypot(*(net.xy - [snap.x[s], snap.y[s]]).T)))
+        d = dijkstra(net.csr, indices=node)
+        want = np.flatnonzero(d <= limit + snap.leg[s] * 0)  # the sites sit on their nodes
+        mine = got.node[got.site == s]
+        assert np.array_equal(np.sort(mine), want)
+        assert (d[want] > 1249.0).any()  # the rim node is in

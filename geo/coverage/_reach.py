@@ -2,7 +2,8 @@
 :func:`geo.coverage.core.site_reach`).
 
 The reference is one bounded Dijkstra per site on the subgraph of the nodes inside its circle
-(radius ``(limit - leg) * 1.002 + 1`` m around its snapped point, :func:`reach_each`). With
+(:func:`radii`: ``(limit - leg) * max(1.002, k) + 1`` m around its snapped point, ``k`` the
+network's largest straight line / length, :func:`reach_each`). With
 thousands of sites (an audit's ~3,000-5,000 gap candidates per county) that pays a k-d tree
 query, two sparse-matrix constructions and a ``dijkstra`` call per site, about 0.3 ms, for a
 search that reaches ~200 nodes. Here the sites are grouped by grid cell; each group gets one
@@ -21,11 +22,12 @@ that margin, is searched again alone, on its circle, exactly as before.
 The check is proved instead of computed where it must hold: if straight line / walk is at
 most ``k`` along every arc (:func:`_stretch`, once per network) and along the site's edge to
 its ends, a walk of ``W`` metres ends within ``k (W - leg)`` of the site, inside its circle
-(radius ``1.002 (limit - leg) + 1``) whenever ``k (limit - leg)`` is below that radius.
+(:func:`radii`) whenever ``k (limit - leg)`` is below that radius.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -48,15 +50,20 @@ from .core import (
     endpoint_costs,
 )
 
+log = logging.getLogger(__name__)
+
 #: Sites searched together at most (a group's distances are a dense block sites x box nodes).
 GROUP_SITES = 64
 #: ... and a group's block holds at most this many distances (about 40 MB), else it is halved.
 BLOCK_VALUES = 5_000_000
+#: The search circle grows with the network's straight line / length ratio up to this factor
+#: (far above the ~1.0035 that great-circle lengths give; more means broken lengths).
+_MAX_SLACK = 1.05
 #: Relative margin when comparing a float distance with a circle's radius.
 _RIM = 1e-9
 
 
-def _stretch(net: Network) -> float:
+def _arc_ratio(net: Network) -> float:
     """The largest straight line / length over the graph's arcs (cached per network): about
     1.0 on a street network (up to ~1.003 from the metric projection against great-circle
     lengths), far more where an edge is shorter than the line between its ends."""
@@ -70,6 +77,47 @@ def _stretch(net: Network) -> float:
         return float(np.max(chord / csr.data))
 
     return INDEX_CACHE.get(net, "reach_stretch", build)
+
+
+def _stretch(net: Network) -> float:
+    """``k`` of the proof that a site's reached nodes are inside its circle (module notes):
+    :func:`_arc_ratio` (a separate name so that tests can switch the proof off)."""
+    return _arc_ratio(net)
+
+
+def radii(net: Network, sites: Snap, budget: np.ndarray) -> np.ndarray:
+    """Each site's search radius (metres, projected): a circle that holds every node it can
+    reach within ``budget`` metres of walk (``limit - leg``; 0 where not finite or negative).
+
+    ``max(1.002, k) * budget + 1`` m, where ``k`` bounds straight line / length along every arc
+    (:func:`_arc_ratio`; at most :data:`_MAX_SLACK`, with a warning), plus whatever the site's
+    straight line to one of its edge ends exceeds ``k`` times its walk to that end. ``k`` is above 1 where the lengths (great-circle metres
+    on a sphere) are shorter than the projected lines: up to ~1.0035 at 60 degrees latitude on
+    north-south streets, so a fixed 1.002 could miss a node reached by a straight walk within
+    a few metres of the limit. A node reached by a walk of ``W <= budget`` metres lies within
+    ``chord(site, end) + k (W - walk(site, end))`` of the site: inside the circle.
+    """
+    ok = np.isfinite(budget) & (budget >= 0)
+    ratio = _arc_ratio(net)
+    k = min(max(_RADIUS_SLACK, ratio), _MAX_SLACK)
+    extra = np.zeros(len(sites))
+    on = np.flatnonzero(sites.edge >= 0)
+    if on.size:
+        e = sites.edge[on]
+        length = np.asarray(net.length, np.float64)[e]
+        t = sites.t[on]
+        for end, walk in ((net.edge_u[e], t), (net.edge_v[e], length - t)):
+            chord = np.hypot(net.xy[end, 0] - sites.x[on], net.xy[end, 1] - sites.y[on])
+            extra[on] = np.maximum(extra[on], chord - k * np.maximum(walk, 0.0))
+    if ratio > _MAX_SLACK and len(sites):
+        log.warning(
+            "部分路段的长度只有两端直线距离的 1/%.3g（长度与几何不符？请检查路网的长度字段）；"
+            "经过这些路段的步行只在站点直线距离的 %.0f%% 以内追踪 / some edges are shorter "
+            "than the straight line between their ends; walks over them are followed only "
+            "within that margin of the straight line",
+            ratio, 100 * (_MAX_SLACK - 1),
+        )  # fmt: skip
+    return np.where(ok, budget, 0.0) * k + 1.0 + extra * (1 + _RIM)
 
 
 def _proved(net: Network, sites: Snap, budget: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -100,14 +148,13 @@ def reach_each(net: Network, sites: Snap, limit: float, which: Iterable[int]) ->
     csr = net.csr
     lookup = np.full(net.n_nodes, -1, np.int64)
     u, v, cu, cv = endpoint_costs(net, sites)
+    r = radii(net, sites, limit - sites.leg)
     out = []
     for s in which:
         budget = limit - sites.leg[s]
         if not np.isfinite(budget) or budget < 0:
             continue
-        nodes = np.asarray(
-            tree.query_ball_point((sites.x[s], sites.y[s]), budget * _RADIUS_SLACK + 1.0), np.int64
-        )
+        nodes = np.asarray(tree.query_ball_point((sites.x[s], sites.y[s]), r[s]), np.int64)
         nodes.sort()
         if nodes.size == 0:
             continue
@@ -256,7 +303,7 @@ def site_reach_grouped(
     """
     budget = limit - sites.leg
     ok = np.isfinite(budget) & (budget >= 0)
-    r = np.where(ok, budget, 0.0) * _RADIUS_SLACK + 1.0
+    r = radii(net, sites, budget)
     grouped = np.flatnonzero(ok & (sites.edge >= 0))
     alone = [int(i) for i in np.flatnonzero(ok & (sites.edge < 0))]
     cell = max(float(limit), 100.0) if cell_m is None else float(cell_m)

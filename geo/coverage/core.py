@@ -313,8 +313,10 @@ def site_reach(
     """Nodes within ``limit`` metres of each site, computed locally per site.
 
     Each site's search runs on the subgraph of nodes within a circle of radius
-    ``(limit - leg) * 1.002 + 1`` m around its snapped point, which contains every node it can
-    reach (a walk is never shorter than the straight line), so the result equals a global
+    ``(limit - leg) * max(1.002, k) + 1`` m around its snapped point (``k``: the network's
+    largest straight line / length over its arcs, above 1 where great-circle lengths are
+    shorter than projected lines), which contains every node it can reach, so the result
+    equals a global
     search while the work grows with the area reached. Nearby sites are searched together, one
     ``dijkstra`` per grid cell on a box holding their circles, with the same result as one
     search per circle (:mod:`geo.coverage._reach`).
