@@ -57,3 +57,32 @@ def random_points(net: Network, n: int, rng, pad_deg: float = 0.002, **cols) -> 
     lon = rng.uniform(net.lon.min() - pad_deg, net.lon.max() + pad_deg, n)
     lat = rng.uniform(net.lat.min() - pad_deg, net.lat.max() + pad_deg, n)
     return gpd.GeoDataFrame(cols, geometry=shapely.points(lon, lat), crs=4326)
+
+
+def awkward_graph(*, max_nodes: int = 9, span: float = 600.0, max_edges: int = 16, normal: int = 2):
+    """Hypothesis strategy: small graphs (node positions in metres, (u, v) pairs, lengths) with
+    self-loops, parallel edges and zero or stretched lengths."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(2, max_nodes))
+        xy = np.array([[draw(st.floats(0, span)), draw(st.floats(0, span))] for _ in range(n)])
+        kinds = ["normal"] * normal + ["self", "zero", "parallel"]
+        edges, lengths = [], []
+        for _ in range(draw(st.integers(1, max_edges))):
+            u = draw(st.integers(0, n - 1))
+            kind = draw(st.sampled_from(kinds))
+            v = u if kind == "self" else draw(st.integers(0, n - 1))
+            d = float(np.hypot(*(xy[u] - xy[v])))
+            length = 0.0 if kind == "zero" else d * draw(st.floats(1.0, 1.5))
+            if kind == "self":
+                length += draw(st.floats(1, 50))
+            edges.append((u, v))
+            lengths.append(length)
+            if kind == "parallel":
+                edges.append((u, v))
+                lengths.append(length + draw(st.floats(0, 100)))
+        return xy, edges, lengths
+
+    return build()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import REAL_NETWORKS, need_shared
-from helpers import grid_network, network_from_edges, random_points
+from helpers import awkward_graph, grid_network, network_from_edges, random_points
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracle import oracle_nearest, oracle_pairs
@@ -102,30 +102,6 @@ def test_reach_equals_global_search():
 
 
 # --- property-based: awkward small graphs ------------------------------------------------------
-
-
-@st.composite
-def awkward_graph(draw):
-    n = draw(st.integers(2, 9))
-    xy = np.array([[draw(st.floats(0, 600)), draw(st.floats(0, 600))] for _ in range(n)])
-    m = draw(st.integers(1, 16))
-    edges, lengths = [], []
-    for _ in range(m):
-        u = draw(st.integers(0, n - 1))
-        kind = draw(st.sampled_from(["normal", "normal", "self", "zero", "parallel"]))
-        v = u if kind == "self" else draw(st.integers(0, n - 1))
-        d = float(np.hypot(*(xy[u] - xy[v])))
-        length = (
-            0.0
-            if kind == "zero"
-            else d * draw(st.floats(1.0, 1.5)) + (draw(st.floats(1, 50)) if kind == "self" else 0.0)
-        )
-        edges.append((u, v))
-        lengths.append(length)
-        if kind == "parallel":
-            edges.append((u, v))
-            lengths.append(length + draw(st.floats(0, 100)))
-    return xy, edges, lengths
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

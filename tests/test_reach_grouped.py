@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import grid_network, metres_to_lonlat, network_from_edges
+from helpers import awkward_graph, grid_network, metres_to_lonlat, network_from_edges
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,31 +127,9 @@ def test_shortcut_falls_back_to_own_circle(monkeypatch):
     assert 3 not in set(got.node[got.site == 0])
 
 
-@st.composite
-def awkward_graph(draw):
-    """Small graphs with self-loops, parallel edges and zero or stretched lengths."""
-    n = draw(st.integers(2, 12))
-    xy = np.array([[draw(st.floats(0, 800)), draw(st.floats(0, 800))] for _ in range(n)])
-    edges, lengths = [], []
-    for _ in range(draw(st.integers(1, 24))):
-        u = draw(st.integers(0, n - 1))
-        kind = draw(st.sampled_from(["normal", "normal", "normal", "self", "zero", "parallel"]))
-        v = u if kind == "self" else draw(st.integers(0, n - 1))
-        d = float(np.hypot(*(xy[u] - xy[v])))
-        length = 0.0 if kind == "zero" else d * draw(st.floats(1.0, 1.5))
-        if kind == "self":
-            length += draw(st.floats(1, 50))
-        edges.append((u, v))
-        lengths.append(length)
-        if kind == "parallel":
-            edges.append((u, v))
-            lengths.append(length + draw(st.floats(0, 100)))
-    return xy, edges, lengths
-
-
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    g=awkward_graph(),
+    g=awkward_graph(max_nodes=12, span=800.0, max_edges=24, normal=3),
     seed=st.integers(0, 10_000),
     limit=st.floats(1.0, 900.0),
     cell=st.sampled_from([None, 50.0, 300.0, 5000.0]),
