@@ -87,9 +87,10 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Machine: {platform.machine()}, 2 cores, 24 GB, Python {platform.python_version()}. "
-        "Every number below was measured by the scripts in this folder, on this machine, "
-        "with nothing else running; the JSON they printed is in `benchmarks/out/` (not "
-        "committed) and this file is rendered from it by `python benchmarks/report.py`.",
+        "The sections down to the marker comment are rendered by `python benchmarks/report.py` "
+        "from the JSON the scripts printed (`benchmarks/out/`, not committed), measured with "
+        "nothing else running; the hand-written sections after the marker state their own date "
+        "and load, and the first of them holds the latest issue-13 figures.",
         "",
         "Reproduce everything with `make bench`, or one by one:",
         "",
