@@ -183,3 +183,28 @@ def test_lower_bounds_never_exceed_the_exact_objective(seed, palaces):
     assert len(fidx) > 20
     assert (lb <= exact * (1 + 1e-12) + 1e-6).all()
     assert (lb > 0.5 * exact).mean() > 0.5  # and they are not trivially low
+
+
+def test_candidates_that_cover_nothing_new_are_not_a_console_warning(caplog):
+    """Some candidates covering no uncovered community is normal (the demo has 19): the note
+    stays in the summary's messages but is logged at INFO, so the user's console shows no
+    English WARNING line for it."""
+    import logging
+
+    from geo.optimize import propose_sites
+
+    res = _instance(17, 12, 0.1, 150, 0)
+    net = res.network
+    rng = np.random.default_rng(17)
+    at = rng.choice(net.n_nodes, 60, replace=False)
+    user = gpd.GeoDataFrame(
+        {"site_id": [f"k{i}" for i in range(at.size)]},
+        geometry=shapely.points(net.lon[at] + rng.normal(0, 3e-4, at.size), net.lat[at]),
+        crs=4326,
+    )
+    with caplog.at_level(logging.INFO, logger="geo.optimize"):
+        p = propose_sites(res, k=1, model="mclp", candidates=user, candidates_only=True)
+    notes = [m for m in p.summary["messages"] if m.endswith("cover no uncovered community")]
+    assert notes
+    levels = {r.getMessage(): r.levelno for r in caplog.records}
+    assert all(levels[m] == logging.INFO for m in notes)

@@ -294,7 +294,8 @@ def propose_sites(
         exact_curve_max, candidates, boundaries, output_crs, lang,
     )  # fmt: skip
     job = _prepare(res, opts, candidates_only, spacing_m, boundary)
-    job.messages += _useless_messages(job)
+    notes = _useless_messages(job)
+    job.messages += notes
     solved = _MODELS[model].solve(job)
     sol = solved.sol
     job.messages += sol.messages
@@ -304,8 +305,9 @@ def propose_sites(
     summary = _summary(job, sol, sites, n_cov)
     table = _curve(job, len(sites))
     summary["messages"] = job.messages
-    for m in job.messages:
-        logger.warning(m)
+    for m in job.messages:  # candidates that cover nothing new are normal: not a warning
+        quiet = m in notes and not m.startswith("no candidate")
+        logger.log(logging.INFO if quiet else logging.WARNING, m)
     return Proposal(sites, table, summary, job.cand)
 
 
