@@ -14,7 +14,7 @@ import shapely
 
 from ._layers import _num, shift
 from ._layers import _str as _txt
-from ._payload import clean, dumps, feature_collection, layer_json
+from ._payload import feature_collection, layer_json, many_features
 
 if TYPE_CHECKING:
     from ..coverage import CoverageResult
@@ -182,52 +182,6 @@ def _metres(values: np.ndarray, unit: str) -> list[str]:
     return [
         f"{x:,.0f} {unit}" if k else f"— {unit}" for x, k in zip(values.tolist(), ok, strict=True)
     ]
-
-
-def many_features(geoms: np.ndarray, props: dict[str, list[Any]]) -> str:
-    """:func:`~geo.maps._payload.feature_collection`'s very text (a test checks), for layers of
-    tens of thousands of features: each distinct property value is encoded once, not one
-    ``json.dumps`` per feature."""
-    geoms = np.asarray(geoms)
-    n = len(geoms)
-    cols = []
-    for k, v in props.items():
-        if len(v) != n:
-            raise ValueError(f"property {k!r} has {len(v)} values for {n} features")
-        key = dumps(k) + ":"
-        cols.append([key + t for t in _encode_column(v)])
-    gj = shapely.to_geojson(geoms) if n else np.array([], object)
-    rows = zip(*cols, strict=True) if cols else ((),) * n
-    parts = [
-        f'{{"type":"Feature","geometry":{g},"properties":{{{",".join(p)}}}}}'
-        for g, p in zip(gj, rows, strict=True)
-        if g is not None
-    ]
-    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
-
-
-def _encode_column(v: list[Any]) -> list[str]:
-    """``dumps(clean(x))`` for every value; each distinct one encoded once."""
-    types = set(map(type, v))
-    if types == {str} or (types == {float} and 0.0 not in v):  # one dict lookup per value
-        texts = {x: dumps(clean(x)) for x in set(v)}
-        return [texts[x] for x in v]
-    done: dict[Any, str] = {}
-    return [_encoded(x, done) for x in v]
-
-
-def _encoded(x: Any, done: dict[Any, str]) -> str:
-    """``dumps(clean(x))``, remembered per (type, value): ``1``, ``1.0`` and ``True`` differ."""
-    if isinstance(x, float) and x == 0:  # 0.0 == -0.0, but their texts differ
-        return dumps(clean(x))
-    try:
-        key = (type(x), x)
-        text = done.get(key)
-    except TypeError:  # not hashable
-        return dumps(clean(x))
-    if text is None:
-        text = done[key] = dumps(clean(x))
-    return text
 
 
 def _workplaces(wres: CoverageResult, gcj: bool, lang: str) -> str:

@@ -114,6 +114,52 @@ def feature_collection(geoms: np.ndarray, props: dict[str, Any] | None = None) -
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
 
 
+def many_features(geoms: np.ndarray, props: dict[str, list[Any]]) -> str:
+    """:func:`feature_collection`'s very text (a test checks), for layers of
+    tens of thousands of features: each distinct property value is encoded once, not one
+    ``json.dumps`` per feature."""
+    geoms = np.asarray(geoms)
+    n = len(geoms)
+    cols = []
+    for k, v in props.items():
+        if len(v) != n:
+            raise ValueError(f"property {k!r} has {len(v)} values for {n} features")
+        key = dumps(k) + ":"
+        cols.append([key + t for t in _encode_column(v)])
+    gj = shapely.to_geojson(geoms) if n else np.array([], object)
+    rows = zip(*cols, strict=True) if cols else ((),) * n
+    parts = [
+        f'{{"type":"Feature","geometry":{g},"properties":{{{",".join(p)}}}}}'
+        for g, p in zip(gj, rows, strict=True)
+        if g is not None
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _encode_column(v: list[Any]) -> list[str]:
+    """``dumps(clean(x))`` for every value; each distinct one encoded once."""
+    types = set(map(type, v))
+    if types == {str} or (types == {float} and 0.0 not in v):  # one dict lookup per value
+        texts = {x: dumps(clean(x)) for x in set(v)}
+        return [texts[x] for x in v]
+    done: dict[Any, str] = {}
+    return [_encoded(x, done) for x in v]
+
+
+def _encoded(x: Any, done: dict[Any, str]) -> str:
+    """``dumps(clean(x))``, remembered per (type, value): ``1``, ``1.0`` and ``True`` differ."""
+    if isinstance(x, float) and x == 0:  # 0.0 == -0.0, but their texts differ
+        return dumps(clean(x))
+    try:
+        key = (type(x), x)
+        text = done.get(key)
+    except TypeError:  # not hashable
+        return dumps(clean(x))
+    if text is None:
+        text = done[key] = dumps(clean(x))
+    return text
+
+
 def layer_json(spec: dict[str, Any], data: str) -> str:
     """One layer: its settings (names, styles, popup fields) and its FeatureCollection text."""
     head = dumps({k: clean(v) if not isinstance(v, (dict, list)) else v for k, v in spec.items()})
