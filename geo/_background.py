@@ -16,6 +16,10 @@ A job may wait for its input (``wait_input=True``): the child starts at once, ru
 (e.g. imports matplotlib) while this process computes, and then waits until :meth:`Job.send`
 gives it the rest of its keyword arguments (pickled through a pipe). A job that never gets its
 input (this process stopped on an error) ends without writing anything.
+
+A job whose output nobody waits for first (the workbook, while this process builds the
+isochrones the map needs) may run at a lower priority (``nice``): on a busy two-core machine
+the work the command's end waits for then gets the cores first, and the job uses what is left.
 """
 
 from __future__ import annotations
@@ -55,16 +59,20 @@ def start(
     wait_input: bool = False,
     prepare: Callable[[], object] | None = None,
     what: str = "output",
+    nice: int = 0,
     **kw: Any,
 ) -> Job:
     """Run ``fn(*args, **kw)`` in a forked child when ``parallel`` and :func:`can_fork`, else
     in this process (at once, or at :meth:`Job.send` when ``wait_input``).
 
-    ``what`` names the output in messages (``coverage.xlsx``, ``map.png``).
+    ``what`` names the output in messages (``coverage.xlsx``, ``map.png``). ``nice``: the
+    child runs this much lower in the scheduler's priority (:func:`os.nice`; 0: the same).
     """
     if parallel and can_fork():
         try:
-            return _Forked(fn, args, kw, wait_input=wait_input, prepare=prepare, what=what)
+            return _Forked(
+                fn, args, kw, wait_input=wait_input, prepare=prepare, what=what, nice=nice
+            )
         except OSError as exc:  # no memory or process slot for a child: write it here
             logger.info("could not start a process for %s (%s); writing it here", what, exc)
     return Job(fn, args, kw, wait_input=wait_input, what=what)
@@ -105,7 +113,7 @@ class _Forked(Job):
 
     forked = True
 
-    def __init__(self, fn, args, kw, *, wait_input: bool, prepare, what: str) -> None:
+    def __init__(self, fn, args, kw, *, wait_input: bool, prepare, what: str, nice: int) -> None:
         self.what = what
         self._done = False
         self._value = None
@@ -123,7 +131,7 @@ class _Forked(Job):
                     os.close(fd)
             raise
         if pid == 0:  # the child: never returns
-            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, prepare)
+            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, prepare, nice)
         self.pid = pid
         os.close(out_w)
         if in_r >= 0:
@@ -183,10 +191,13 @@ class _Forked(Job):
         self._value = value
 
 
-def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, prepare) -> None:
+def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, prepare,
+           nice: int) -> None:  # fmt: skip
     """Run in the forked child: prepare, wait for the input, write, answer, ``os._exit``."""
     code = 0
     try:
+        if nice > 0:
+            os.nice(nice)  # lowering one's own priority is always allowed
         gc.freeze()  # what the parent made is never collected here: no pass walks it again
         os.close(out_r)
         if in_w is not None:

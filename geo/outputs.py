@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 #: Columns the per-community table never writes (loader internals; the system coordinates are
 #: re-added beside lon/lat by :func:`geo.crs.add_system_columns`).
+#: Scheduler priority the workbook's child gives up (:func:`os.nice`): the command's end waits
+#: for the isochrones and the map, so on two cores they get the CPU first (Helsinki, 200 sites:
+#: 2.45 s -> 2.15 s wall; the workbook still ends before the map).
+WORKBOOK_NICE = 10
+
 _INTERNAL = ("row", "src_x", "src_y", "geometry", "lon_gcj02", "lat_gcj02", "lon_bd09", "lat_bd09")
 
 
@@ -301,7 +306,7 @@ def _start_workbook(res, path: Path, paths: dict, summary: dict, write_map: bool
         summary = {**summary, "map": {"file": "map.html"}}
     return _background.start(
         _write_workbook, res, path, dict(paths), summary, proposal, lang, parallel=parallel,
-        what=path.name,
+        what=path.name, nice=WORKBOOK_NICE,
     )  # fmt: skip
 
 

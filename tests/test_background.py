@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from helpers import grid_network, random_points
 
-from geo import _background
+from geo import _background, outputs
 from geo._errors import InputError, ServiceCircleError
 from geo.cli import main
 from geo.config import Config
@@ -198,13 +198,15 @@ def test_cli_writes_the_workbook_in_a_child_and_stops_on_its_error(
     pids = tmp_path / "pids.txt"
 
     def spy(*args, **kw):
-        pids.write_text(str(os.getpid()))
+        pids.write_text(f"{os.getpid()} {os.nice(0)}")
         return real(*args, **kw)
 
     monkeypatch.setattr(rx, "write_workbook", spy)
     args = _cli_args(tmp_path)
     assert main(args) == 0
-    assert int(pids.read_text()) != os.getpid()  # written by another process
+    pid, niceness = map(int, pids.read_text().split())
+    assert pid != os.getpid()  # written by another process
+    assert niceness == min(os.nice(0) + outputs.WORKBOOK_NICE, 19)  # gives way to the map
     assert (tmp_path / "out" / "coverage.xlsx").stat().st_size > 0
     assert (tmp_path / "out" / "map.png").stat().st_size > 0
 
@@ -241,4 +243,18 @@ def test_map_background_read_by_a_child_is_the_same(forking, tmp_path):
     )
     assert got.crs == want.crs
     assert list(got.geometry.to_wkb()) == list(want.geometry.to_wkb())
+    assert _reaped(forking)
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+@needs_fork
+def test_a_nice_job_runs_at_a_lower_priority_and_this_process_does_not(forking):
+    here = os.nice(0)
+    job = _background.start(_niceness, nice=5, what="niceness")
+    assert job.forked and job.result() == min(here + 5, 19)
+    assert _background.start(_niceness, what="niceness").result() == here
+    assert os.nice(0) == here
     assert _reaped(forking)
