@@ -13,12 +13,12 @@ $(PY):
 
 venv: $(PY)
 
-# Re-install only when pyproject.toml changes.
-$(VENV)/.installed-base: pyproject.toml | $(PY)
+# Re-install only when pyproject.toml or the compiled kernel (setup.py builds it) changes.
+$(VENV)/.installed-base: pyproject.toml setup.py geo/coverage/_fieldc.c | $(PY)
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(PY)
+$(VENV)/.installed-dev: pyproject.toml setup.py geo/coverage/_fieldc.c | $(PY)
 	$(PIP) install -e ".[dev]"
 	touch $@ $(VENV)/.installed-base
 

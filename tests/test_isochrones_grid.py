@@ -33,7 +33,20 @@ def helsinki():
     return compute_coverage(net, sites, comms, config=cfg)
 
 
-def test_grid_matches_exact_on_real_streets(helsinki):
+@pytest.fixture(params=["compiled", "numpy"])
+def kernel(request, monkeypatch):
+    """Each test twice: the compiled distance field (geo/coverage/_fieldc.c) and the NumPy
+    path used where it could not be built."""
+    from geo.coverage import _grid
+
+    if request.param == "compiled" and _grid.KERNEL is None:
+        pytest.skip("the compiled kernel was not built (no C compiler at install)")
+    if request.param == "numpy":
+        monkeypatch.setattr(_grid, "KERNEL", None)
+    return request.param
+
+
+def test_grid_matches_exact_on_real_streets(helsinki, kernel):
     res = helsinki
     crs = res.network.metric_crs
     grid = res.isochrones(simplify_m=0.0).to_crs(crs)
@@ -73,7 +86,7 @@ def test_grid_per_kind_is_the_union_of_sites(helsinki):
         assert shapely.area(shapely.symmetric_difference(u, g)) <= 0.02 * u.area
 
 
-def test_grid_does_not_jump_a_river():
+def test_grid_does_not_jump_a_river(kernel):
     # two parallel streets 130 m apart (a river between them), joined by a bridge 2 km away
     xy = np.array([[0, 0], [1000, 0], [0, 130], [1000, 130], [3000, 0], [3000, 130]], float)
     net = network_from_edges(xy, [(0, 1), (2, 3), (1, 4), (3, 5), (4, 5)])
@@ -92,7 +105,7 @@ def test_grid_does_not_jump_a_river():
     assert shapely.area(shapely.symmetric_difference(poly, exact)) <= 0.02 * exact.area
 
 
-def test_grid_cuts_a_street_exactly_where_the_walk_runs_out():
+def test_grid_cuts_a_street_exactly_where_the_walk_runs_out(kernel):
     # a straight street from node 0 (the site) to node 2; the walk runs out 300 m along it,
     # inside the first edge's second half: the polygon is that piece buffered by 50 m
     xy = np.array([[0, 0], [500, 0], [1000, 0]], float)
@@ -110,7 +123,7 @@ def test_grid_cuts_a_street_exactly_where_the_walk_runs_out():
     assert abs(poly.area - truth.area) < 0.003 * truth.area
 
 
-def test_grid_matches_exact_on_wuhan_streets_per_site_and_per_kind():
+def test_grid_matches_exact_on_wuhan_streets_per_site_and_per_kind(kernel):
     # unsimplified polygons of 40 sites on a real OSM network: grid against GEOS buffer-union
     from conftest import REAL_NETWORKS, need_shared
 
