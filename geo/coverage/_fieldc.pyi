@@ -17,5 +17,6 @@ def field(
     cell: float,
     ox: float,
     oy: float,
+    cap: float,
     /,
 ) -> None: ...

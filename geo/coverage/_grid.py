@@ -75,18 +75,21 @@ def _box(cx, cy, pad: int):
     return x0, y0, int(cx.max()) + pad + 1 - x0, int(cy.max()) + pad + 1 - y0
 
 
-def _field(f, ids, cx, cy, box, cell: float, offset: tuple[float, float]) -> np.ndarray:
+def _field(
+    f, ids, cx, cy, box, cell: float, offset: tuple[float, float], cap: float = np.inf
+) -> np.ndarray:
     """The distance field of :func:`_contour`: at every grid node, the distance (metres) to
     the nearest segment among the features of its nearest feature cell; compiled
-    (:mod:`._fieldc`) when it was built, else with NumPy (one feature per cell)."""
+    (:mod:`._fieldc`) when it was built, else with NumPy (one feature per cell). Compiled,
+    nodes with no segment within ``cap`` metres get a lower bound above ``cap`` instead."""
     x0, y0, w, h = box
     if KERNEL is not None:
         out = np.empty((h, w))
         i64 = np.int64
+        seg = [np.ascontiguousarray(f[k], np.float32) for k in ("ax", "ay", "dx", "dy", "il2")]
         KERNEL.field(
             np.ascontiguousarray(cx, i64), np.ascontiguousarray(cy, i64),
-            np.ascontiguousarray(ids, i64), f["ax"], f["ay"], f["dx"], f["dy"], f["il2"],
-            out, x0, y0, w, h, cell, offset[0], offset[1],
+            np.ascontiguousarray(ids, i64), *seg, out, x0, y0, w, h, cell, *offset, cap,
         )  # fmt: skip
         return out
     return _field_numpy(f, ids, cx, cy, box, cell, offset)
@@ -138,7 +141,8 @@ def _contour(f: dict[str, np.ndarray], ids, origin: tuple[float, float], width: 
         pad = _pad(width, cell) + 1  # a feature lies within 3/4 of a fine cell of its centre
         x0, y0, w, h = _box(cx, cy, pad)
     offset = (x0 * cell - origin[0], y0 * cell - origin[1])
-    field = _field(f, ids, cx, cy, (x0, y0, w, h), cell, offset)
+    # exact values only near the contour (nothing within width + 2 cells: any value above)
+    field = _field(f, ids, cx, cy, (x0, y0, w, h), cell, offset, width + 2.0 * cell)
     gx = (np.arange(w) + 0.5) * cell
     gy = (np.arange(h) + 0.5) * cell
     gen = contourpy.SerialContourGenerator(
