@@ -153,10 +153,11 @@ def write_coverage_outputs(
         if workbook and parallel:  # the tables are written: the workbook can start now
             jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
                                                proposal, lang, parallel)  # fmt: skip
-        if write_map:  # imports folium and matplotlib now, draws once the isochrones exist
+        if write_map:  # imports folium and matplotlib and draws most of map.png now, the rest
+            writer = _Maps(res, out, map_kwargs or {}, proposal, views)  # once isochrones exist
             jobs["maps"] = _background.start(
-                _write_maps, res, out, map_kwargs or {}, proposal, views, parallel=parallel,
-                wait_input=True, prepare=_warm_maps, what="map.html and map.png",
+                writer.write, parallel=parallel, wait_input=True, prepare=writer.prepare,
+                what="map.html and map.png",
             )  # fmt: skip
         iso = _isochrones(res, isochrones)
         maps = jobs.get("maps")
@@ -240,28 +241,77 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
     return paths
 
 
-def _write_maps(res, out: Path, map_kwargs: dict, proposal, views, iso) -> dict[str, Any]:
-    """map.html and map.png; returns summary.json's ``map`` entry."""
-    from .maps import make_map, save_map, save_png
+class _Maps:
+    """The maps' job. In its forked child, :meth:`prepare` runs while this process builds the
+    isochrones: it imports folium and matplotlib and draws map.png up to its walking areas
+    (:class:`geo.maps._png.PngDraft`); :meth:`write` draws the rest once they exist. Written in
+    this process (no fork), only :meth:`write` runs: the same files, byte for byte."""
+
+    def __init__(self, res, out: Path, map_kwargs: dict, proposal, views) -> None:
+        self._args = (res, out, map_kwargs, proposal, views)
+        self._png: tuple[dict, Any] | None = None
+
+    def prepare(self) -> None:
+        _warm_maps()
+        self._png = _png_draft(*self._args)
+
+    def write(self, iso) -> dict[str, Any]:
+        return _write_maps(*self._args, iso, png=self._png)
+
+
+def _make_map(res, map_kwargs: dict, proposal, views, iso):
+    from .maps import make_map
 
     kw = dict(map_kwargs)
     offline = kw.pop("offline", True)
     if proposal is not None:
         kw["proposals"] = proposal.sites
         kw.setdefault("proposal_summary", proposal.summary)
-    m = make_map(res, isochrones=iso, offline=offline, views=views, **kw)
+    return make_map(res, isochrones=iso, offline=offline, views=views, **kw)
+
+
+#: The options of map.png that make_map passes through as it got them (``_sc_png``); the
+#: title, the summary lines and the walking areas come from the map once it is made.
+_PNG_PASSED = ("lang", "proposals", "boundaries", "background", "site_in_area")
+
+
+def _png_draft(res, out: Path, map_kwargs: dict, proposal, views) -> tuple[dict, Any]:
+    """map.png drawn up to its walking areas, title and summary, and the options it was drawn
+    with (those make_map will pass it)."""
+    from .maps import PngDraft
+
+    opts = {k: map_kwargs.get(k) for k in _PNG_PASSED}
+    opts["lang"] = map_kwargs.get("lang", "zh")
+    if proposal is not None:
+        opts["proposals"] = proposal.sites
+    return opts, PngDraft(res, **opts, tiles=not map_kwargs.get("offline", True))
+
+
+def _same(a: object, b: object) -> bool:
+    """The same object, or equal texts."""
+    return a is b or (isinstance(a, str) and a == b)
+
+
+def _write_maps(res, out: Path, map_kwargs: dict, proposal, views, iso,
+                png: tuple[dict, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """map.html and map.png (finishing ``png``, a draft from :func:`_png_draft`, when it was
+    drawn with the options the map gives the PNG); returns summary.json's ``map`` entry."""
+    from .maps import save_map, save_png
+
+    offline = map_kwargs.get("offline", True)
+    m = _make_map(res, map_kwargs, proposal, views, iso)
     info = save_map(m, out / "map.html", offline=offline)
-    png = save_png(
-        res,
-        out / "map.png",
-        **m._sc_png,  # the same title, numbers, proposals, background and walking areas
-        tiles=not offline,
-    )
+    kw = m._sc_png  # the same title, numbers, proposals, background and walking areas
+    if png is not None and all(_same(png[0][k], kw[k]) for k in _PNG_PASSED):
+        done = png[1].finish(out / "map.png", kw["isochrones"], title=kw["title"],
+                             summary=kw["summary"])  # fmt: skip
+    else:
+        done = save_png(res, out / "map.png", **kw, tiles=not offline)
     return {
         "file": "map.html",
         "size_bytes": info["size_bytes"],
         "offline": offline,
-        "png": {"file": "map.png", "tiles": png["tiles"]},
+        "png": {"file": "map.png", "tiles": done["tiles"]},
     }
 
 

@@ -9,7 +9,8 @@ Data never becomes page source: every layer travels as JSON in one
 ``<script type="application/json">`` element and the page's own script (``sc_map.js``) builds
 markers, popups, tooltips, labels and panels with ``textContent``.
 :func:`save_map` writes it, with Leaflet inlined (``offline=True``) so it opens with no network.
-:func:`save_png` draws the same map as a static PNG (:mod:`geo.maps._png`).
+:func:`save_png` draws the same map as a static PNG (:mod:`geo.maps._png`; :class:`PngDraft`
+draws it in two steps, everything but the walking areas first).
 
 Hook for add-ons (e.g. a scenario editor): pass ``plugins=[fn]`` to :func:`make_map`; each
 ``fn(map, payload)`` may append layer texts to ``payload["layers"]`` or keys to
@@ -41,7 +42,7 @@ from . import _layers, _scenario
 from ._labels import label
 from ._offline import inline_assets
 from ._payload import MAX_COMMUNITY_POINTS, RawHTML, escape_text, payload_script
-from ._png import save_png
+from ._png import PngDraft, save_png
 from ._scenario import inline as inline_map  # notebooks: any map inline, offline
 from ._scenario import scenario as scenario_map  # notebooks: the what-if editor inline
 from ._summary import (
@@ -69,6 +70,7 @@ __all__ = [
     "CLASS_COLOURS",
     "MAX_COMMUNITY_POINTS",
     "UNREACHABLE",
+    "PngDraft",
     "county_map_kwargs",
     "escape_text",
     "inline_map",

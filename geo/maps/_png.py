@@ -9,6 +9,8 @@ scale bar and north arrow.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from .._fonts import heading_weight
 from ..io import atomic_path
 from . import _png_layers as layers
 from ._labels import label
+from ._pngfile import write_png
 from ._summary import main_minutes, robust_bounds, run_classes, summary_box, summary_numbers
 from ._text import run_title
 
@@ -30,9 +33,6 @@ logger = logging.getLogger(__name__)
 #: ``tight_layout`` pass is needed (the title sits in the top margin).
 FIGSIZE_IN = 10.0
 MARGINS = {"left": 0.015, "right": 0.985, "bottom": 0.015, "top": 0.955}
-#: zlib level of the PNG: 3 writes a map about a third faster than the default 6, and the file
-#: is the same size within 1% (the map is mostly flat colour).
-PNG_COMPRESS_LEVEL = 3
 
 
 def save_png(
@@ -57,35 +57,155 @@ def save_png(
     ``summary`` is the map's summary lines (``make_map(...)._sc_png`` passes them) so the PNG
     and the HTML map show the same numbers. ``isochrones`` may be per site or per kind (the
     last level present is drawn, one fill per kind); computed per kind when omitted.
-    Returns ``path``, ``size_bytes``, ``tiles``.
+    Returns ``path``, ``size_bytes``, ``tiles``. (:class:`PngDraft` draws the same file in two
+    steps, everything but the walking areas first.)
     """
+    draft = PngDraft(res, lang=lang, proposals=proposals, boundaries=boundaries,
+                     background=background, site_in_area=site_in_area, tiles=tiles, dpi=dpi,
+                     prerender=False)  # fmt: skip
+    return draft.finish(path, isochrones, title=title, summary=summary)
+
+
+class PngDraft:
+    """:func:`save_png` in two steps, for a process that has the run before its walking areas
+    (the maps' child process of ``coverage``, while this one computes the isochrones).
+
+    The constructor builds every artist that needs neither the walking areas nor the map's
+    title and summary lines (background, streets, boundaries, communities, sites, proposals,
+    names, legend, scale bar, north arrow) and, with ``prerender``, renders the layers below
+    the walking areas (the frame, background, streets, boundaries) and keeps those pixels.
+    :meth:`finish` adds the walking areas, the title and the summary box, puts the kept pixels
+    back and draws everything above them in the order of one matplotlib draw, then writes the
+    file (:mod:`geo.maps._pngfile`). The pixels are those of one ``savefig`` of the whole
+    figure, with or without ``prerender`` (tests/test_png_draft.py compares them).
+    """
+
+    def __init__(
+        self,
+        res: CoverageResult,
+        *,
+        lang: str = "zh",
+        proposals=None,
+        boundaries=None,
+        background=None,
+        site_in_area=None,
+        tiles: bool = True,
+        dpi: int = 150,
+        prerender: bool = True,
+    ) -> None:
+        import matplotlib
+
+        self._res, self._proposals, self._site_in_area = res, proposals, site_in_area
+        self._done = False
+        self._lang, self._rc = _font(lang)
+        lang = self._lang
+        b = robust_bounds(res, boundaries)
+        frame = _square_frame(b)
+        # the walking areas (zorder ISOCHRONE_ZORDER) and the summary box come in finish(),
+        # after the artists of higher zorders: the draw sorts by zorder, and no other artist
+        # of the axes has theirs, so the order of one draw stays the same
+        with matplotlib.rc_context(self._rc):  # a Figure of its own: pyplot is untouched
+            self._fig, ax = _figure(dpi)
+            self._ax = ax
+            handles = layers.draw_background(ax, background, lang)
+            layers.draw_streets(ax, res.network)
+            handles += layers.draw_boundaries(ax, boundaries, lang)
+            handles += layers.draw_communities(ax, res, run_classes(res), lang)
+            handles += layers.draw_sites(ax, res.sites, site_in_area, lang)
+            handles += layers.draw_proposals(ax, proposals, lang)
+            layers.draw_labels(ax, res.network, background, frame)
+            _set_frame(ax, frame)
+            self.tiles = _try_tiles(ax) if tiles else False
+            _legend(ax, handles, lang)
+            _scale_bar(ax, frame, b, lang)
+            _north_arrow(ax)
+            self._below = self._render_below() if prerender else None
+
+    def finish(
+        self,
+        path: str | Path,
+        isochrones=None,
+        *,
+        title: str | None = None,
+        summary: list[dict] | None = None,
+    ) -> dict[str, Any]:
+        """Add the walking areas (computed per kind when omitted), the ``title`` and the
+        ``summary`` lines (as in :func:`save_png`) and write the PNG (atomically); returns
+        ``path``, ``size_bytes``, ``tiles``. Once per draft."""
+        import matplotlib
+
+        if self._done:
+            raise RuntimeError("PngDraft.finish() was already called; make a new draft")
+        self._done = True
+        res, lang = self._res, self._lang
+        if isochrones is None:
+            isochrones = res.isochrones(minutes=main_minutes(res), by="kind")
+        lines = summary or _default_summary(res, lang, self._proposals, self._site_in_area)
+        with matplotlib.rc_context(self._rc):
+            layers.draw_isochrones(self._ax, isochrones, res.config.main_level)
+            _title_and_summary(self._ax, title or run_title(lang, main_minutes(res)), lines)
+            if self._below is None:
+                self._fig.canvas.draw()  # what savefig draws
+            else:
+                self._draw_above(self._below)
+            with atomic_path(path) as tmp:
+                _write_png(self._fig, tmp)
+        return {"path": str(path), "size_bytes": Path(path).stat().st_size, "tiles": self.tiles}
+
+    def _layers(self, above: bool) -> list:
+        """The visible artists drawn after the walking areas (``above``), or before them."""
+        ax = self._ax
+        out = [
+            a
+            for a in ax.get_children()
+            if a is not ax.patch
+            and a.get_visible()
+            and (a.get_zorder() >= layers.ISOCHRONE_ZORDER) == above
+        ]
+        return out if above else [self._fig.patch, ax.patch, *out]
+
+    def _render_below(self):
+        """Render the layers below the walking areas and return their pixels; lay out the
+        texts above them (matplotlib keeps each text's size, for the same renderer)."""
+        from matplotlib.legend import Legend
+        from matplotlib.text import Text
+
+        canvas = self._fig.canvas
+        above = self._layers(above=True)
+        with _hidden(above):
+            canvas.draw()
+        renderer = canvas.get_renderer()
+        for a in above:
+            if isinstance(a, Text | Legend):
+                a.get_window_extent(renderer)
+        return canvas.copy_from_bbox(self._fig.bbox)
+
+    def _draw_above(self, below) -> None:
+        """The kept pixels, then every artist above them, as one ``Figure.draw`` orders them."""
+        renderer = self._fig.canvas.get_renderer()  # the same renderer (size, dpi) every time
+        renderer.restore_region(below)
+        with _hidden(self._layers(above=False)):
+            self._fig.draw(renderer)
+
+
+@contextmanager
+def _hidden(artists: list) -> Iterator[None]:
+    for a in artists:
+        a.set_visible(False)
+    try:
+        yield
+    finally:
+        for a in artists:
+            a.set_visible(True)
+
+
+def _write_png(fig, path: Path) -> None:
+    """The canvas's pixels, with the dpi and ``Software`` text ``savefig`` would write
+    (:mod:`geo.maps._pngfile`: twice as quick as Pillow's encoder, a smaller file)."""
     import matplotlib
 
-    lang, rc = _font(lang)
-    b = robust_bounds(res, boundaries)
-    frame = _square_frame(b)
-    if isochrones is None:
-        isochrones = res.isochrones(minutes=main_minutes(res), by="kind")
-    with matplotlib.rc_context(rc):  # a Figure of its own: the user's pyplot backend is untouched
-        fig, ax = _figure(dpi)
-        classes = run_classes(res)
-        handles = layers.draw_background(ax, background, lang)
-        layers.draw_streets(ax, res.network)
-        handles += layers.draw_boundaries(ax, boundaries, lang)
-        layers.draw_isochrones(ax, isochrones, res.config.main_level)
-        handles += layers.draw_communities(ax, res, classes, lang)
-        handles += layers.draw_sites(ax, res.sites, site_in_area, lang)
-        handles += layers.draw_proposals(ax, proposals, lang)
-        layers.draw_labels(ax, res.network, background, frame)
-        _set_frame(ax, frame)
-        used_tiles = _try_tiles(ax) if tiles else False
-        lines = summary or _default_summary(res, lang, proposals, site_in_area)
-        _decorate(ax, title or run_title(lang, main_minutes(res)), lines, handles, lang)
-        _scale_bar(ax, frame, b, lang)
-        _north_arrow(ax)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    return {"path": str(path), "size_bytes": Path(path).stat().st_size, "tiles": used_tiles}
+    software = f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
+    write_png(path, fig.canvas.buffer_rgba(), dpi=fig.dpi, software=software)
 
 
 def _font(lang: str) -> tuple[str, dict[str, Any]]:
@@ -136,8 +256,8 @@ def _default_summary(res, lang: str, proposals, site_in_area) -> list[dict[str, 
     return summary_box(summary_numbers(res, site_in_area), lang, proposals, None, 0, None)
 
 
-def _decorate(ax, title: str, lines: list[dict], handles: list, lang: str) -> None:
-    """Title, the summary box (top left) and the legend (bottom left)."""
+def _title_and_summary(ax, title: str, lines: list[dict]) -> None:
+    """The title and the summary box (top left)."""
     ax.set_title(title, fontsize=15, fontweight=heading_weight(), loc="left")
     ax.text(
         0.01,
@@ -150,6 +270,10 @@ def _decorate(ax, title: str, lines: list[dict], handles: list, lang: str) -> No
         zorder=10,
         bbox={"facecolor": "white", "alpha": 0.9, "edgecolor": "#999", "boxstyle": "round"},
     )
+
+
+def _legend(ax, handles: list, lang: str) -> None:
+    """The legend (bottom left)."""
     ax.legend(
         handles=handles,
         loc="lower left",

@@ -37,6 +37,8 @@ BOUNDARY_COLOUR = "#333"
 PROPOSED_EDGE = "#ffeb3b"
 PALACE_COLOUR = "#756bb1"
 ISOCHRONE_ALPHA = 0.15
+#: The walking areas' zorder: what lies below is drawn before them (see ``PngDraft``).
+ISOCHRONE_ZORDER = 3
 
 
 # --- projection and geometry -> artists ----------------------------------------------------
@@ -200,7 +202,7 @@ def draw_isochrones(ax, iso, level: str | None = None) -> None:
     for kind in sorted(set(kinds)):
         colour = kind_colour(kind)
         draw_polygons(ax, geoms[kinds == kind], facecolor=colour, edgecolor="none",
-                      alpha=ISOCHRONE_ALPHA, lw=0, zorder=3)  # fmt: skip
+                      alpha=ISOCHRONE_ALPHA, lw=0, zorder=ISOCHRONE_ZORDER)  # fmt: skip
 
 
 def community_colours(minutes: Any, off_network: Any, classes: list[tuple[float, str]]):
@@ -213,6 +215,16 @@ def community_colours(minutes: Any, off_network: Any, classes: list[tuple[float,
     return cols[i]
 
 
+def rgba(names: Any) -> np.ndarray:
+    """``(n, 4)`` RGBA of ``n`` colour names, each distinct name converted once: the values
+    matplotlib would compute, but a collection given names converts them all again at every
+    draw (3,000 communities: 12 ms)."""
+    from matplotlib.colors import to_rgba_array
+
+    u, inv = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+    return to_rgba_array(list(u))[inv.ravel()]
+
+
 def draw_communities(ax, res, classes: list[tuple[float, str]], lang: str) -> list:
     """Communities coloured by walk time (white ring: covered); returns the class legend."""
     c = res.communities
@@ -221,8 +233,8 @@ def draw_communities(ax, res, classes: list[tuple[float, str]], lang: str) -> li
         few = len(c) < MANY_COMMUNITIES
         edges = np.where(c["covered"].to_numpy(bool), "white", "black") if few else "none"
         colours = community_colours(c["walk_time_min"], c["off_network"], classes)
-        ax.scatter(x, y, s=14 if few else 3, c=list(colours), edgecolors=edges,
-                   linewidths=0.6, zorder=4)  # fmt: skip
+        ax.scatter(x, y, s=14 if few else 3, c=rgba(colours), linewidths=0.6, zorder=4,
+                   edgecolors=rgba(edges) if few else edges)  # fmt: skip
     handles, prev = [], 0.0
     for lim, col in classes:
         rng = f"{prev:g}–{lim:g}" if np.isfinite(lim) else f"> {prev:g}"
