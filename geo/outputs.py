@@ -243,20 +243,25 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
 
 class _Maps:
     """The maps' job. In its forked child, :meth:`prepare` runs while this process builds the
-    isochrones: it imports folium and matplotlib and draws map.png up to its walking areas
-    (:class:`geo.maps._png.PngDraft`); :meth:`write` draws the rest once they exist. Written in
-    this process (no fork), only :meth:`write` runs: the same files, byte for byte."""
+    isochrones: it imports folium and matplotlib, makes map.html's page when the page does not
+    carry the walking areas (scenario mode, the default, draws its own), and draws map.png up
+    to its walking areas (:class:`geo.maps.PngDraft`); :meth:`write` does the rest once they
+    exist. Written in this process (no fork), only :meth:`write` runs: the same files."""
 
     def __init__(self, res, out: Path, map_kwargs: dict, proposal, views) -> None:
         self._args = (res, out, map_kwargs, proposal, views)
         self._png: tuple[dict, Any] | None = None
+        self._page: tuple[Any, str] | None = None
 
     def prepare(self) -> None:
         _warm_maps()
+        res, _, map_kwargs, proposal, views = self._args
+        if map_kwargs.get("scenario", False) is not False:  # else the page has the isochrones
+            self._page = _early_page(res, map_kwargs, proposal, views)
         self._png = _png_draft(*self._args)
 
     def write(self, iso) -> dict[str, Any]:
-        return _write_maps(*self._args, iso, png=self._png)
+        return _write_maps(*self._args, iso, png=self._png, page=self._page)
 
 
 def _make_map(res, map_kwargs: dict, proposal, views, iso):
@@ -292,19 +297,32 @@ def _same(a: object, b: object) -> bool:
     return a is b or (isinstance(a, str) and a == b)
 
 
+def _early_page(res, map_kwargs: dict, proposal, views) -> tuple[Any, str] | None:
+    """map.html's map and page, made before the isochrones exist, when the page does not carry
+    them (scenario mode draws its walking areas itself): the same page as made after."""
+    from .maps import map_page
+
+    m = _make_map(res, map_kwargs, proposal, views, _isochrones(res, False))
+    if m._sc_draws_isochrones:
+        return None
+    return m, map_page(m, offline=map_kwargs.get("offline", True))
+
+
 def _write_maps(res, out: Path, map_kwargs: dict, proposal, views, iso,
-                png: tuple[dict, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """map.html and map.png (finishing ``png``, a draft from :func:`_png_draft`, when it was
-    drawn with the options the map gives the PNG); returns summary.json's ``map`` entry."""
+                png: tuple[dict, Any] | None = None,
+                page: tuple[Any, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """map.html (``page``: made before, from :func:`_early_page`) and map.png (finishing
+    ``png``, a draft from :func:`_png_draft`, when it was drawn with the options the map gives
+    the PNG); returns summary.json's ``map`` entry."""
     from .maps import save_map, save_png
 
     offline = map_kwargs.get("offline", True)
-    m = _make_map(res, map_kwargs, proposal, views, iso)
-    info = save_map(m, out / "map.html", offline=offline)
-    kw = m._sc_png  # the same title, numbers, proposals, background and walking areas
+    m, text = page if page is not None else (_make_map(res, map_kwargs, proposal, views, iso), None)
+    info = save_map(m, out / "map.html", offline=offline, page=text)
+    # the same title, numbers, proposals, background and walking areas as the map
+    kw = {**m._sc_png, "isochrones": iso}
     if png is not None and all(_same(png[0][k], kw[k]) for k in _PNG_PASSED):
-        done = png[1].finish(out / "map.png", kw["isochrones"], title=kw["title"],
-                             summary=kw["summary"])  # fmt: skip
+        done = png[1].finish(out / "map.png", iso, title=kw["title"], summary=kw["summary"])
     else:
         done = save_png(res, out / "map.png", **kw, tiles=not offline)
     return {

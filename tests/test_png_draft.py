@@ -5,6 +5,8 @@ one draw of the whole figure gives, pixel for pixel, and the PNG writer must rou
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -105,36 +107,46 @@ def test_the_draft_without_walking_areas_leaves_them_out(tmp_path):
     assert not np.array_equal(_pixels(tmp_path / "a.png"), _pixels(tmp_path / "b.png"))
 
 
-def test_maps_job_finishes_the_draft_it_prepared(tmp_path, monkeypatch):
+@pytest.mark.parametrize("scenario", [None, False])
+def test_maps_job_finishes_what_it_prepared(tmp_path, monkeypatch, scenario):
     """What the forked maps child does (prepare, then write once the isochrones come) gives
-    the files written in one go, and finishes its draft instead of drawing the PNG again."""
+    the files written in one go; it finishes its PNG draft instead of drawing the PNG again,
+    and in scenario mode (the page draws its own walking areas) it made the page before."""
     import geo.maps
 
     res, kw = _run()
     iso = kw["isochrones"]
-    map_kwargs = {"lang": "zh", "background": kw["background"], "boundaries": kw["boundaries"]}
+    map_kwargs = {"lang": "zh", "background": kw["background"], "boundaries": kw["boundaries"],
+                  "scenario": scenario}  # fmt: skip
     seq, par = tmp_path / "seq", tmp_path / "par"
     seq.mkdir()
     par.mkdir()
     done = outputs._Maps(res, seq, map_kwargs, None, None).write(iso)
     job = outputs._Maps(res, par, map_kwargs, None, None)
     job.prepare()
-    real = geo.maps.save_png
+    assert (job._page is not None) == (scenario is None)
+    real_png, real_map = geo.maps.save_png, outputs._make_map
 
-    def no_second_draw(*a, **k):
-        raise AssertionError("map.png drawn again instead of finishing the draft")
+    def again(*a, **k):
+        raise AssertionError("drawn again instead of finishing what was prepared")
 
-    monkeypatch.setattr(geo.maps, "save_png", no_second_draw)
+    monkeypatch.setattr(geo.maps, "save_png", again)
+    if scenario is None:
+        monkeypatch.setattr(outputs, "_make_map", again)
     assert job.write(iso) == done
     assert (par / "map.png").read_bytes() == (seq / "map.png").read_bytes()
+    ids = re.compile(rb"[0-9a-f]{32}")  # folium numbers its elements at random
+    html = [ids.sub(b"x", (d / "map.html").read_bytes()) for d in (seq, par)]
+    assert html[0] == html[1]
     # a draft drawn with other options than the map gives is not used
+    monkeypatch.setattr(outputs, "_make_map", real_map)
     (par / "map.png").unlink()
     job = outputs._Maps(res, par, map_kwargs, None, None)
     job.prepare()
     job._png[0]["lang"] = "en"
     with pytest.raises(AssertionError, match="drawn again"):
         job.write(iso)
-    monkeypatch.setattr(geo.maps, "save_png", real)
+    monkeypatch.setattr(geo.maps, "save_png", real_png)
     job.write(iso)
     assert (par / "map.png").read_bytes() == (seq / "map.png").read_bytes()
 

@@ -76,6 +76,7 @@ __all__ = [
     "inline_map",
     "main_minutes",
     "make_map",
+    "map_page",
     "robust_bounds",
     "run_title",
     "save_map",
@@ -230,6 +231,9 @@ def make_map(
     m._sc_png = {"lang": lang, "proposals": proposals, "boundaries": boundaries,
                  "background": background, "title": meta["title"], "isochrones": acc.isochrones,
                  "site_in_area": site_in_area, "summary": meta["summary"]}  # fmt: skip
+    # whether the page carries the walking areas given (scenario mode draws its own): when
+    # not, the same page comes out whatever they are (coverage makes it before they exist)
+    m._sc_draws_isochrones = not live
     return m
 
 
@@ -362,17 +366,25 @@ class _Render(MacroElement):
     )
 
 
-def save_map(m: folium.Map, path: str | Path, *, offline: bool = True) -> dict[str, Any]:
+def map_page(m: folium.Map, *, offline: bool = True) -> str:
+    """The HTML page :func:`save_map` writes (with ``offline``, Leaflet inlined)."""
+    page = m.get_root().render()
+    return inline_assets(page) if offline else page
+
+
+def save_map(
+    m: folium.Map, path: str | Path, *, offline: bool = True, page: str | None = None
+) -> dict[str, Any]:
     """Write the map as one HTML file (atomically); with ``offline``, Leaflet is inlined.
+    ``page``: the page of ``m`` when already made (:func:`map_page`, same ``offline``).
 
     Returns
     -------
     dict
         ``path`` and ``size_bytes``.
     """
-    page = m.get_root().render()
-    if offline:
-        page = inline_assets(page)
+    if page is None:
+        page = map_page(m, offline=offline)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     size = Path(path).stat().st_size
