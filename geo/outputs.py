@@ -136,29 +136,19 @@ def write_coverage_outputs(
     out.mkdir(parents=True, exist_ok=True)
     lang = (map_kwargs or {}).get("lang", "zh")
     res = with_metrics(res)
-    rejects = _all_rejects(res, rejects, inputs or {}, lang)
-    paths = {
-        "communities": write_csv(community_table(res, output_crs), out / "communities.csv"),
-        "sites": write_csv(site_table(res, output_crs), out / "sites.csv"),
-        "rejects": write_csv(rejects, out / "rejects.csv"),
-    }
-    if views is not None:  # streets.csv, uncovered_streets.geojson, workplaces.csv
-        paths.update(views.write(out))
-    summary = run_summary(res, rejects, output_crs, inputs, extra_summary)
-    if proposal is not None:
-        paths.update(_write_proposal(proposal, out, output_crs, lang))
-        summary["proposal"] = proposal.summary
     jobs: dict[str, _background.Job] = {}
     try:
-        if workbook and parallel:  # the tables are written: the workbook can start now
-            jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
-                                               proposal, lang, parallel)  # fmt: skip
-        if write_map:  # imports folium and matplotlib and draws most of map.png now, the rest
-            writer = _Maps(res, out, map_kwargs or {}, proposal, views)  # once isochrones exist
-            jobs["maps"] = _background.start(
+        if write_map:  # first: its child imports folium and matplotlib and draws most of
+            writer = _Maps(res, out, map_kwargs or {}, proposal, views)  # the maps while the
+            jobs["maps"] = _background.start(  # tables and the isochrones are made here
                 writer.write, parallel=parallel, wait_input=True, prepare=writer.prepare,
                 what="map.html and map.png",
             )  # fmt: skip
+        paths, summary = _write_tables(res, out, rejects, inputs, output_crs, views, proposal,
+                                       extra_summary, lang)  # fmt: skip
+        if workbook and parallel:  # the tables are written: the workbook can start now
+            jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
+                                               proposal, lang, parallel)  # fmt: skip
         iso = _isochrones(res, isochrones)
         maps = jobs.get("maps")
         if maps is not None and maps.forked:
@@ -180,6 +170,25 @@ def write_coverage_outputs(
             job.close()  # reap a child this process did not wait for (after an error)
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
+
+
+def _write_tables(res, out: Path, rejects, inputs, output_crs, views, proposal, extra_summary,
+                  lang: str) -> tuple[dict[str, Path], dict[str, Any]]:  # fmt: skip
+    """The CSV tables (and the proposal's files); returns their paths and summary.json's
+    content so far."""
+    rejects = _all_rejects(res, rejects, inputs or {}, lang)
+    paths = {
+        "communities": write_csv(community_table(res, output_crs), out / "communities.csv"),
+        "sites": write_csv(site_table(res, output_crs), out / "sites.csv"),
+        "rejects": write_csv(rejects, out / "rejects.csv"),
+    }
+    if views is not None:  # streets.csv, uncovered_streets.geojson, workplaces.csv
+        paths.update(views.write(out))
+    summary = run_summary(res, rejects, output_crs, inputs, extra_summary)
+    if proposal is not None:
+        paths.update(_write_proposal(proposal, out, output_crs, lang))
+        summary["proposal"] = proposal.summary
+    return paths, summary
 
 
 def _all_rejects(res, rejects: pd.DataFrame | None, inputs: dict, lang: str) -> pd.DataFrame:
