@@ -17,6 +17,13 @@ A job may wait for its input (``wait_input=True``): the child starts at once, ru
 gives it the rest of its keyword arguments (pickled through a pipe). A job that never gets its
 input (this process stopped on an error) ends without writing anything.
 
+A job may also get its input in parts: ``send(part, last=False)`` hands the child a part as
+soon as it exists (``early(**part)`` runs on it in the child, e.g. to draw what needs no
+isochrones) and the last ``send`` the rest. So a job can start before its input exists at
+all (the command line starts the maps' child before loading the network: its imports run
+meanwhile). A thread of the child reads the parts as they come, so this process never waits
+on a full pipe while the child is busy.
+
 A job whose output nobody waits for first (the workbook, while this process builds the
 isochrones the map needs) may run at a lower priority (``nice``): on a busy two-core machine
 the work the command's end waits for then gets the cores first, and the job uses what is left.
@@ -28,6 +35,8 @@ import gc
 import logging
 import os
 import pickle
+import queue
+import struct
 import sys
 import threading
 import traceback
@@ -58,21 +67,23 @@ def start(
     parallel: bool = True,
     wait_input: bool = False,
     prepare: Callable[[], object] | None = None,
+    early: Callable[..., object] | None = None,
     what: str = "output",
     nice: int = 0,
     **kw: Any,
 ) -> Job:
     """Run ``fn(*args, **kw)`` in a forked child when ``parallel`` and :func:`can_fork`, else
-    in this process (at once, or at :meth:`Job.send` when ``wait_input``).
+    in this process (at once, or at the last :meth:`Job.send` when ``wait_input``).
 
     ``what`` names the output in messages (``coverage.xlsx``, ``map.png``). ``nice``: the
     child runs this much lower in the scheduler's priority (:func:`os.nice`; 0: the same).
+    ``early(**part)`` runs in the child on each part sent with ``last=False`` (not when the
+    writer runs here: nothing would run meanwhile).
     """
     if parallel and can_fork():
         try:
-            return _Forked(
-                fn, args, kw, wait_input=wait_input, prepare=prepare, what=what, nice=nice
-            )
+            return _Forked(fn, args, kw, wait_input=wait_input, prepare=prepare, early=early,
+                           what=what, nice=nice)  # fmt: skip
         except OSError as exc:  # no memory or process slot for a child: write it here
             logger.info("could not start a process for %s (%s); writing it here", what, exc)
     return Job(fn, args, kw, wait_input=wait_input, what=what)
@@ -87,16 +98,20 @@ class Job:
     def __init__(self, fn, args, kw, *, wait_input: bool, what: str) -> None:
         self.what = what
         self._call = (fn, args, kw)
+        self._inputs: dict[str, Any] = {}
         self._value: Any = None
         self._done = False
         if not wait_input:
             self.send({})
 
-    def send(self, inputs: dict[str, Any]) -> None:
-        """Give a ``wait_input`` job the rest of its keyword arguments (runs it here)."""
-        fn, args, kw = self._call
-        self._value = fn(*args, **kw, **inputs)
-        self._done = True
+    def send(self, inputs: dict[str, Any], *, last: bool = True) -> None:
+        """Give a ``wait_input`` job (part of) the rest of its keyword arguments; the last part
+        runs it (here)."""
+        self._inputs.update(inputs)
+        if last:
+            fn, args, kw = self._call
+            self._value = fn(*args, **kw, **self._inputs)
+            self._done = True
 
     def result(self) -> Any:
         """What the writer returned (raises its exception)."""
@@ -113,11 +128,13 @@ class _Forked(Job):
 
     forked = True
 
-    def __init__(self, fn, args, kw, *, wait_input: bool, prepare, what: str, nice: int) -> None:
+    def __init__(self, fn, args, kw, *, wait_input: bool, prepare, early, what: str,
+                 nice: int) -> None:  # fmt: skip
         self.what = what
         self._done = False
         self._value = None
         self._input_w: int | None = None
+        self._input_fh: Any = None
         in_r = -1
         if wait_input:
             in_r, self._input_w = os.pipe()
@@ -131,7 +148,7 @@ class _Forked(Job):
                     os.close(fd)
             raise
         if pid == 0:  # the child: never returns
-            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, prepare, nice)
+            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, (prepare, early), nice)
         self.pid = pid
         os.close(out_w)
         if in_r >= 0:
@@ -139,15 +156,33 @@ class _Forked(Job):
         self._out_r: int | None = out_r
         _OPEN_FDS.update(fd for fd in (out_r, self._input_w) if fd is not None)
 
-    def send(self, inputs: dict[str, Any]) -> None:
+    def send(self, inputs: dict[str, Any], *, last: bool = True) -> None:
         if self._input_w is None:
-            raise RuntimeError(f"{self.what}: send() to a job that takes no input")
+            raise RuntimeError(f"{self.what}: send() to a job that takes no more input")
+        if self._input_fh is None:
+            self._input_fh = os.fdopen(self._input_w, "wb")
+        data = pickle.dumps((last, inputs), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._input_fh.write(struct.pack("<Q", len(data)))
+            self._input_fh.write(data)
+            self._input_fh.flush()
+        except BrokenPipeError:  # the child already ended (an error in prepare): result() says
+            last = True
+        if last:
+            self._close_input()
+
+    def _close_input(self) -> None:
         fd, self._input_w = self._input_w, None
+        fh, self._input_fh = self._input_fh, None
+        if fd is None:
+            return
         _OPEN_FDS.discard(fd)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        except BrokenPipeError:  # the child already ended (an error in prepare): result() says
+            if fh is not None:
+                fh.close()
+            else:
+                os.close(fd)
+        except BrokenPipeError:
             pass
 
     def result(self) -> Any:
@@ -161,9 +196,7 @@ class _Forked(Job):
     def close(self) -> None:
         """Cancel a job still waiting for its input, and reap the child (no zombie)."""
         if self._input_w is not None:
-            _OPEN_FDS.discard(self._input_w)
-            os.close(self._input_w)  # the child reads end-of-file and ends without writing
-            self._input_w = None
+            self._close_input()  # the child reads end-of-file and ends without writing
         if not self._done:
             try:
                 self._join()
@@ -191,9 +224,10 @@ class _Forked(Job):
         self._value = value
 
 
-def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, prepare,
+def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, hooks,
            nice: int) -> None:  # fmt: skip
     """Run in the forked child: prepare, wait for the input, write, answer, ``os._exit``."""
+    prepare, early = hooks
     code = 0
     try:
         if nice > 0:
@@ -206,17 +240,13 @@ def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, pr
             os.close(fd)
         answer: tuple[str, Any] = (_OK, None)
         try:
+            parts = _Parts(in_r) if in_r >= 0 else None  # read from now on, as they come
             if prepare is not None:
                 prepare()
-            inputs: dict[str, Any] = {}
-            if in_r >= 0:
-                with os.fdopen(in_r, "rb") as fh:
-                    raw = fh.read()
-                if not raw:  # the parent stopped before sending: nothing to write
-                    answer = (_CANCELLED, None)
-                else:
-                    inputs = pickle.loads(raw)
-            if answer[0] != _CANCELLED:
+            inputs = _inputs(parts, early) if parts is not None else {}
+            if inputs is None:  # the parent stopped before sending it all: nothing to write
+                answer = (_CANCELLED, None)
+            else:
                 answer = (_OK, fn(*args, **kw, **inputs))
         except BaseException as exc:  # every error goes back to the parent
             code = 1
@@ -226,6 +256,42 @@ def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, pr
         _flush()
     finally:
         os._exit(code)
+
+
+class _Parts:
+    """The parts of a job's input, read from the parent's pipe by a thread of the child as they
+    come (length-prefixed pickles), so the parent's ``send`` never waits for the child."""
+
+    def __init__(self, fd: int) -> None:
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        threading.Thread(target=self._read, args=(fd,), daemon=True).start()
+
+    def _read(self, fd: int) -> None:
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                while len(head := fh.read(8)) == 8:
+                    body = fh.read(struct.unpack("<Q", head)[0])
+                    self._queue.put(body)
+        finally:
+            self._queue.put(None)  # end of input
+
+    def next(self) -> bytes | None:
+        """The next part (pickled), or None at the end of the input."""
+        return self._queue.get()
+
+
+def _inputs(parts: _Parts, early) -> dict[str, Any] | None:
+    """Every part of the input, ``early`` run on each part but the last; None when the input
+    ended before its last part (the parent stopped)."""
+    inputs: dict[str, Any] = {}
+    while (raw := parts.next()) is not None:
+        last, part = pickle.loads(raw)
+        inputs.update(part)
+        if last:
+            return inputs
+        if early is not None:
+            early(**part)
+    return None
 
 
 def _portable(exc: BaseException) -> BaseException:

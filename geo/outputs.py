@@ -117,6 +117,7 @@ def write_coverage_outputs(
     views=None,
     workbook: str | None = None,
     parallel: bool = False,
+    maps_job: _background.Job | None = None,
 ) -> dict[str, Path]:
     """Write ``communities.csv``, ``sites.csv``, ``rejects.csv``, ``isochrones.geojson``,
     ``summary.json`` and ``map.html`` under ``out`` (each atomically).
@@ -130,7 +131,8 @@ def write_coverage_outputs(
     ``parallel`` (the command line): the workbook, and the maps (``map.html``, ``map.png``),
     are written by forked child processes while this one builds the isochrones; the child of
     the maps imports folium and matplotlib meanwhile (:mod:`geo._background`; the same files,
-    written here in sequence where forking is not safe).
+    written here in sequence where forking is not safe). ``maps_job``: the maps' job from
+    :func:`start_maps`, started earlier (closed here when done).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -138,12 +140,17 @@ def write_coverage_outputs(
     res = with_metrics(res)
     jobs: dict[str, _background.Job] = {}
     try:
-        if write_map:  # first: its child imports folium and matplotlib and draws most of
-            writer = _Maps(res, out, map_kwargs or {}, proposal, views)  # the maps while the
-            jobs["maps"] = _background.start(  # tables and the isochrones are made here
-                writer.write, parallel=parallel, wait_input=True, prepare=writer.prepare,
-                what="map.html and map.png",
-            )  # fmt: skip
+        if write_map:  # first: its child draws most of the maps while the tables and the
+            run = {"res": res, "out": out, "map_kwargs": map_kwargs or {}, "proposal": proposal,
+                   "views": views}  # isochrones are made here  # fmt: skip
+            if maps_job is not None:  # started before the run existed: the run goes to it
+                jobs["maps"] = maps_job
+                maps_job.send(run, last=False)
+            else:  # the child has the run from the fork
+                writer = _Maps(run)
+                jobs["maps"] = _background.start(writer.write, parallel=parallel,
+                                                 wait_input=True, prepare=writer.prepare,
+                                                 what="map.html and map.png")  # fmt: skip
         paths, summary = _write_tables(res, out, rejects, inputs, output_crs, views, proposal,
                                        extra_summary, lang)  # fmt: skip
         if workbook and parallel:  # the tables are written: the workbook can start now
@@ -250,27 +257,48 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
     return paths
 
 
-class _Maps:
-    """The maps' job. In its forked child, :meth:`prepare` runs while this process builds the
-    isochrones: it imports folium and matplotlib, makes map.html's page when the page does not
-    carry the walking areas (scenario mode, the default, draws its own), and draws map.png up
-    to its walking areas (:class:`geo.maps.PngDraft`); :meth:`write` does the rest once they
-    exist. Written in this process (no fork), only :meth:`write` runs: the same files."""
+#: What the maps' job needs of a run (keyword arguments of :meth:`_Maps.receive`).
+_MAP_INPUTS = ("res", "out", "map_kwargs", "proposal", "views")
 
-    def __init__(self, res, out: Path, map_kwargs: dict, proposal, views) -> None:
-        self._args = (res, out, map_kwargs, proposal, views)
+
+def start_maps(*, parallel: bool = True) -> _background.Job:
+    """The maps' job (map.html, map.png) started before the run exists (the command line):
+    its child imports folium and matplotlib while this process loads the network and computes
+    the coverage. :func:`write_coverage_outputs` (``maps_job=``) gives it the run, then the
+    isochrones; ``close()`` it when the command stops before."""
+    writer = _Maps()
+    return _background.start(writer.write, parallel=parallel, wait_input=True,
+                             prepare=_warm_maps, early=writer.receive,
+                             what="map.html and map.png")  # fmt: skip
+
+
+class _Maps:
+    """The maps' job. In its forked child, while this process builds the isochrones,
+    :meth:`receive` gets the run: it makes map.html's page when the page does not carry the
+    walking areas (scenario mode, the default, draws its own) and draws map.png up to its
+    walking areas (:class:`geo.maps.PngDraft`); :meth:`write` does the rest once they exist.
+    Written in this process (no fork), only :meth:`write` runs: the same files."""
+
+    def __init__(self, inputs: dict[str, Any] | None = None) -> None:
+        self._inputs = inputs  # the run, when known before the child is forked
         self._png: tuple[dict, Any] | None = None
         self._page: tuple[Any, str] | None = None
 
     def prepare(self) -> None:
         _warm_maps()
-        res, _, map_kwargs, proposal, views = self._args
+        if self._inputs is not None:
+            self.receive(**self._inputs)
+
+    def receive(self, **inputs: Any) -> None:
+        self._inputs = inputs
+        res, _, map_kwargs, proposal, views = (inputs[k] for k in _MAP_INPUTS)
         if map_kwargs.get("scenario", False) is not False:  # else the page has the isochrones
             self._page = _early_page(res, map_kwargs, proposal, views)
-        self._png = _png_draft(*self._args)
+        self._png = _png_draft(*(inputs[k] for k in _MAP_INPUTS))
 
-    def write(self, iso) -> dict[str, Any]:
-        return _write_maps(*self._args, iso, png=self._png, page=self._page)
+    def write(self, iso, **inputs: Any) -> dict[str, Any]:
+        run = inputs or self._inputs or {}
+        return _write_maps(*(run[k] for k in _MAP_INPUTS), iso, png=self._png, page=self._page)
 
 
 def _make_map(res, map_kwargs: dict, proposal, views, iso):

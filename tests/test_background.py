@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import zipfile
@@ -109,6 +110,56 @@ def test_errors_in_the_child_are_raised_here_with_their_message(forking):
     assert _reaped(forking)
 
 
+class _Recorder:
+    """A writer that gets its input in parts: what ``early`` saw, then every input."""
+
+    def __init__(self) -> None:
+        self.early: list[list[str]] = []
+
+    def receive(self, **part) -> None:
+        self.early.append(sorted(part))
+
+    def finish(self, **inputs) -> tuple[list[list[str]], list[str], int]:
+        return self.early, sorted(inputs), os.getpid()
+
+
+def _timeout(*_) -> None:
+    raise TimeoutError("send() waited for the busy child")
+
+
+@needs_fork
+def test_input_in_parts_reaches_early_and_never_blocks_this_process(forking):
+    gate_r, gate_w = os.pipe()
+
+    def busy() -> None:  # the child is busy (importing) until this process has sent a part
+        os.read(gate_r, 1)  # far larger than a pipe holds
+
+    rec = _Recorder()
+    job = _background.start(rec.finish, wait_input=True, prepare=busy, early=rec.receive)
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(30)  # a send that waits for the child would wait forever: fail instead
+    try:
+        job.send({"big": b"x" * 4_000_000, "a": 1}, last=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        os.write(gate_w, b"1")
+    job.send({"b": 2})
+    early, names, pid = job.result()
+    assert early == [["a", "big"]] and names == ["a", "b", "big"] and pid != os.getpid()
+    here = _background.start(rec.finish, wait_input=True, early=rec.receive, parallel=False)
+    here.send({"a": 1}, last=False)
+    here.send({"b": 2})
+    assert here.result()[:2] == ([], ["a", "b"])  # here, nothing runs meanwhile
+    stopped = _background.start(rec.finish, wait_input=True, early=rec.receive)
+    stopped.send({"a": 1}, last=False)
+    stopped.close()  # this process stopped before the last part: the child writes nothing
+    assert stopped.result() is None
+    for fd in (gate_r, gate_w):
+        os.close(fd)
+    assert _reaped(forking)
+
+
 def test_with_another_thread_running_the_writer_runs_here():
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
@@ -127,7 +178,7 @@ def test_with_another_thread_running_the_writer_runs_here():
     assert not job.forked
 
 
-def _run(tmp_path, name: str, parallel: bool):
+def _run(tmp_path, name: str, parallel: bool, early_maps: bool = False):
     net = grid_network(8, spacing=150.0)
     rng = np.random.default_rng(3)
     sites = random_points(net, 6, rng, kind=["station"] * 6)
@@ -136,8 +187,10 @@ def _run(tmp_path, name: str, parallel: bool):
     comms["community_id"] = [f"C{i}" for i in range(len(comms))]
     res = compute_coverage(net, sites, comms, config=Config(use_cache=False))
     out = tmp_path / name
-    write_coverage_outputs(res, out, map_kwargs={"lang": "zh"}, workbook="coverage.xlsx",
-                           parallel=parallel)  # fmt: skip
+    maps = outputs.start_maps() if early_maps else None  # as the command: before the run
+    write_coverage_outputs(res, out, map_kwargs={"lang": "zh", "scenario": None},
+                           workbook="coverage.xlsx", parallel=parallel,
+                           maps_job=maps)  # fmt: skip
     return out
 
 
@@ -151,9 +204,10 @@ def _cells(path):
 
 
 @needs_fork
-def test_parallel_outputs_are_the_sequential_ones(forking, tmp_path):
+@pytest.mark.parametrize("early_maps", [False, True])
+def test_parallel_outputs_are_the_sequential_ones(forking, tmp_path, early_maps):
     seq = _run(tmp_path, "seq", parallel=False)
-    par = _run(tmp_path, "par", parallel=True)
+    par = _run(tmp_path, "par", parallel=True, early_maps=early_maps)
     files = sorted(p.name for p in seq.iterdir())
     assert files == sorted(p.name for p in par.iterdir())  # no temporary file left over
     assert {"coverage.xlsx", "map.png", "map.html", "summary.json"} <= set(files)

@@ -121,8 +121,12 @@ def test_maps_job_finishes_what_it_prepared(tmp_path, monkeypatch, scenario):
     seq, par = tmp_path / "seq", tmp_path / "par"
     seq.mkdir()
     par.mkdir()
-    done = outputs._Maps(res, seq, map_kwargs, None, None).write(iso)
-    job = outputs._Maps(res, par, map_kwargs, None, None)
+
+    def run(out):
+        return {"res": res, "out": out, "map_kwargs": map_kwargs, "proposal": None, "views": None}
+
+    done = outputs._Maps(run(seq)).write(iso)
+    job = outputs._Maps(run(par))
     job.prepare()
     assert (job._page is not None) == (scenario is None)
     real_png, real_map = geo.maps.save_png, outputs._make_map
@@ -141,7 +145,7 @@ def test_maps_job_finishes_what_it_prepared(tmp_path, monkeypatch, scenario):
     # a draft drawn with other options than the map gives is not used
     monkeypatch.setattr(outputs, "_make_map", real_map)
     (par / "map.png").unlink()
-    job = outputs._Maps(res, par, map_kwargs, None, None)
+    job = outputs._Maps(run(par))
     job.prepare()
     job._png[0]["lang"] = "en"
     with pytest.raises(AssertionError, match="drawn again"):

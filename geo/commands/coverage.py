@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import schema
 from ..coverage import compute_coverage
-from ..outputs import write_coverage_outputs
+from ..outputs import start_maps, write_coverage_outputs
 from ._console import print_summary, print_views
 from ._inputs import config, load, output_crs
 from ._views import console_rejects, load_summary, map_kwargs, start_background, views
@@ -16,6 +16,16 @@ from ._views import console_rejects, load_summary, map_kwargs, start_background,
 
 def cmd_coverage(a: argparse.Namespace) -> int:
     cfg = config(a)
+    # the maps' child imports folium and matplotlib while the network loads and coverage runs
+    maps = None if a.no_map else start_maps()
+    try:
+        return _coverage(a, cfg, maps)
+    finally:
+        if maps is not None:
+            maps.close()  # reaps it; ends it when the command stopped before the maps
+
+
+def _coverage(a: argparse.Namespace, cfg, maps) -> int:
     net, sites, comms, rejects, boundary = load(a, cfg)
     bg = None if a.no_map else start_background(net, a)  # read while the coverage runs
     try:
@@ -39,6 +49,7 @@ def cmd_coverage(a: argparse.Namespace) -> int:
         views=demand,
         workbook="coverage.xlsx",
         parallel=True,  # workbook and map.png in child processes where that is safe
+        maps_job=maps,
     )
     metrics = schema.apply_metrics(res.communities, res.config, "summary")
     print_summary({**res.summary, **metrics, **console_rejects(a, rejects)}, out, a.lang)
