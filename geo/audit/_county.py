@@ -24,6 +24,7 @@ import pandas as pd
 from .._safety import console, folder_name, inside
 from ..config import Config
 from ..io import BUILTIN_KINDS, write_json
+from ._pool import undo_malloc_trim
 
 if TYPE_CHECKING:
     from ..coverage import CoverageResult
@@ -79,6 +80,7 @@ def _clear(folder: Path) -> None:
 def audit_county(task: CountyTask) -> dict[str, Any]:
     """Run one county; never raises: errors come back in the row's ``error`` field."""
     t0 = time.perf_counter()
+    undo_malloc_trim()  # a Dask worker's allocator settings (see there)
     name = task.folder or folder_name(task.county, task.code)
     base = {"county": task.county, "code": task.code, "folder": name}
     try:
