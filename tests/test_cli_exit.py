@@ -37,3 +37,23 @@ def test_coverage_command_loads_the_audit_package_only_for_boundaries():
     code = "import sys, geo.commands.coverage, geo.audit; print('geo.audit' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.stdout.strip() == "True"  # the check can fail
+
+
+def test_the_program_freezes_its_imports_before_the_command_runs(monkeypatch, tmp_path):
+    import geo.commands.coverage as cov
+
+    seen: list[int] = []
+    monkeypatch.setattr(cov, "cmd_coverage", lambda a: seen.append(gc.get_freeze_count()) or 0)
+    for name in ("s.csv", "c.csv", "n.graphml"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    args = ["coverage", "--network", str(tmp_path / "n.graphml"), "--sites",
+            str(tmp_path / "s.csv"), "--communities", str(tmp_path / "c.csv"),
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    gc.unfreeze()
+    try:
+        assert main(args) == 0  # tests and notebooks: nothing frozen
+        monkeypatch.setattr(sys, "argv", ["servicecircle", *args])
+        assert main() == 0  # the program
+        assert seen[0] == 0 and seen[1] > 0
+    finally:
+        gc.unfreeze()

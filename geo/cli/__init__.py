@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Called as the program (``argv`` None: the console script, ``python -m geo``), the process
     ends right after: the objects the run made are frozen out of the garbage collector's way
     first (:func:`gc.freeze`), so that Python's exit does not walk them all again (0.3 s of a
-    Helsinki coverage run). Called with ``argv`` (tests, notebooks) nothing changes.
+    Helsinki coverage run); so are those the command's imports made, before it runs. Called
+    with ``argv`` (tests, notebooks) nothing changes.
     """
     try:
         return _main(argv)
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     a = build_parser().parse_args(argv)
+    a.freeze_imports = argv is None  # the program: see Command
     verbose = bool(getattr(a, "verbose", False))
     _logging(quiet=bool(getattr(a, "quiet", False)), verbose=verbose)
     try:
