@@ -291,10 +291,11 @@ class _Maps:
 
     def receive(self, **inputs: Any) -> None:
         self._inputs = inputs
-        res, _, map_kwargs, proposal, views = (inputs[k] for k in _MAP_INPUTS)
+        run = [inputs[k] for k in _MAP_INPUTS]
+        res, _, map_kwargs, proposal, views = run
         if map_kwargs.get("scenario", False) is not False:  # else the page has the isochrones
             self._page = _early_page(res, map_kwargs, proposal, views)
-        self._png = _png_draft(*(inputs[k] for k in _MAP_INPUTS))
+        self._png = _png_draft(*run)
 
     def write(self, iso, **inputs: Any) -> dict[str, Any]:
         run = inputs or self._inputs or {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from ._grid_features import Features
+from ._grid_features import SEGMENT_FIELDS, Features
 
 try:  # the compiled distance field (setup.py builds it; optional where no compiler exists)
     from . import _fieldc as _compiled
@@ -86,7 +86,7 @@ def _field(
     if KERNEL is not None:
         out = np.empty((h, w))
         i64 = np.int64
-        seg = [np.ascontiguousarray(f[k], np.float32) for k in ("ax", "ay", "dx", "dy", "il2")]
+        seg = [np.ascontiguousarray(f[k], np.float32) for k in SEGMENT_FIELDS]
         KERNEL.field(
             np.ascontiguousarray(cx, i64), np.ascontiguousarray(cy, i64),
             np.ascontiguousarray(ids, i64), *seg, out, x0, y0, w, h, cell, *offset, cap,

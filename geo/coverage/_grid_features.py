@@ -224,7 +224,9 @@ def owner_rows(
     )
 
 
-_FIELDS = ("cx", "cy", "ax", "ay", "dx", "dy", "il2")
+#: A feature's segment: start (relative to the origin), vector, 1 / squared length.
+SEGMENT_FIELDS = ("ax", "ay", "dx", "dy", "il2")
+_FIELDS = ("cx", "cy", *SEGMENT_FIELDS)
 
 
 @dataclass(frozen=True)
