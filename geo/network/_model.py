@@ -56,6 +56,18 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def _consecutive_haversine_m(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """``haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])``, the same doubles, with each
+    vertex's radians and cosine computed once rather than twice."""
+    lon_r, lat_r = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
+    cos_lat = np.cos(lat_r)
+    a = (
+        np.sin((lat_r[1:] - lat_r[:-1]) / 2) ** 2
+        + cos_lat[:-1] * cos_lat[1:] * np.sin((lon_r[1:] - lon_r[:-1]) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
 def empty_clip_error(buffer_m: float) -> NetworkError:
     """The error for a clip area (grown by ``buffer_m``) that no street of the network touches."""
     return NetworkError(
@@ -217,24 +229,21 @@ class Network:
         w = np.maximum(self.length[keep], ZERO_LENGTH_M)
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         key = lo * np.int64(self.n_nodes) + hi
+        # a file's edges come nearly in order: the stable sort (timsort) runs through them
         order = np.argsort(key, kind="stable")
         key, w = key[order], w[order]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
         w = np.minimum.reduceat(w, starts) if w.size else w  # shortest of parallel edges
         lo, hi = lo[order][starts], hi[order][starts]
         n = self.n_nodes
-        rows = np.concatenate([lo, hi])
-        cols = np.concatenate([hi, lo])
-        data = np.concatenate([w, w])
-        # assemble CSR directly: count per row, then place (no duplicate summing needed)
-        order = np.lexsort((cols, rows))
-        indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-        idx_dtype = np.int32 if n < 2**31 - 1 and rows.size < 2**31 - 1 else np.int64
-        m = sp.csr_matrix(
-            (data[order], cols[order].astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n)
-        )
-        m.has_sorted_indices = True
+        idx = np.int32 if n < 2**31 - 1 and 2 * lo.size < 2**31 - 1 else np.int64
+        # no duplicate (row, col) is left, so scipy's conversion (a counting sort in C++, then
+        # each row's columns sorted) keeps every value as it is
+        m = sp.coo_matrix(
+            (np.concatenate([w, w]), (np.r_[lo, hi].astype(idx), np.r_[hi, lo].astype(idx))),
+            shape=(n, n),
+        ).tocsr()
+        m.sort_indices()
         return m
 
     @cached_property
@@ -262,6 +271,7 @@ class Network:
         used[u] = True
         used[v] = True
         nodes = np.flatnonzero(used)
+        remap = np.cumsum(used) - 1  # old node index -> new, for the used ones
         starts = self.geom_offsets[idx]
         counts = self.geom_offsets[idx + 1] - starts
         flat = concat_ranges(starts, counts)
@@ -269,8 +279,8 @@ class Network:
             node_id=self.node_id[nodes],
             lon=self.lon[nodes],
             lat=self.lat[nodes],
-            edge_u=np.searchsorted(nodes, u),
-            edge_v=np.searchsorted(nodes, v),
+            edge_u=remap[u],
+            edge_v=remap[v],
             length=self.length[idx],
             geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             geom_lon=self.geom_lon[flat],
@@ -372,7 +382,14 @@ def drop_islands(net: Network) -> Network:
         dropped["island_nodes_dropped"],
         min(ISLAND_MAX_M, ISLAND_SHARE * km[0]),
     )
-    return net.select_edges(~small[labels[net.edge_u]], **dropped)
+    out = net.select_edges(~small[labels[net.edge_u]], **dropped)
+    # every node ends an edge of its own piece, so the kept nodes are those of the kept pieces,
+    # in the same order: their labels are the old ones renumbered (the same as computing them
+    # again, which takes a second on a province)
+    kept = labels[~small[labels]]
+    if kept.size == out.n_nodes:
+        out.__dict__["component_labels"] = (np.cumsum(~small) - 1)[kept]
+    return out
 
 
 def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -393,11 +410,20 @@ def unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_index=True)`` by one stable sort: the sorted distinct values
     and the index of each one's first occurrence. (NumPy 2's hash-based ``unique`` took a
     third of a province parse.)"""
+    distinct, first, _ = unique_first_inverse(values)
+    return distinct, first
+
+
+def unique_first_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`unique_first` and, for every value, the index of its distinct value (what
+    ``np.searchsorted(distinct, values)`` gives, from the same sort)."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     new = np.ones(ordered.size, bool)
     new[1:] = ordered[1:] != ordered[:-1]
-    return ordered[new], order[new]
+    inverse = np.empty(values.size, np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], order[new], inverse
 
 
 def end_node_mask(pos: np.ndarray, line_index: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -425,6 +451,8 @@ def from_pieces(
     line_highway: np.ndarray,
     line_name: np.ndarray,
     meta: dict[str, Any],
+    *,
+    pos: np.ndarray | None = None,
 ) -> Network:
     """Build a network from lines given as node-reference sequences.
 
@@ -441,10 +469,14 @@ def from_pieces(
         For every entry of ``refs``, the line it belongs to (non-decreasing).
     line_osmid, line_highway, line_name
         Per-line attributes.
+    pos
+        ``np.searchsorted(node_ids, refs)``, when already known (see
+        :func:`unique_first_inverse`).
     """
     if refs.size == 0:
         raise NetworkError("the source has no usable streets (no edges after filtering)")
-    pos = np.searchsorted(node_ids, refs)
+    if pos is None:
+        pos = np.searchsorted(node_ids, refs)
     ends = np.flatnonzero(end_node_mask(pos, line_index, node_ids.size))
     same_line = line_index[ends[:-1]] == line_index[ends[1:]]
     a, b = ends[:-1][same_line], ends[1:][same_line]
@@ -452,9 +484,11 @@ def from_pieces(
     flat = concat_ranges(a, npts)
     glon, glat = node_lon[pos[flat]], node_lat[pos[flat]]
     offsets = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
-    seg = haversine_m(glon[:-1], glat[:-1], glon[1:], glat[1:])
-    seg_piece = np.repeat(np.arange(a.size), npts)[:-1]
-    within = seg_piece == np.repeat(np.arange(a.size), npts)[1:]
+    seg = _consecutive_haversine_m(glon, glat)
+    piece = np.repeat(np.arange(a.size), npts)
+    seg_piece = piece[:-1]
+    within = seg_piece == piece[1:]
+    del piece
     length = np.bincount(seg_piece[within], weights=seg[within], minlength=a.size)
     is_end_node = np.zeros(node_ids.size, bool)
     is_end_node[pos[a]] = True

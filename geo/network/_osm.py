@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import NetworkError
-from ._model import Network, end_node_mask, from_pieces, unique_first
+from ._model import Network, end_node_mask, from_pieces, unique_first, unique_first_inverse
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def read_osm(
     if bbox is not None:
         info["source_metric_crs"] = _metric_crs_of_all(lines)
         lines = _near_bbox(lines, bbox)
-    node_ids, first = unique_first(lines.ref)
+    node_ids, first, pos = unique_first_inverse(lines.ref)
     return from_pieces(
         node_ids,
         lines.lon[first],
@@ -150,6 +150,7 @@ def read_osm(
         ways.highway[lines.way],
         ways.name[lines.way],
         info,
+        pos=pos,
     )
 
 
