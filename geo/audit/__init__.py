@@ -29,8 +29,9 @@ from .._safety import OutLock, folder_names, inside, refuse_overwrite
 from ..config import Config
 from ._boundaries import assign_county, read_boundaries, repair_polygons, select_counties
 from ._county import CountyTask, audit_county
-from ._inputs import RESULT_SCHEMA_VERSION, _input_key, prepare_networks
+from ._inputs import RESULT_SCHEMA_VERSION, _input_key, iter_networks
 from ._report import SUMMARY_COLUMNS, write_reports
+from ._stream import county_tasks, idle_seconds, run_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -205,27 +206,34 @@ def _run_audit(
     boundary_crs, workers, force, load_kw: dict, build_kw: dict, workplaces,
     task_opts: dict[str, Any],
 ) -> AuditResult:  # fmt: skip
+    t_start = time.perf_counter()
     bnd = read_boundaries(boundaries, crs=boundary_crs)
     chosen = select_counties(bnd, counties).copy()
     chosen["folder"] = folder_names(zip(chosen["county"], chosen["code"], strict=True))
     data = _load_inputs(sites, communities, workplaces, bnd, crs, load_kw, task_opts["lang"])
     timings: dict = {}
-    nets = prepare_networks(network, chosen, out, cfg, force=force, timings=timings, **build_kw)
-    tasks, rows = [], []
     metric = (
         _crs.utm_crs(*np.asarray(chosen.geometry.iloc[0].centroid.coords[0]))
         if len(chosen)
         else None
     )
-    for r in chosen.itertuples():
-        task = _county_task(r, nets[r.folder], data, cfg, out, task_opts, metric)
-        prev = {} if isinstance(task, dict) or force else _previous(out, r.folder)
-        if isinstance(task, dict):  # no network for this county
-            rows.append(task)
-        elif prev.get("status") == "ok" and prev.get("input_key") == task.input_key:
-            rows.append(prev)
-        else:
-            tasks.append(task)
+    by_folder = {r.folder: r for r in chosen.itertuples()}
+    rows: list[dict] = []
+    # each county's task is made, and runs, as soon as its piece is clipped (issue 13)
+    tasks = county_tasks(
+        iter_networks(network, chosen, out, cfg, force=force, timings=timings, **build_kw),
+        lambda folder, net: _county_task(by_folder[folder], net, data, cfg, out, task_opts,
+                                         metric),
+        lambda folder: {} if force else _previous(out, folder),
+        rows,
+    )  # fmt: skip
+    stats: dict = {}
+    bar = _progress(None, len(chosen), cfg.verbose) if cfg.verbose else None
+    try:
+        ran = run_tasks(tasks, workers, client, (lambda: bar.update(1)) if bar else None, stats)
+    finally:
+        if bar is not None:
+            bar.close()
     reused = sum(1 for r in rows if r.get("status") == "ok")
     if reused:
         logger.warning(
@@ -235,14 +243,18 @@ def _run_audit(
             len(chosen),
             out,
         )
-    rows += _run(tasks, workers, client, cfg.verbose)
-    for row in rows:  # the clip ran in this process, before the workers (0: piece reused)
+    rows += ran
+    for row in rows:  # the clip ran in this process, before the county's task (0: reused)
         row["seconds_clip"] = timings.get("clip", {}).get(row.get("folder"), 0.0)
     order = {f: i for i, f in enumerate(chosen["folder"])}
     rows.sort(key=lambda x: order.get(x.get("folder", ""), 0))
+    stages = _stage_totals(rows, timings)
+    if "first_task" in stats:  # wall time of this process before the first county started
+        stages["before_first_task"] = round(stats["first_task"] - t_start, 3)
+        stages["workers_idle"] = idle_seconds(ran, stats)
     sources = {"network": network, "sites": sites, "communities": communities,
                "boundaries": boundaries}  # fmt: skip
-    meta = _meta(sources, cfg, task_opts, data, reused, len(tasks), _stage_totals(rows, timings))
+    meta = _meta(sources, cfg, task_opts, data, reused, len(ran), stages)
     return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"])
 
 
@@ -391,48 +403,6 @@ def _previous(out: Path, folder: str) -> dict:
     except (OSError, ValueError):
         return {}
     return prev if isinstance(prev, dict) else {}
-
-
-def _run(tasks: list[CountyTask], workers: int | None, client, verbose: bool) -> list[dict]:
-    if not tasks:
-        return []
-    if client is not None:
-        import distributed
-
-        futures = client.map(audit_county, tasks, pure=False, retries=1)
-        task_of = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        rows = []
-        for f in _progress(distributed.as_completed(futures), len(futures), verbose):
-            try:
-                rows.append(f.result())
-            except Exception as exc:  # KilledWorker after Dask's own retries, a lost worker
-                t = task_of[f.key]
-                rows.append(
-                    {
-                        "county": t.county,
-                        "code": t.code,
-                        "folder": t.folder,
-                        "status": "error",
-                        "error": f"Dask task failed: {type(exc).__name__}: {exc}",
-                    }
-                )
-        return rows
-    n = workers or os.cpu_count() or 1
-    if n <= 1 or len(tasks) == 1:
-        return [audit_county(t) for t in _progress(tasks, len(tasks), verbose)]
-    from ._pool import run_in_workers
-
-    bar = _progress(None, len(tasks), verbose) if verbose else None
-    try:
-        return run_in_workers(
-            audit_county,
-            tasks,
-            min(n, len(tasks)),
-            on_done=(lambda _: bar.update(1)) if bar else None,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 def _outside_rejects(data: gpd.GeoDataFrame, path, id_col: str, lang: str = "zh") -> pd.DataFrame:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,28 +55,49 @@ def prepare_networks(
     ``boundaries`` needs a ``folder`` column (from :func:`geo._safety.folder_names`). Returns
     ``{folder: (npz path, key)}`` where ``key`` hashes the source file's content, the build
     options and the county's polygon: a piece is rebuilt whenever its key changes. A county
-    whose clip fails maps to ``("error: ...", "")``.
+    whose clip fails maps to ``("error: ...", "")``. :func:`iter_networks` gives the same
+    pieces one by one, as they are made.
+    """
+    return dict(iter_networks(source, boundaries, out, cfg, force, timings, **build_kw))
+
+
+def iter_networks(
+    source,
+    boundaries: gpd.GeoDataFrame,
+    out: Path,
+    cfg: Config,
+    force: bool = False,
+    timings: dict | None = None,
+    **build_kw,
+) -> Iterator[tuple[str, tuple[str, str]]]:
+    """``(folder, (npz path, key))`` of every county, each as soon as its piece exists (issue
+    13: a county's audit can start while the next piece is clipped).
+
+    Pieces whose key holds come first, without building the source network; then the network
+    is built and indexed once and the other pieces are clipped and saved, the largest county
+    first (:meth:`geo.network.EdgeClipper.estimate`, so that a big county never starts last).
+    ``timings`` gets ``parse``, ``index`` and ``clip`` (seconds per folder) as they happen.
     """
     from ..io import atomic_path, write_json
     from ..network import build_network
 
     if str(source) == "online":
-        return {
-            r.folder: ("online", _blake("online", shapely.to_wkb(r.geometry)))
-            for r in boundaries.itertuples()
-        }
+        for r in boundaries.itertuples():
+            yield r.folder, ("online", _blake("online", shapely.to_wkb(r.geometry)))
+        return
     src = _source_hash(source)
-    paths, todo = {}, []
+    todo = []
     for r in boundaries.itertuples():
         p = inside(out, "networks", f"{r.folder}.npz")
         key = _blake(src, build_kw, cfg.clip_buffer_m, shapely.to_wkb(r.geometry))
-        paths[r.folder] = (str(p), key)
         kf = p.with_suffix(".json")
         old = json.loads(kf.read_text(encoding="utf-8")).get("key") if kf.exists() else None
         if force or not p.exists() or old != key:
             todo.append((r.folder, r.geometry, p, key))
+        else:
+            yield r.folder, (str(p), key)
     if not todo:
-        return paths
+        return
     from ..network import EdgeClipper, ProjectedWithoutCRS
 
     t0 = time.perf_counter()
@@ -88,18 +111,28 @@ def prepare_networks(
     tm["parse"] = round(t1 - t0, 3)
     tm["index"] = round(time.perf_counter() - t1, 3)
     tm.setdefault("clip", {})
+    todo.sort(key=lambda t: -clipper.estimate(t[1]))  # stable: ties keep the counties' order
     for name, geom, p, key in todo:
         t = time.perf_counter()
         try:
             piece = clipper.clip(geom, cfg.clip_buffer_m)
         except NetworkError as exc:
-            paths[name] = (f"error: {exc}", "")
+            yield name, (f"error: {exc}", "")
             continue
         with atomic_path(p) as tmp:
             piece.save_npz(tmp)
         write_json({"key": key}, p.with_suffix(".json"))
         tm["clip"][name] = round(time.perf_counter() - t, 3)
-    return paths
+        yield name, (str(p), key)
+
+
+def piece_size(network: str) -> int:
+    """A county's size for ordering its task (largest first): its network piece's bytes, 0
+    when it has no file (``online``)."""
+    try:
+        return os.path.getsize(network)
+    except OSError:
+        return 0
 
 
 def _frame_bytes(df: pd.DataFrame) -> bytes:

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -147,27 +147,46 @@ def _lost_row(task: Any, exitcode: int | None, attempts: int) -> dict[str, Any]:
 
 def run_in_workers(
     func: Callable[[Any], dict[str, Any]],
-    tasks: list[Any],
+    tasks: Iterable[Any],
     n_workers: int,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    size: Callable[[Any], float] | None = None,
 ) -> list[dict[str, Any]]:
     """``[func(t) for t in tasks]`` in ``n_workers`` processes, in completion order.
 
-    ``func`` must not raise (county audits return an error row instead). A task whose worker
-    is lost is retried once; then its row says so with ``status = "error"``.
+    ``tasks`` may be a generator that makes each task as it goes (issue 13: the audit clips a
+    county's network piece, then yields its task): a task is dispatched as soon as it arrives
+    and a worker is free, and between two tasks taken from ``tasks`` the finished workers get
+    new ones, so no worker waits for more than the making of one task. Workers are started as
+    tasks arrive, at most ``n_workers``. Among the waiting tasks the largest by ``size`` goes
+    first (a retried one before all). ``func`` must not raise (county audits return an error
+    row instead). A task whose worker is lost is retried once; then its row says so with
+    ``status = "error"``.
     """
-    pool = _Pool(func, tasks, n_workers, on_done)
+    pool = _Pool(func, n_workers, on_done, size)
+    incoming = iter(tasks)
     try:
-        for _ in range(min(n_workers, len(tasks))):
-            pool.spawn()
-        while len(pool.results) < len(tasks):
+        while True:
+            task = next(incoming, _END) if incoming is not None else _END
+            if task is _END:
+                incoming = None
+            else:
+                pool.add(task)
             pool.dispatch()
-            pool.collect(wait(pool.waitables()))
+            if incoming is not None:  # take what is done now, then make the next task
+                pool.collect(wait(pool.waitables(), 0))
+            elif len(pool.results) < len(pool.tasks):
+                pool.collect(wait(pool.waitables()))
+            else:
+                break
     finally:
         pool.shutdown()
     for r in pool.results:
         r.setdefault("attempts", 1)
     return pool.results
+
+
+_END = object()
 
 
 class _Pool:
@@ -176,19 +195,42 @@ class _Pool:
     def __init__(
         self,
         func: Callable[[Any], dict[str, Any]],
-        tasks: list[Any],
         n_workers: int,
         on_done: Callable[[dict[str, Any]], None] | None,
+        size: Callable[[Any], float] | None = None,
     ) -> None:
         import multiprocessing as mp
 
         self.ctx = mp.get_context("spawn")
         self.func_name = f"{func.__module__}:{func.__qualname__}"
-        self.tasks, self.n_workers, self.on_done = tasks, n_workers, on_done
-        self.pending: deque[int] = deque(range(len(tasks)))
-        self.attempts = [0] * len(tasks)
+        self.n_workers, self.on_done, self.size = n_workers, on_done, size
+        self.tasks: list[Any] = []
+        self.sizes: list[float] = []
+        self.pending: list[int] = []
+        self.retry: deque[int] = deque()
+        self.attempts: list[int] = []
         self.results: list[dict[str, Any]] = []
         self.busy: dict[Connection, tuple[Any, int | None]] = {}  # conn -> (process, task index)
+
+    def add(self, task: Any) -> None:
+        """A new task: waits for a worker, started now if fewer than ``n_workers`` run."""
+        self.tasks.append(task)
+        self.sizes.append(float(self.size(task)) if self.size is not None else 0.0)
+        self.attempts.append(0)
+        self.pending.append(len(self.tasks) - 1)
+        idle = sum(1 for _, cur in self.busy.values() if cur is None)
+        if idle < self._waiting() and len(self.busy) < self.n_workers:
+            self.spawn()
+
+    def _waiting(self) -> int:
+        return len(self.pending) + len(self.retry)
+
+    def _next(self) -> int:
+        """The task to run next: a retried one, else the largest waiting (the first on ties)."""
+        if self.retry:
+            return self.retry.popleft()
+        best = max(range(len(self.pending)), key=lambda k: (self.sizes[self.pending[k]], -k))
+        return self.pending.pop(best)
 
     def spawn(self) -> None:
         parent, child = self.ctx.Pipe()
@@ -210,8 +252,8 @@ class _Pool:
     def dispatch(self) -> None:
         """Give each idle worker the next pending task."""
         for conn, (p, cur) in list(self.busy.items()):
-            if cur is None and self.pending:
-                i = self.pending.popleft()
+            if cur is None and self._waiting():
+                i = self._next()
                 self.attempts[i] += 1
                 self.busy[conn] = (p, i)
                 try:
@@ -229,7 +271,7 @@ class _Pool:
                 del self.busy[conn]
                 if cur is not None and not got:
                     self._lost(cur, p.exitcode)
-                if self.pending and len(self.busy) < self.n_workers:
+                if self._waiting() and len(self.busy) < self.n_workers:
                     self.spawn()
 
     def _receive(self, conn: Connection, p: Any) -> bool:
@@ -252,7 +294,7 @@ class _Pool:
             logger.warning(
                 "worker for county %s was lost (exit code %s); retrying it", county, exitcode
             )
-            self.pending.appendleft(i)
+            self.retry.append(i)
         else:
             logger.error("worker for county %s was lost again; marking it failed", county)
             self.finish(_lost_row(self.tasks[i], exitcode, self.attempts[i]))

@@ -294,6 +294,15 @@ class EdgeClipper:
             raise empty_clip_error(buffer_m)
         return net.select_edges(mask, clip_buffer_m=buffer_m)
 
+    def estimate(self, area) -> int:
+        """A cheap size of ``area``'s piece, to order the clips (largest first): the edges
+        whose boxes meet the area's bounding box (no line built or tested)."""
+        x0, y0, x1, y1 = shapely.bounds(area)
+        if not self.by_cell.size or not np.isfinite([x0, y0, x1, y1]).all():  # empty
+            return 0
+        gx, gy = self.net.project(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))
+        return int(self._near(gx.min(), gy.min(), gx.max(), gy.max()).size)
+
     def _near(self, gx0: float, gy0: float, gx1: float, gy1: float) -> np.ndarray:
         """The edges whose box meets the box ``gx0, gy0, gx1, gy1`` (sorted indices): those
         filed in the grid cells that this box, widened by the largest edge box, covers."""

@@ -1,0 +1,142 @@
+"""The province's county tasks as a stream (issue 13): each county's audit starts as soon as its
+network piece is saved, while this process clips the next ones, instead of after every clip.
+
+:func:`county_tasks` yields the tasks to run (largest piece first, as :func:`iter_networks`
+clips them) and keeps the rows of counties that need no run (reused, no network);
+:func:`run_tasks` runs the stream on local workers, on Dask, or here, and times the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ._county import CountyTask, audit_county
+from ._inputs import piece_size
+
+logger = logging.getLogger(__name__)
+
+
+def county_tasks(
+    nets: Iterable[tuple[str, tuple[str, str]]],
+    make_task: Callable[[str, tuple[str, str]], CountyTask | dict[str, Any]],
+    previous: Callable[[str], dict],
+    rows: list[dict],
+) -> Iterator[CountyTask]:
+    """The tasks to run, one per county piece of ``nets`` as it comes.
+
+    ``make_task(folder, net)`` gives the county's task, or its error row (no network);
+    ``previous(folder)`` its stored result ({} with --force). Error rows and results reused
+    (same input key) go to ``rows``; the other tasks are yielded.
+    """
+    for folder, net in nets:
+        task = make_task(folder, net)
+        if isinstance(task, dict):  # no network for this county
+            rows.append(task)
+            continue
+        prev = previous(folder)
+        if prev.get("status") == "ok" and prev.get("input_key") == task.input_key:
+            rows.append(prev)
+        else:
+            yield task
+
+
+def _task_size(task: CountyTask) -> float:
+    return float(piece_size(task.network))
+
+
+def run_tasks(
+    tasks: Iterable[CountyTask],
+    workers: int | None,
+    client,
+    progress: Callable[[], Any] | None = None,
+    stats: dict | None = None,
+) -> list[dict]:
+    """Every task's row, in completion order. ``tasks`` may be a generator: each task runs as
+    soon as it is made. ``stats`` gets ``first_task`` (perf_counter when the first task was
+    made), ``end`` and ``slots`` (workers, or Dask threads): see :func:`idle_seconds`."""
+    st = stats if stats is not None else {}
+    stream = _stamped(tasks, st)
+    if client is not None:
+        return _run_dask(stream, client, progress, st)
+    n = workers or os.cpu_count() or 1
+    # peek one task ahead: a single task runs here, as before streaming, not in a new process
+    head = list(itertools.islice(stream, 1 if n <= 1 else 2))
+    stream = itertools.chain(head, stream)
+    try:
+        if n <= 1 or len(head) <= 1:
+            st["slots"] = 1
+            out = []
+            for t in stream:
+                out.append(audit_county(t))
+                if progress is not None:
+                    progress()
+            return out
+        from ._pool import run_in_workers
+
+        st["slots"] = n
+        return run_in_workers(
+            audit_county,
+            stream,
+            n,
+            on_done=(lambda _: progress()) if progress is not None else None,
+            size=_task_size,
+        )
+    finally:
+        st["end"] = time.perf_counter()
+
+
+def _stamped(tasks: Iterable[CountyTask], st: dict) -> Iterator[CountyTask]:
+    for t in tasks:
+        st.setdefault("first_task", time.perf_counter())
+        yield t
+
+
+def _run_dask(stream: Iterator[CountyTask], client, progress, st: dict) -> list[dict]:
+    """Submit each task as it comes (the largest piece at the highest priority); Dask retries
+    a task once on a lost worker; a task it gives up on becomes its county's error row."""
+    import distributed
+
+    done = distributed.as_completed()
+    task_of = {}
+    try:
+        st["slots"] = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    except Exception:  # an old scheduler without the field: idle time unknown
+        st["slots"] = 0
+    for t in stream:
+        f = client.submit(audit_county, t, pure=False, retries=1, priority=_task_size(t))
+        task_of[f.key] = t
+        done.add(f)
+    rows = []
+    for f in done if task_of else ():
+        try:
+            rows.append(f.result())
+        except Exception as exc:  # KilledWorker after Dask's own retries, a lost worker
+            t = task_of[f.key]
+            rows.append(
+                {
+                    "county": t.county,
+                    "code": t.code,
+                    "folder": t.folder,
+                    "status": "error",
+                    "error": f"Dask task failed: {type(exc).__name__}: {exc}",
+                }
+            )
+        if progress is not None:
+            progress()
+    st["end"] = time.perf_counter()
+    return rows
+
+
+def idle_seconds(rows: list[dict], st: dict) -> float | None:
+    """Worker time not spent in county audits between the first task and the last row:
+    slots x that wall time - the counties' own seconds (workers' start-up included)."""
+    if "first_task" not in st or not st.get("slots"):
+        return None
+    wall = st["end"] - st["first_task"]
+    busy = sum(float(r.get("seconds") or 0.0) for r in rows)
+    return round(max(0.0, st["slots"] * wall - busy), 3)
