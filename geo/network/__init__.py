@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyproj
 import shapely
 
 from .._errors import NetworkError, ServiceCircleError
@@ -239,32 +240,45 @@ class EdgeClipper:
 
     ``clipper.clip(area, buffer_m)`` returns the same network as ``net.clip(area, buffer_m)``:
     whole edges that touch the area grown by ``buffer_m`` metres. A grid of the edges' boxes
-    gives the candidates; an edge with a vertex in the area is kept at once, and only the
-    other candidates' lines are built and tested exactly (a province-wide STRtree of every
-    edge line took 7 s to build).
+    in longitude/latitude gives the candidates; only their vertices are projected (so a
+    province's 10 M vertices are not all projected before the first county can start). An
+    edge with a vertex in the area is kept at once, and only the other candidates' lines are
+    built and tested exactly (a province-wide STRtree of every edge line took 7 s to build).
     """
 
-    #: Grid cell size, metres.
+    #: Grid cell size, metres (north-south; a cell is as many degrees of longitude wide).
     CELL_M = 5000.0
+    #: Degrees added around an area's box before looking for candidates (about 100 m): the
+    #: grown area's outline is projected back to longitude/latitude point by point, and a
+    #: straight line in metres bends very slightly there.
+    MARGIN_DEG = 1e-3
 
     def __init__(self, net: Network) -> None:
         self.net = net
-        xy = net.geom_xy
+        self._to_lonlat: pyproj.Transformer | None = None
+        self.cell = self.CELL_M / 111_320.0  # degrees
         some = np.flatnonzero(np.diff(net.geom_offsets) > 0)
-        self.box = np.full((4, net.n_edges), np.nan)  # min x, min y, max x, max y
+        self.box = np.full((4, net.n_edges), np.nan)  # min lon, min lat, max lon, max lat
         starts = net.geom_offsets[some]
-        for i, (col, reduce) in enumerate(
-            [(0, np.minimum), (1, np.minimum), (0, np.maximum), (1, np.maximum)]
+        # every edge has a geometry when parsed from OSM: views instead of copies then
+        sel = slice(None) if some.size == net.n_edges else some
+        for i, (coord, reduce) in enumerate(
+            [
+                (net.geom_lon, np.minimum),
+                (net.geom_lat, np.minimum),
+                (net.geom_lon, np.maximum),
+                (net.geom_lat, np.maximum),
+            ]
         ):
-            self.box[i, some] = reduce.reduceat(xy[:, col], starts)
+            self.box[i, sel] = reduce.reduceat(coord, starts)
         self.by_cell = np.zeros(0, np.int64)
         if not some.size:  # no edge geometry at all: no candidates
             return
-        # the widest and the tallest box, plus 1 m: a box meeting an area starts no further
-        # than this before the area's own box
-        self.max_size = (self.box[2:, some] - self.box[:2, some]).max(axis=1) + 1.0
-        self.origin = self.box[:2, some].min(axis=1)
-        cell = np.floor((self.box[:2, some] - self.origin[:, None]) / self.CELL_M).astype(np.int64)
+        # the widest and the tallest box: a box meeting an area starts no further than this
+        # before the area's own box
+        self.max_size = (self.box[2:, sel] - self.box[:2, sel]).max(axis=1) + 1e-5
+        self.origin = self.box[:2, sel].min(axis=1)
+        cell = np.floor((self.box[:2, sel] - self.origin[:, None]) / self.cell).astype(np.int64)
         self.ncx = int(cell[0].max()) + 1
         key = cell[1] * self.ncx + cell[0]
         order = np.argsort(key, kind="stable")
@@ -279,14 +293,19 @@ class EdgeClipper:
         area_m = _crs.transform_geometry(area, lambda x, y: net.project(x, y))
         grown = shapely.buffer(area_m, buffer_m)
         shapely.prepare(grown)
-        near = self._near(*shapely.bounds(grown))
+        near = self._near(*self._lonlat_bounds(grown))
+        if not near.size:
+            raise empty_clip_error(buffer_m)
         take, counts = net.edge_vertices(near)
-        xy = net.geom_xy[take]
+        xy = np.column_stack(net.project(net.geom_lon[take], net.geom_lat[take]))
         inside = shapely.intersects_xy(grown, xy[:, 0], xy[:, 1])
         first = np.cumsum(counts) - counts
-        has_inside = np.logical_or.reduceat(inside, first) if near.size else inside
-        rest = near[~has_inside]  # no vertex in the area: may still cross it
-        crossing = rest[shapely.intersects(grown, net.edge_lines(edges=rest))]
+        has_inside = np.logical_or.reduceat(inside, first)
+        rest = ~has_inside  # no vertex in the area: may still cross it
+        rest_lines = shapely.linestrings(
+            xy[np.repeat(rest, counts)], indices=np.repeat(np.arange(int(rest.sum())), counts[rest])
+        )
+        crossing = near[rest][shapely.intersects(grown, rest_lines)]
         mask = np.zeros(net.n_edges, bool)
         mask[near[has_inside]] = True
         mask[crossing] = True
@@ -300,16 +319,29 @@ class EdgeClipper:
         x0, y0, x1, y1 = shapely.bounds(area)
         if not self.by_cell.size or not np.isfinite([x0, y0, x1, y1]).all():  # empty
             return 0
-        gx, gy = self.net.project(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))
-        return int(self._near(gx.min(), gy.min(), gx.max(), gy.max()).size)
+        return int(self._near(x0, y0, x1, y1).size)  # the grid is in longitude/latitude
+
+    def _lonlat_bounds(self, grown) -> tuple[float, float, float, float]:
+        """The longitude/latitude box of ``grown`` (metric), widened by :attr:`MARGIN_DEG`."""
+        if self._to_lonlat is None:
+            self._to_lonlat = pyproj.Transformer.from_crs(self.net.metric_crs, 4326, always_xy=True)
+        xy = shapely.get_coordinates(shapely.segmentize(grown, 500.0))
+        lon, lat = self._to_lonlat.transform(xy[:, 0], xy[:, 1])
+        m = self.MARGIN_DEG
+        return (
+            float(np.min(lon)) - m,
+            float(np.min(lat)) - m,
+            float(np.max(lon)) + m,
+            float(np.max(lat)) + m,
+        )
 
     def _near(self, gx0: float, gy0: float, gx1: float, gy1: float) -> np.ndarray:
         """The edges whose box meets the box ``gx0, gy0, gx1, gy1`` (sorted indices): those
         filed in the grid cells that this box, widened by the largest edge box, covers."""
         if not self.by_cell.size:
             return self.by_cell
-        lo = np.floor((np.array([gx0, gy0]) - self.max_size - self.origin) / self.CELL_M)
-        hi = np.floor((np.array([gx1, gy1]) - self.origin) / self.CELL_M)
+        lo = np.floor((np.array([gx0, gy0]) - self.max_size - self.origin) / self.cell)
+        hi = np.floor((np.array([gx1, gy1]) - self.origin) / self.cell)
         cx0, cx1 = int(max(lo[0], 0)), int(min(hi[0], self.ncx - 1))
         cy0, cy1 = int(max(lo[1], 0)), int(min(hi[1], self.n_rows - 1))
         if cx0 > cx1 or cy0 > cy1:
