@@ -200,9 +200,39 @@ def run(
         "slowest_county_s": round(float(ok["seconds"].max()), 2) if len(ok) else None,
         "slowest_county": str(ok.loc[ok["seconds"].idxmax(), "county"]) if len(ok) else None,
         "stage_totals_s": doc.get("stage_seconds", {}),
+        "scaling_model": scaling_model(ok, doc.get("stage_seconds", {})),
         "palace_proposals": int(ok["palace_proposal_lon"].notna().sum()),
         "solver_fallbacks": [x for x in s.get("solver_fallback", pd.Series()).dropna()],
     }
+
+
+def scaling_model(ok: pd.DataFrame, stages: dict, ns=(1, 2, 4, 8, 16, 32)) -> dict:
+    """Projected wall time on N workers from this run's own measurements (a model, not a run):
+    the parent's time before the first county (inputs, parse, index, first clip), the counties
+    dispatched largest first as the parent clips them one after another (``seconds_clip``), each
+    to the first free worker for its measured ``seconds``, then the reports. It ignores the
+    scheduler's own cost and the slowdown of many workers sharing memory bandwidth; its value at
+    the run's own N is printed beside the measured total to show how well it fits."""
+    import heapq
+
+    sec = ok["seconds"].to_numpy(float)
+    clip = ok.get("seconds_clip", pd.Series(0.0, index=ok.index)).fillna(0.0).to_numpy(float)
+    order = sorted(range(sec.size), key=lambda i: -sec[i])
+    before = float(stages.get("before_first_task", 0.0))
+    after = float(stages.get("reports", 0.0))
+    ready = before + np.cumsum([clip[i] for i in order]) - (clip[order[0]] if order else 0.0)
+    out: dict = {"before_first_task_s": before, "reports_s": after, "county_s": round(sec.sum(), 1)}
+    for n in ns:
+        free = [0.0] * n
+        end = 0.0
+        for k, i in enumerate(order):
+            start = max(heapq.heappop(free), float(ready[k]))
+            heapq.heappush(free, start + sec[i])
+            end = max(end, start + sec[i])
+        out[f"total_s_{n}"] = round(end + after, 1)
+    for n in ns:
+        out[f"speedup_{n}"] = round(out[f"total_s_{ns[0]}"] / out[f"total_s_{n}"], 2)
+    return out
 
 
 def main() -> None:
