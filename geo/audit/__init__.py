@@ -221,7 +221,7 @@ def _run_audit(
     rows: list[dict] = []
     # each county's task is made, and runs, as soon as its piece is clipped (issue 13)
     tasks = county_tasks(
-        iter_networks(network, chosen, out, cfg, force=force, timings=timings, **build_kw),
+        iter_networks(network, chosen, out, cfg, force, timings, announce=True, **build_kw),
         lambda folder, net: _county_task(by_folder[folder], net, data, cfg, out, task_opts,
                                          metric),
         lambda folder: {} if force else _previous(out, folder),

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -68,8 +69,9 @@ def iter_networks(
     cfg: Config,
     force: bool = False,
     timings: dict | None = None,
+    announce: bool = False,
     **build_kw,
-) -> Iterator[tuple[str, tuple[str, str]]]:
+) -> Iterator[tuple[Any, Any]]:
     """``(folder, (npz path, key))`` of every county, each as soon as its piece exists (issue
     13: a county's audit can start while the next piece is clipped).
 
@@ -77,6 +79,8 @@ def iter_networks(
     is built and indexed once and the other pieces are clipped and saved, the largest county
     first (:meth:`geo.network.EdgeClipper.estimate`, so that a big county never starts last).
     ``timings`` gets ``parse``, ``index`` and ``clip`` (seconds per folder) as they happen.
+    With ``announce``, ``(None, None)`` comes just before the network is built: pieces will
+    follow (the workers can get ready meanwhile).
     """
     from ..io import atomic_path, write_json
     from ..network import build_network
@@ -100,6 +104,8 @@ def iter_networks(
         return
     from ..network import EdgeClipper, ProjectedWithoutCRS
 
+    if announce:
+        yield None, None
     t0 = time.perf_counter()
     try:
         full = build_network(source, config=cfg, **build_kw)

@@ -161,7 +161,8 @@ def run_in_workers(
     tasks arrive, at most ``n_workers``. Among the waiting tasks the largest by ``size`` goes
     first (a retried one before all). ``func`` must not raise (county audits return an error
     row instead). A task whose worker is lost is retried once; then its row says so with
-    ``status = "error"``.
+    ``status = "error"``. (Workers are never started before their task: one lost holds a
+    county, and is retried as such.)
     """
     pool = _Pool(func, n_workers, on_done, size)
     incoming = iter(tasks)

@@ -26,14 +26,18 @@ def county_tasks(
     make_task: Callable[[str, tuple[str, str]], CountyTask | dict[str, Any]],
     previous: Callable[[str], dict],
     rows: list[dict],
-) -> Iterator[CountyTask]:
+) -> Iterator[CountyTask | None]:
     """The tasks to run, one per county piece of ``nets`` as it comes.
 
     ``make_task(folder, net)`` gives the county's task, or its error row (no network);
     ``previous(folder)`` its stored result ({} with --force). Error rows and results reused
-    (same input key) go to ``rows``; the other tasks are yielded.
+    (same input key) go to ``rows``; the other tasks are yielded. A ``None`` folder (the
+    network is about to be built: pieces follow) is passed on as ``None``.
     """
     for folder, net in nets:
+        if folder is None:
+            yield None
+            continue
         task = make_task(folder, net)
         if isinstance(task, dict):  # no network for this county
             rows.append(task)
@@ -50,7 +54,7 @@ def _task_size(task: CountyTask) -> float:
 
 
 def run_tasks(
-    tasks: Iterable[CountyTask],
+    tasks: Iterable[CountyTask | None],
     workers: int | None,
     client,
     progress: Callable[[], Any] | None = None,
@@ -58,56 +62,77 @@ def run_tasks(
 ) -> list[dict]:
     """Every task's row, in completion order. ``tasks`` may be a generator: each task runs as
     soon as it is made. ``stats`` gets ``first_task`` (perf_counter when the first task was
-    made), ``end`` and ``slots`` (workers, or Dask threads): see :func:`idle_seconds`."""
+    made), ``end`` and ``slots`` (workers, or Dask threads): see :func:`idle_seconds`. A
+    ``None`` in ``tasks`` (more are coming) starts the Dask workers' imports."""
     st = stats if stats is not None else {}
     stream = _stamped(tasks, st)
     if client is not None:
         return _run_dask(stream, client, progress, st)
     n = workers or os.cpu_count() or 1
+    real = (t for t in stream if t is not None)
     # peek one task ahead: a single task runs here, as before streaming, not in a new process
-    head = list(itertools.islice(stream, 1 if n <= 1 else 2))
-    stream = itertools.chain(head, stream)
+    head = list(itertools.islice(real, 1 if n <= 1 else 2))
+    local = itertools.chain(head, real)
     try:
         if n <= 1 or len(head) <= 1:
             st["slots"] = 1
             out = []
-            for t in stream:
+            for t in local:
                 out.append(audit_county(t))
                 if progress is not None:
                     progress()
             return out
         from ._pool import run_in_workers
 
-        st["slots"] = n
-        return run_in_workers(
+        rows = run_in_workers(
             audit_county,
-            stream,
+            local,
             n,
             on_done=(lambda _: progress()) if progress is not None else None,
             size=_task_size,
         )
+        st["slots"] = min(n, len(rows))  # workers start with their first task
+        return rows
     finally:
         st["end"] = time.perf_counter()
 
 
-def _stamped(tasks: Iterable[CountyTask], st: dict) -> Iterator[CountyTask]:
+def _stamped(tasks: Iterable[CountyTask | None], st: dict) -> Iterator[CountyTask | None]:
     for t in tasks:
-        st.setdefault("first_task", time.perf_counter())
+        if t is not None:
+            st.setdefault("first_task", time.perf_counter())
         yield t
 
 
-def _run_dask(stream: Iterator[CountyTask], client, progress, st: dict) -> list[dict]:
+def warm_imports() -> None:
+    """Import what a county's audit imports on first use (about 1.5 s of a new worker), so a
+    Dask worker does it while the parent builds the network, not in its first county. (Local
+    workers start with their first task: see :func:`geo.audit._pool.run_in_workers`.)"""
+    import importlib
+
+    for m in ("coverage", "coverage.views", "coverage.isochrones", "optimize", "outputs",
+              "maps", "audit._write"):  # fmt: skip
+        importlib.import_module(f"geo.{m}")
+
+
+def _run_dask(stream: Iterator[CountyTask | None], client, progress, st: dict) -> list[dict]:
     """Submit each task as it comes (the largest piece at the highest priority); Dask retries
     a task once on a lost worker; a task it gives up on becomes its county's error row."""
     import distributed
 
     done = distributed.as_completed()
-    task_of = {}
+    task_of, warm = {}, []
     try:
         st["slots"] = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
     except Exception:  # an old scheduler without the field: idle time unknown
         st["slots"] = 0
     for t in stream:
+        if t is None:  # the network is being built: every worker imports meanwhile
+            warm = [
+                client.submit(warm_imports, pure=False, workers=[w], priority=2**62)
+                for w in client.scheduler_info()["workers"]
+            ]
+            continue
         f = client.submit(audit_county, t, pure=False, retries=1, priority=_task_size(t))
         task_of[f.key] = t
         done.add(f)
@@ -129,6 +154,7 @@ def _run_dask(stream: Iterator[CountyTask], client, progress, st: dict) -> list[
         if progress is not None:
             progress()
     st["end"] = time.perf_counter()
+    client.cancel(warm)
     return rows
 
 

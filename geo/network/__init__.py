@@ -315,11 +315,20 @@ class EdgeClipper:
 
     def estimate(self, area) -> int:
         """A cheap size of ``area``'s piece, to order the clips (largest first): the edges
-        whose boxes meet the area's bounding box (no line built or tested)."""
+        filed in the grid cells under the area's bounding box, each cell counted by the share
+        of it that the box covers (no edge looked at: microseconds per county)."""
         x0, y0, x1, y1 = shapely.bounds(area)
         if not self.by_cell.size or not np.isfinite([x0, y0, x1, y1]).all():  # empty
             return 0
-        return int(self._near(x0, y0, x1, y1).size)  # the grid is in longitude/latitude
+        per_cell = np.diff(self.cell_start).reshape(self.n_rows, self.ncx)
+
+        def share(lo: float, hi: float, n: int, origin: float) -> np.ndarray:
+            left = origin + np.arange(n) * self.cell  # the grid is in longitude/latitude
+            return np.clip(np.minimum(hi, left + self.cell) - np.maximum(lo, left), 0, None)
+
+        fx = share(x0, x1, self.ncx, self.origin[0]) / self.cell
+        fy = share(y0, y1, self.n_rows, self.origin[1]) / self.cell
+        return round(float(fy @ per_cell @ fx))
 
     def _lonlat_bounds(self, grown) -> tuple[float, float, float, float]:
         """The longitude/latitude box of ``grown`` (metric), widened by :attr:`MARGIN_DEG`."""
