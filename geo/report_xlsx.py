@@ -10,6 +10,7 @@ and map-app links. Text is cleaned of characters XML cannot hold and never runs 
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import logging
 import re
 import unicodedata
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from ._xlsx_bulk import BulkSheet, splice
 from .io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@")
 _MAX_WIDTH, _MIN_WIDTH, _WIDTH_SAMPLE = 50, 6, 2000
 _PX_PER_CHAR = 7  # Calibri 11: one character unit is 7 pixels wide
+#: Sheets of at least this many cells are written column-wise (:mod:`geo._xlsx_bulk`).
+_BULK_MIN_CELLS = 5_000
 
 
 def clean_text(value: Any) -> Any:
@@ -104,7 +108,15 @@ def _column_values(name: str, s: pd.Series, lang: str, table: str | None) -> lis
         return vals
     memo: dict[Any, Any] = {}
     out = []
-    for v in s.tolist():
+    vals = s.tolist()
+    # Text of a column with no coded values and no flags is shown as it is (display_value
+    # leaves it unchanged): cleaned only when the column holds a character XML cannot.
+    plain = (col is None or col.fmt != "bool") and name not in schema.VALUES
+    dirty = plain and _ILLEGAL_XML.search(" ".join(v for v in vals if v.__class__ is str))
+    for v in vals:
+        if plain and v.__class__ is str:
+            out.append(_ILLEGAL_XML.sub("", v) if dirty else v)
+            continue
         try:
             key = (v.__class__, v)
             shown = memo[key]
@@ -209,9 +221,18 @@ def _set_width(ws: Any, j: int, width: float) -> None:
 
 
 def _write_sheet(
-    ws: Any, df: pd.DataFrame, lang: str, styles: _Styles, table: str | None = None
+    ws: Any,
+    df: pd.DataFrame,
+    lang: str,
+    styles: _Styles,
+    table: str | None = None,
+    bulk: BulkSheet | None = None,
 ) -> None:
-    """One table on one sheet: headers, values, formats, widths, frozen header, filter."""
+    """One table on one sheet: headers, values, formats, widths, frozen header, filter.
+
+    With ``bulk``, the columns it can hold (all but links and values Excel has no type for)
+    are written column-wise by it instead of cell by cell by XlsxWriter.
+    """
     names = [str(c) for c in df.columns]
     heads = schema.headers(names, lang, table)
     for j, name in enumerate(names):
@@ -219,12 +240,30 @@ def _write_sheet(
         fmt = col.number_format if col is not None else None
         head = clean_text(heads[name])
         ws.write_string(0, j, head)
-        vals = _column_values(name, df.iloc[:, j], lang, table)
-        _write_column(ws, j, name, vals, fmt, styles, table)
+        s = df.iloc[:, j]
+        vals = _column_values(name, s, lang, table)
+        if bulk is None or not _bulk_column(bulk, j, col, s, vals, styles.number(fmt)):
+            _write_column(ws, j, name, vals, fmt, styles, table)
         _set_width(ws, j, _width(heads[name], vals, fmt))
     ws.freeze_panes(1, 0)
     if names:
         ws.autofilter(0, 0, len(df), len(names) - 1)
+
+
+def _bulk_column(
+    bulk: BulkSheet, j: int, col: Any, s: pd.Series, vals: list[Any], num: Any
+) -> bool:
+    """Column ``j`` handed to the column-wise writer; False when XlsxWriter must write it
+    (hyperlinks, dates, values Excel has no type for)."""
+    if col is not None and col.fmt == "url":
+        return False
+    # The xf index XlsxWriter gives the format (assigned now, so styles.xml holds it).
+    num_xf = num._get_xf_index() if num is not None else None
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else "O"
+    if kind in "iuf" and (col is None or col.fmt != "bool"):
+        bulk.numbers(j, s.to_numpy(), num_xf)
+        return True
+    return bulk.values(j, vals, num_xf)
 
 
 def _shown(value: Any, fmt: str | None) -> str:
@@ -322,19 +361,33 @@ def write_workbook(
     import xlsxwriter
 
     used: set[str] = set()
+    bulks: list[BulkSheet] = []
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "remove_timezone": True})
+    try:
+        styles = _Styles(wb)
+        for key, df in tables.items():
+            frame = pd.DataFrame(df).drop(columns="geometry", errors="ignore")
+            title = _sheet_title(SHEETS.get(key, (key, key))[0 if lang == "zh" else 1], used)
+            ws = wb.add_worksheet(title)
+            bulk = None
+            if frame.size >= _BULK_MIN_CELLS and len(frame.columns):
+                n = len(wb.worksheets())
+                quote = styles.quote._get_xf_index()
+                shared = wb.str_table._get_shared_string_index
+                bulk = BulkSheet(n, len(frame), len(frame.columns), quote, shared)
+                bulks.append(bulk)
+            _write_sheet(ws, frame, lang, styles, key, bulk)
+        if notes:
+            ws = wb.add_worksheet(_sheet_title(NOTES_SHEET[0 if lang == "zh" else 1], used))
+            _write_notes(ws, tables, params or {}, lang, styles)
+    finally:
+        wb.close()
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "remove_timezone": True})
-        try:
-            styles = _Styles(wb)
-            for key, df in tables.items():
-                frame = pd.DataFrame(df).drop(columns="geometry", errors="ignore")
-                title = _sheet_title(SHEETS.get(key, (key, key))[0 if lang == "zh" else 1], used)
-                _write_sheet(wb.add_worksheet(title), frame, lang, styles, key)
-            if notes:
-                ws = wb.add_worksheet(_sheet_title(NOTES_SHEET[0 if lang == "zh" else 1], used))
-                _write_notes(ws, tables, params or {}, lang, styles)
-        finally:
-            wb.close()
+        if bulks:
+            splice(buf.getvalue(), bulks, tmp)
+        else:
+            Path(tmp).write_bytes(buf.getvalue())
     return Path(path)
 
 
