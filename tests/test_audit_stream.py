@@ -247,3 +247,45 @@ def test_clips_go_largest_county_first(tmp_path):
     assert clipper.estimate(shapely.Polygon()) == 0
     order = [f for f, _ in iter_networks(tmp_path / "net.npz", b, tmp_path / "o", Config())]
     assert order == ["large", "mid", "small"]
+
+
+def _reports(out: Path) -> dict[str, object]:
+    """The combined report files: CSV bytes (summary.csv without its wall times, as in
+    :func:`_outputs`) and every layer of layers.gpkg."""
+    got: dict[str, object] = {
+        p.name: p.read_bytes() for p in sorted(out.glob("*.csv")) if p.name != "summary.csv"
+    }
+    got["summary"] = _outputs(out)["summary"]
+    for layer in gpd.list_layers(out / "layers.gpkg")["name"]:
+        got[f"gpkg:{layer}"] = gpd.read_file(out / "layers.gpkg", layer=layer)
+    return got
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reports_from_files_read_during_the_run_are_the_same(
+    inputs, tmp_path, monkeypatch, workers
+):
+    """The county files read while the other counties run (Preloader) make the same combined
+    reports as reading them all after the last county."""
+    seen = {}
+    write = audit_pkg.write_reports
+
+    def spy(*a, **kw):
+        seen["pre"] = a[-1]
+        return write(*a, **kw)
+
+    monkeypatch.setattr(audit_pkg, "write_reports", spy)
+    _audit(inputs, tmp_path / "pre", workers=workers, write_maps=True)
+    names = {n for _, n in seen["pre"]}
+    assert {"communities", "uncovered", "sites", "isochrones"} <= names
+    assert {f for f, _ in seen["pre"]} == {p.name for p in (tmp_path / "pre/counties").iterdir()}
+    monkeypatch.setattr(_stream.Preloader, "add", lambda self, row: None)
+    _audit(inputs, tmp_path / "after", workers=workers, write_maps=True)
+    assert seen["pre"] == {}
+    a, b = _reports(tmp_path / "pre"), _reports(tmp_path / "after")
+    assert a.keys() == b.keys() and "gpkg:isochrones_15min" in a
+    for k in a:
+        if isinstance(a[k], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[k], b[k])
+        else:
+            assert a[k] == b[k], k

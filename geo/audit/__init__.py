@@ -31,7 +31,7 @@ from ._boundaries import assign_county, read_boundaries, repair_polygons, select
 from ._county import CountyTask, audit_county
 from ._inputs import RESULT_SCHEMA_VERSION, _input_key, iter_networks
 from ._report import SUMMARY_COLUMNS, write_reports
-from ._stream import county_tasks, idle_seconds, run_tasks
+from ._stream import Preloader, county_tasks, idle_seconds, run_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +229,17 @@ def _run_audit(
     )  # fmt: skip
     stats: dict = {}
     bar = _progress(None, len(chosen), cfg.verbose) if cfg.verbose else None
+    pre = Preloader(out)  # the reports' county files, read while the other counties run
+
+    def on_row(row: dict) -> None:
+        pre.add(row)
+        if bar is not None:
+            bar.update(1)
+
     try:
-        ran = run_tasks(tasks, workers, client, (lambda: bar.update(1)) if bar else None, stats)
+        ran = run_tasks(tasks, workers, client, on_row, stats)
     finally:
+        preloaded = pre.files()
         if bar is not None:
             bar.close()
     reused = sum(1 for r in rows if r.get("status") == "ok")
@@ -255,7 +263,7 @@ def _run_audit(
     sources = {"network": network, "sites": sites, "communities": communities,
                "boundaries": boundaries}  # fmt: skip
     meta = _meta(sources, cfg, task_opts, data, reused, len(ran), stages)
-    return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"])
+    return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"], preloaded)
 
 
 def _load_inputs(sites, communities, workplaces, bnd, crs, lk: dict, lang: str) -> _Inputs:
@@ -374,13 +382,14 @@ def _meta(sources: dict, cfg: Config, opts: dict, data: _Inputs, reused: int, ru
 
 
 def _write_outputs(out: Path, rows: list[dict], chosen, data: _Inputs, meta: dict,
-                   lang: str) -> AuditResult:  # fmt: skip
+                   lang: str, preloaded: dict | None = None) -> AuditResult:  # fmt: skip
     """The combined reports, then summary.json again with the reports' own time."""
     from ..io import write_json
     from ._report import summary_frame
 
     t_rep = time.perf_counter()
-    report = write_reports(out, rows, chosen, data.rejects, data.sites_outside, meta, lang)
+    report = write_reports(out, rows, chosen, data.rejects, data.sites_outside, meta, lang,
+                           preloaded)  # fmt: skip
     # the reports' own time (Excel, CSV, GPKG) is known only now: add it to summary.json
     report["stage_seconds"]["reports"] = round(time.perf_counter() - t_rep, 3)
     write_json(report, out / "summary.json")

@@ -22,12 +22,30 @@ logger = logging.getLogger(__name__)
 SUMMARY_COLUMNS = schema.required_columns("summary", Config().levels)
 
 
-def _gather(out: Path, name: str, counties: list[str]) -> pd.DataFrame:
+#: The files of a county that the combined reports read (``isochrones`` is a GeoJSON file).
+COUNTY_FILES = ("uncovered", "proposed_sites", "palace_proposal", "marginal_gain", "communities",
+                "uncovered_main_roads", "workplaces", "sites", "isochrones")  # fmt: skip
+
+
+def read_county_file(out: Path, county: str, name: str) -> pd.DataFrame | None:
+    """One of a county's COUNTY_FILES, or None when it has none."""
+    if name == "isochrones":
+        g = out / "counties" / county / "isochrones.geojson"
+        return gpd.read_file(g) if g.exists() else None
+    p = out / "counties" / county / f"{name}.csv"
+    return pd.read_csv(p, encoding="utf-8-sig", dtype={"code": str}) if p.exists() else None
+
+
+def _gather(out: Path, name: str, counties: list[str], pre: dict | None = None) -> pd.DataFrame:
+    """The counties' ``name`` files in one table; ``pre`` holds files already read (while
+    the other counties ran: :class:`geo.audit._stream.Preloader`), the others are read now."""
     frames = []
     for c in counties:
-        p = out / "counties" / c / f"{name}.csv"
-        if p.exists():
-            frames.append(pd.read_csv(p, encoding="utf-8-sig", dtype={"code": str}))
+        df = (pre or {}).get((c, name))
+        if df is None:
+            df = read_county_file(out, c, name)
+        if df is not None:
+            frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -76,8 +94,10 @@ def write_reports(
     outside: pd.DataFrame,
     meta: dict,
     lang: str,
+    preloaded: dict | None = None,
 ) -> dict:
-    """Write the combined reports from the counties that succeeded.
+    """Write the combined reports from the counties that succeeded (``preloaded``: the
+    ``(folder, name)`` files of COUNTY_FILES already read, see :func:`_gather`).
 
     Failed counties are listed (summary table, ``counties_failed``) but their files never enter
     the combined tables. Each report file is written on its own: one that fails (an illegal
@@ -89,11 +109,12 @@ def write_reports(
     out = Path(out)
     ok_rows = [r for r in rows if r.get("status") == "ok"]
     names = [r.get("folder") or folder_name(r["county"], r.get("code", "")) for r in ok_rows]
-    _add_summary_metrics(ok_rows, _gather(out, "communities", names), meta)
+    pre = preloaded or {}
+    _add_summary_metrics(ok_rows, _gather(out, "communities", names, pre), meta)
     summary = summary_frame(rows)
     attempt = _Attempts()
     attempt("summary.csv", write_csv, summary, out / "summary.csv")
-    tables = {"summary": summary, **_combined_tables(out, names, attempt)}
+    tables = {"summary": summary, **_combined_tables(out, names, attempt, pre)}
     if len(rejects):
         tables["rejects"] = rejects
     attempt(
@@ -112,7 +133,7 @@ def write_reports(
         ),
     )
     attempt("rejects.csv", write_csv, rejects, out / "rejects.csv")
-    attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables)
+    attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables, pre)
     doc = _summary_doc(summary, meta, outside)
     doc["reports_failed"] = attempt.failed
     attempt("summary.json", write_json, doc, out / "summary.json")
@@ -144,12 +165,14 @@ class _Attempts:
         self.failed.append({"file": name, "error": f"{type(exc).__name__}: {exc}"})
 
 
-def _combined_tables(out: Path, names: list[str], attempt: _Attempts) -> dict[str, pd.DataFrame]:
+def _combined_tables(
+    out: Path, names: list[str], attempt: _Attempts, pre: dict | None = None
+) -> dict[str, pd.DataFrame]:
     """Each of COMBINED_TABLES gathered from the counties' folders, and written as a CSV."""
     tables = {}
     for key in COMBINED_TABLES:
         try:
-            tables[key] = _gather(out, key, names)
+            tables[key] = _gather(out, key, names, pre)
         except Exception as exc:
             attempt.failed.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
             tables[key] = pd.DataFrame()
@@ -186,7 +209,7 @@ def _add_summary_metrics(rows: list[dict], communities: pd.DataFrame, meta: dict
             r.update(schema.apply_metrics(mine, cfg, "summary"))
 
 
-def _write_gpkg(out: Path, names, boundaries, tables) -> None:
+def _write_gpkg(out: Path, names, boundaries, tables, pre: dict | None = None) -> None:
     layers = {"boundaries": boundaries[["county", "code", "geometry"]]}
 
     def pts(df):
@@ -195,17 +218,13 @@ def _write_gpkg(out: Path, names, boundaries, tables) -> None:
     for key in ("communities", "proposed_sites", "palace_proposal"):
         if len(tables.get(key, [])):
             layers[key] = pts(tables[key])
-    sites = _gather(out, "sites", names)
+    sites = _gather(out, "sites", names, pre)
     if len(sites) and "lon" in sites:
         sites = sites.drop_duplicates("site_id") if "site_id" in sites else sites
         layers["sites"] = pts(sites)
-    iso = [
-        gpd.read_file(p)
-        for n in names
-        if (p := out / "counties" / n / "isochrones.geojson").exists()
-    ]
-    if iso:
-        layers["isochrones_15min"] = gpd.GeoDataFrame(pd.concat(iso, ignore_index=True), crs=4326)
+    iso = _gather(out, "isochrones", names, pre)
+    if len(iso):
+        layers["isochrones_15min"] = gpd.GeoDataFrame(iso, crs=4326)
     with atomic_path(out / "layers.gpkg") as tmp:
         tmp.unlink()
         for name, gdf in layers.items():
