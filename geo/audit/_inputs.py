@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from .._errors import NetworkError
+from .._memory import big_arrays_in_heap
 from .._safety import inside
 from ..config import Config
 from ._county import CountyTask
@@ -107,12 +108,13 @@ def iter_networks(
     if announce:
         yield None, None
     t0 = time.perf_counter()
-    try:
-        full = build_network(source, config=cfg, **build_kw)
-    except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
-        raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
-    t1 = time.perf_counter()
-    clipper = EdgeClipper(full)  # edge lines and their index built once for every county
+    with big_arrays_in_heap():  # the parse's big temporaries reuse memory (geo._memory)
+        try:
+            full = build_network(source, config=cfg, **build_kw)
+        except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
+            raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
+        t1 = time.perf_counter()
+        clipper = EdgeClipper(full)  # edge lines and their index built once for every county
     tm = timings if timings is not None else {}
     tm["parse"] = round(t1 - t0, 3)
     tm["index"] = round(time.perf_counter() - t1, 3)
