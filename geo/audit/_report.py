@@ -71,7 +71,10 @@ def write_excel(
 
 
 def _xml_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Characters XLSX cannot hold (``\\v``, ESC, ...) shown as ``\\x0b`` instead of failing."""
+    """Characters XLSX cannot hold (``\\v``, ESC, ...) shown as ``\\x0b`` instead of failing.
+
+    Each text column is searched once, its texts joined (the province's 1 M cells took 1.3 s
+    value by value); only a column that holds such a character is fixed value by value."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def fix(v):
@@ -82,7 +85,9 @@ def _xml_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(fix)
+            texts = "\n".join(v for v in out[c].tolist() if isinstance(v, str))
+            if ILLEGAL_CHARACTERS_RE.search(texts):  # "\n" itself is allowed
+                out[c] = out[c].map(fix)
     return out
 
 
