@@ -5,6 +5,7 @@ across :func:`drop_islands`, first-occurrence/inverse indices and segment length
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
@@ -13,6 +14,7 @@ from geo.network._model import (
     ZERO_LENGTH_M,
     Network,
     _consecutive_haversine_m,
+    _edge_geometry,
     drop_islands,
     haversine_m,
     unique_first,
@@ -117,3 +119,42 @@ def test_consecutive_haversine_is_the_same_doubles(points):
     got = _consecutive_haversine_m(lon, lat)
     want = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
     assert got.tobytes() == want.tobytes()
+
+
+@st.composite
+def edge_runs(draw):
+    """Edges over line vertices: (first vertex, vertex count >= 2) runs, node positions, and
+    node coordinates."""
+    n_nodes = draw(st.integers(2, 12))
+    runs = draw(st.lists(st.integers(2, 6), min_size=1, max_size=25))
+    pos = np.array(
+        draw(st.lists(st.integers(0, n_nodes - 1), min_size=sum(runs), max_size=sum(runs)))
+    )
+    first = np.r_[0, np.cumsum(runs)[:-1]].astype(np.int64)
+    lon = 114.0 + np.array(draw(st.lists(st.floats(0, 0.05), min_size=n_nodes, max_size=n_nodes)))
+    lat = 30.0 + np.array(draw(st.lists(st.floats(0, 0.05), min_size=n_nodes, max_size=n_nodes)))
+    return first, np.array(runs, np.int64), pos.astype(np.int64), lon, lat
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 16])
+@settings(max_examples=60, deadline=None)
+@given(edge_runs())
+def test_edge_geometry_is_the_plain_definition(block, runs):
+    import geo.network._model as model
+
+    first, npts, pos, lon, lat = runs
+    old, model.EDGE_BLOCK = model.EDGE_BLOCK, block
+    try:
+        glon, glat, offsets, length = _edge_geometry(first, npts, pos, lon, lat)
+    finally:
+        model.EDGE_BLOCK = old
+    assert np.array_equal(offsets, np.r_[0, np.cumsum(npts)])
+    for e, (f, n) in enumerate(zip(first, npts, strict=True)):
+        at = pos[f : f + n]
+        sl = slice(offsets[e], offsets[e + 1])
+        assert glon[sl].tobytes() == lon[at].tobytes()
+        assert glat[sl].tobytes() == lat[at].tobytes()
+        total = 0.0  # the segments summed in order, as np.bincount over all edges does
+        for d in haversine_m(lon[at][:-1], lat[at][:-1], lon[at][1:], lat[at][1:]):
+            total += d
+        assert length[e] == total

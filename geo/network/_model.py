@@ -441,6 +441,43 @@ def end_node_mask(pos: np.ndarray, line_index: np.ndarray, n_nodes: int) -> np.n
     return first | last | (counts[pos] > 1)
 
 
+#: Edges handled at a time by :func:`_edge_geometry` (bounds its temporary arrays).
+EDGE_BLOCK = 1 << 16
+
+
+def _edge_geometry(
+    first: np.ndarray,
+    npts: np.ndarray,
+    pos: np.ndarray,
+    node_lon: np.ndarray,
+    node_lat: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flat geometry (longitudes, latitudes, offsets) and great-circle length (metres) of edges
+    running over line vertices ``first[e] .. first[e] + npts[e] - 1``.
+
+    Block by block of :data:`EDGE_BLOCK` edges, so that the temporaries stay small (on a
+    province the whole-array version spent most of its time in page faults); each edge's length
+    sums its segments in order, as one ``np.bincount`` over all edges would: the same doubles.
+    """
+    offsets = np.zeros(first.size + 1, np.int64)
+    np.cumsum(npts, out=offsets[1:])
+    glon = np.empty(int(offsets[-1]))
+    glat = np.empty(int(offsets[-1]))
+    length = np.zeros(first.size)
+    for lo in range(0, first.size, EDGE_BLOCK):
+        hi = min(lo + EDGE_BLOCK, first.size)
+        n = npts[lo:hi]
+        at = pos[concat_ranges(first[lo:hi], n)]
+        g0, g1 = int(offsets[lo]), int(offsets[hi])
+        glon[g0:g1] = node_lon[at]
+        glat[g0:g1] = node_lat[at]
+        seg = _consecutive_haversine_m(glon[g0:g1], glat[g0:g1])
+        piece = np.repeat(np.arange(hi - lo), n)
+        within = piece[:-1] == piece[1:]
+        length[lo:hi] = np.bincount(piece[:-1][within], weights=seg[within], minlength=hi - lo)
+    return glon, glat, offsets, length
+
+
 def from_pieces(
     node_ids: np.ndarray,
     node_lon: np.ndarray,
@@ -480,16 +517,7 @@ def from_pieces(
     ends = np.flatnonzero(end_node_mask(pos, line_index, node_ids.size))
     same_line = line_index[ends[:-1]] == line_index[ends[1:]]
     a, b = ends[:-1][same_line], ends[1:][same_line]
-    npts = b - a + 1
-    flat = concat_ranges(a, npts)
-    glon, glat = node_lon[pos[flat]], node_lat[pos[flat]]
-    offsets = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
-    seg = _consecutive_haversine_m(glon, glat)
-    piece = np.repeat(np.arange(a.size), npts)
-    seg_piece = piece[:-1]
-    within = seg_piece == piece[1:]
-    del piece
-    length = np.bincount(seg_piece[within], weights=seg[within], minlength=a.size)
+    glon, glat, offsets, length = _edge_geometry(a, b - a + 1, pos, node_lon, node_lat)
     is_end_node = np.zeros(node_ids.size, bool)
     is_end_node[pos[a]] = True
     is_end_node[pos[b]] = True
