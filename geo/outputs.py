@@ -145,7 +145,7 @@ def write_coverage_outputs(
                    "views": views}  # isochrones are made here  # fmt: skip
             if maps_job is not None:  # started before the run existed: the run goes to it
                 jobs["maps"] = maps_job
-                maps_job.send(run, last=False)
+                maps_job.send({**run, "res": _without_cache(res)}, last=False)
             else:  # the child has the run from the fork
                 writer = _Maps(run)
                 jobs["maps"] = _background.start(writer.write, parallel=parallel,
@@ -177,6 +177,12 @@ def write_coverage_outputs(
             job.close()  # reap a child this process did not wait for (after an error)
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
+
+
+def _without_cache(res: CoverageResult) -> CoverageResult:
+    """``res`` without what it keeps for later computations (the sites' reach: 8 of the 10 MB
+    a Helsinki run sends through the pipe to the maps' child, which never uses it)."""
+    return dataclasses.replace(res, _cache={}) if res._cache else res
 
 
 def _write_tables(res, out: Path, rejects, inputs, output_crs, views, proposal, extra_summary,

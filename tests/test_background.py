@@ -312,3 +312,32 @@ def test_a_nice_job_runs_at_a_lower_priority_and_this_process_does_not(forking):
     assert _background.start(_niceness, what="niceness").result() == here
     assert os.nice(0) == here
     assert _reaped(forking)
+
+
+class _Recording(_background.Job):
+    """A maps' job run here that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        writer = outputs._Maps()
+        super().__init__(writer.write, (), {}, wait_input=True, what="maps")
+        self.sent: list[dict] = []
+
+    def send(self, inputs, *, last: bool = True) -> None:
+        self.sent.append(inputs)
+        super().send(inputs, last=last)
+
+
+def test_the_maps_job_gets_the_run_without_the_reach_it_never_uses(tmp_path):
+    net = grid_network(6, spacing=150.0)
+    rng = np.random.default_rng(5)
+    sites = random_points(net, 4, rng, kind=["station"] * 4)
+    comms = random_points(net, 20, rng, population=rng.integers(100, 900, 20))
+    res = compute_coverage(net, sites, comms, config=Config(use_cache=False))
+    assert res._cache  # the redundancy's reach, kept for the isochrones
+    job = _Recording()
+    write_coverage_outputs(res, tmp_path / "o", map_kwargs={"lang": "zh", "scenario": None},
+                           maps_job=job)  # fmt: skip
+    run = job.sent[0]["res"]
+    assert run._cache == {} and run.communities is res.communities  # no copy of the tables
+    assert res._cache  # the caller's run keeps it
+    assert (tmp_path / "o" / "map.png").exists()
