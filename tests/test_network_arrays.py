@@ -158,3 +158,21 @@ def test_edge_geometry_is_the_plain_definition(block, runs):
         for d in haversine_m(lon[at][:-1], lat[at][:-1], lon[at][1:], lat[at][1:]):
             total += d
         assert length[e] == total
+
+
+@settings(max_examples=150, deadline=None)
+@given(edge_lists(max_nodes=40))
+def test_labels_without_the_csr_are_those_from_it(case):
+    """Labels come from the plain edge list unless the weighted CSR exists already: the same
+    numbers either way (self-loops, parallel and zero-length edges included)."""
+    n, u, v, length = case
+    plain = _network(n, u, v, length)
+    assert "csr" not in plain.__dict__
+    labels = plain.component_labels
+    assert "csr" not in plain.__dict__  # not built just for the labels
+    weighted = _network(n, u, v, length)
+    _ = weighted.csr
+    assert np.array_equal(labels, weighted.component_labels)
+    _, raw = connected_components(weighted.csr, directed=False)
+    sizes = np.bincount(labels)
+    assert np.all(np.diff(sizes) <= 0) and len(set(raw.tolist())) == sizes.size

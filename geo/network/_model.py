@@ -253,7 +253,15 @@ class Network:
 
         if self.n_nodes == 0:
             return np.zeros(0, np.int64)
-        _, labels = connected_components(self.csr, directed=False)
+        graph = self.__dict__.get("csr")
+        if graph is None:  # each edge once is enough (undirected); no lengths or sorting needed
+            n = self.n_nodes  # (a province's parse needs the pieces, not the weighted CSR: 1 s)
+            idx = np.int32 if n < 2**31 - 1 and self.n_edges < 2**31 - 1 else np.int64
+            ones = np.ones(self.n_edges, np.int8)
+            graph = sp.csr_matrix(
+                (ones, (self.edge_u.astype(idx), self.edge_v.astype(idx))), (n, n)
+            )
+        _, labels = connected_components(graph, directed=False)
         sizes = np.bincount(labels)
         rank = np.empty_like(sizes)
         rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
