@@ -1,8 +1,9 @@
-"""The one compiled part of servicecircle: the distance field of grid isochrones.
+"""The compiled parts of servicecircle: the distance field of grid isochrones and the parser of
+libosmium's OPL way lines.
 
-Everything else is in pyproject.toml. The extension is optional: where no C compiler is
-available the install goes on and geo.coverage._grid uses its NumPy path (same polygons within
-the isochrones' tolerance, about twice as slow).
+Everything else is in pyproject.toml. The extensions are optional: where no C compiler is
+available the install goes on and geo.coverage._grid and geo.network._opl use their NumPy
+paths (same results, slower).
 """
 
 from setuptools import Extension, setup
@@ -10,5 +11,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("geo.coverage._fieldc", ["geo/coverage/_fieldc.c"], optional=True),
+        Extension("geo.network._oplc", ["geo/network/_oplc.c"], optional=True),
     ]
 )

@@ -99,8 +99,9 @@ _TRICKY = """<?xml version='1.0' encoding='UTF-8'?>
 
 @pytest.mark.parametrize("name", ["helsinki", "helsinki-small-chunks", "tricky"])
 def test_same_network_as_the_per_vertex_reader(name, tmp_path, monkeypatch):
-    if name == "helsinki-small-chunks":  # OPL parsed a few lines at a time
-        monkeypatch.setattr("geo.network._osm.OPL_CHUNK_BYTES", 5000)
+    if name == "helsinki-small-chunks":  # OPL parsed a few lines at a time (NumPy path)
+        monkeypatch.setattr("geo.network._opl.PARSER", None)
+        monkeypatch.setattr("geo.network._opl.OPL_CHUNK_BYTES", 5000)
     if name.startswith("helsinki"):
         path = str(demo_pbf())
     else:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo._errors import NetworkError
-from geo.network._osm import _parse_opl_nodes, _vertex_table
+from geo.network._opl import _parse_opl_nodes, _vertex_table
 
 
 def _coord(units: int) -> str:

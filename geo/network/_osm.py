@@ -5,9 +5,10 @@ memory proportional to the file; see ``benchmarks/RESULTS.md`` for the osmium/py
 that chose it. Ways are kept by osmnx's own pedestrian ("walk") filter, reproduced tag for tag
 in :func:`is_walkable` (osmnx 2.1, ``_overpass._get_network_filter("walk")``).
 
-Python touches each way once (the walk filter); the vertices never reach Python one by one.
-libosmium writes the walkable ways, with their node locations, as OPL text to a temporary file,
-which NumPy parses in one call (issue 13: the per-vertex loop was about 8 of 15 s on a province).
+Neither ways nor vertices reach Python one by one. libosmium writes the highway ways, with
+their node locations, as OPL text to a temporary file, which :mod:`._opl` parses in one
+compiled pass (or with NumPy where no compiler was available); the walk filter then looks at
+each distinct tag value once (issue 13: the per-vertex loop was about 8 of 15 s on a province).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from .._errors import NetworkError
 from ._model import Network, end_node_mask, from_pieces, unique_first, unique_first_inverse
+from ._opl import NO_LOCATION, _Ways, ways_from_opl
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +43,6 @@ _WALK_EXCLUDE: dict[str, re.Pattern[str]] = {
     "sidewalk:left": re.compile("separate"),
     "sidewalk:right": re.compile("separate"),
 }
-#: OPL marks a vertex without a location as ``n<id>xy``; this stands in for its coordinates.
-_NO_LOCATION = 1e9
-_OPL_NODES = re.compile(rb" N([^\n]*)")
-_OPL_ID = re.compile(rb"^w(-?\d+) ", re.MULTILINE)
-_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-#: ``x``/``y`` become field separators and ``,`` a line end (``n`` is deleted): one vertex a row.
-_OPL_TO_TSV = bytes.maketrans(b"xy,", b"\t\t\n")
 
 
 def is_walkable(tags: Mapping[str, str]) -> bool:
@@ -63,20 +58,6 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
         if value is not None and pattern.search(value):
             return False
     return True
-
-
-@dataclass
-class _Ways:
-    """The walkable ways of a file: per-way attributes and their vertices, flat."""
-
-    n_read: int  # highway ways read (walkable or not)
-    osmid: np.ndarray  # (W,) way ids
-    highway: np.ndarray  # (W,) str
-    name: np.ndarray  # (W,) str
-    counts: np.ndarray  # (W,) vertices per way
-    ref: np.ndarray  # (V,) node ids
-    lon: np.ndarray  # (V,) degrees; _NO_LOCATION where the node is missing
-    lat: np.ndarray  # (V,)
 
 
 @dataclass
@@ -197,169 +178,15 @@ def _read_walkable_ways(path: Path) -> _Ways:
 
 
 def _ways_from_opl(data: bytes) -> _Ways:
-    """Parse OPL way lines (``w<id> T<tags> N<nodes>``) and keep the walkable ones.
-
-    The node lists are cut off first (most of the text); ids and tags are then searched in
-    the rest, the same lines without their ``N`` fields."""
-    counts, ref, lon, lat, tags = _split_opl(data)
-    line_start = np.flatnonzero(np.frombuffer(b"\n" + tags, np.uint8) == ord("\n"))[:-1]
-    n_read = int(line_start.size)
-    osmid = np.array(_OPL_ID.findall(tags), dtype=bytes).astype(np.int64)
-    highway = _tag_column(tags, line_start, "highway")
-    if osmid.size != n_read or (highway is None and n_read):
-        raise NetworkError(f"cannot parse libosmium's OPL output ({osmid.size} of {n_read} ways)")
-    walkable = ~_excluded(tags, line_start)
-    if counts.size != n_read:
-        raise NetworkError(f"cannot parse libosmium's OPL output ({counts.size} node lists)")
-    name = _tag_column(tags, line_start, "name")
-    keep_v = np.repeat(walkable, counts)
-    return _Ways(
-        n_read=n_read,
-        osmid=osmid[walkable],
-        highway=(highway if highway is not None else np.zeros(0, object))[walkable],
-        name=(name if name is not None else np.full(n_read, "", object))[walkable],
-        counts=counts[walkable],
-        ref=ref[keep_v],
-        lon=lon[keep_v],
-        lat=lat[keep_v],
-    )
-
-
-def _tag_matches(
-    data: bytes, line_start: np.ndarray, key: str, value: bytes = b"[^,\\s]*"
-) -> tuple[np.ndarray, list[bytes]]:
-    """Lines carrying tag ``key`` with a value matching ``value``, and the values.
-
-    In OPL, tags follow `` T`` or ``,``, and ``,``, ``=``, ``%`` and white space are escaped
-    inside keys and values. The regular expression starts with the key itself (which lets
-    ``re`` scan for it quickly); matches not preceded by `` T`` or ``,`` are part of a longer key.
-    """
-    if not (key.isascii() and key.isprintable() and not set(key) & set(" ,=%@")):
-        raise ValueError(f"tag key {key!r} would be escaped in OPL")
-    pattern = re.compile(re.escape(key.encode()) + b"=(" + value + b")")
-    pos, vals = [], []
-    for m in pattern.finditer(data):
-        pos.append(m.start())
-        vals.append(m.group(1))
-    at = np.asarray(pos, np.int64)
-    ok = np.zeros(at.size, bool)
-    if at.size:
-        buf = np.frombuffer(data, np.uint8)
-        before = buf[np.maximum(at - 1, 0)]
-        ok = (before == ord(",")) | (
-            (before == ord("T")) & (buf[np.maximum(at - 2, 0)] == ord(" ")) & (at >= 2)
-        )
-    line = np.searchsorted(line_start, at[ok], side="right") - 1
-    return line, [v for v, k in zip(vals, ok, strict=True) if k]
-
-
-def _tag_column(data: bytes, line_start: np.ndarray, key: str) -> np.ndarray | None:
-    """The value of tag ``key`` on every line ("" where absent), or None if no line has it."""
-    line, vals = _tag_matches(data, line_start, key)
-    if not vals:
-        return None
-    out = np.full(line_start.size, "", object)
-    text = b"\n".join(vals).decode("utf-8")
-    if "%" in text:
-        text = _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    out[line] = text.split("\n")
-    return out
-
-
-def _excluded(data: bytes, line_start: np.ndarray) -> np.ndarray:
-    """Lines that :func:`is_walkable` rejects, found with one regular expression per key.
-
-    The value patterns are plain ASCII words, which OPL never escapes and which contain no
-    hexadecimal-only run, so they match the escaped text exactly where they match the value.
-    """
-    out = np.zeros(line_start.size, bool)
-    for key, pattern in _WALK_EXCLUDE.items():
-        value = b"[^,\\s]*?(?:" + pattern.pattern.encode() + b")[^,\\s]*"
-        out[_tag_matches(data, line_start, key, value)[0]] = True
-    return out
-
-
-#: Bytes of OPL text parsed at a time (bounds the temporary copies made while parsing).
-OPL_CHUNK_BYTES = 16 * 2**20
-
-
-def _parse_opl_nodes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices per way, node ids, longitudes and latitudes of OPL way lines (see
-    :func:`_split_opl`)."""
-    return _split_opl(data)[:4]
-
-
-def _split_opl(
-    data: bytes,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bytes]:
-    """Vertices per way, node ids, longitudes and latitudes of OPL way lines, and the lines
-    without their node lists.
-
-    Each line ends with `` N n<id>x<lon>y<lat>,...`` (``n<id>xy`` for a vertex without a
-    location). Coordinates are OSM's fixed 7-decimal values, so parsing the text gives the
-    same doubles as libosmium's ``Location.lon``/``lat``. Parsed in chunks of whole lines.
-    """
-    counts, tables, tags = [], [], []
-    lo = 0
-    while lo < len(data):
-        hi = data.find(b"\n", min(lo + OPL_CHUNK_BYTES, len(data) - 1)) + 1 or len(data)
-        pieces = _OPL_NODES.split(data[lo:hi])  # line start, nodes, rest + next line start, ...
-        parts = pieces[1::2]
-        tags.append(b"".join(pieces[0::2]))
-        del pieces
-        counts.append(np.array([p.count(b",") + 1 if p else 0 for p in parts], np.int64))
-        text = b",".join(p for p in parts if p)
-        del parts
-        if b"xy" in text:
-            text = text.replace(b"xy", b"x1e9y1e9")
-        table = _vertex_table(text)
-        if table[0].size != counts[-1].sum():
-            raise NetworkError(f"cannot parse libosmium's OPL output ({table[0].size} vertices)")
-        tables.append(table)
-        lo = hi
-    count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
-    ref = np.concatenate([t[0] for t in tables]) if tables else np.zeros(0, np.int64)
-    if ref.size and np.abs(ref).max() >= 2**53:
-        raise NetworkError("OSM node ids beyond 2**53 are not supported")
-    lon = np.concatenate([t[1] for t in tables]) if tables else np.zeros(0)
-    lat = np.concatenate([t[2] for t in tables]) if tables else np.zeros(0)
-    return count, ref, lon, lat, b"".join(tags)
-
-
-def _vertex_table(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Node ids, longitudes and latitudes of ``n<id>x<lon>y<lat>`` items joined by commas.
-
-    pandas' C reader parses them about four times faster than ``np.fromstring``; its default
-    float converter gives the correctly rounded double of these short decimals, the same as
-    ``float()`` (test against ``float`` on random OSM coordinates and on real files).
-    """
-    import io
-
-    import pandas as pd
-
-    if not text:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    csv = text.translate(_OPL_TO_TSV, b"n")
-    try:
-        df = pd.read_csv(
-            io.BytesIO(csv),
-            sep="\t",
-            header=None,
-            names=["ref", "lon", "lat"],
-            dtype={"ref": np.int64, "lon": np.float64, "lat": np.float64},
-            engine="c",
-            na_filter=False,
-        )
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise NetworkError(f"cannot parse libosmium's OPL output ({exc})") from exc
-    return (df["ref"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy())
+    """The walkable ways of OPL way lines (see :func:`._opl.ways_from_opl`)."""
+    return ways_from_opl(data, _WALK_EXCLUDE)
 
 
 def _split_at_missing(ways: _Ways) -> _Lines:
     """Cut ways at vertices without a location; drop pieces of a single vertex."""
     n_v = ways.ref.size
     way_of = np.repeat(np.arange(ways.counts.size), ways.counts)
-    valid = ways.lon != _NO_LOCATION
+    valid = ways.lon != NO_LOCATION
     first_in_way = np.ones(n_v, bool)
     first_in_way[1:] = way_of[1:] != way_of[:-1]
     prev_valid = np.ones(n_v, bool)

@@ -1,0 +1,484 @@
+/* libosmium's OPL way lines in one compiled pass (geo.network._opl).
+ *
+ * parse(data, keys) -> (osmid, counts, ref, lon, lat, tags, slow)
+ *
+ * ``data`` holds lines ``w<id> [<field> ...] T<tags> N<nodes>`` as libosmium writes them
+ * (``opl,locations_on_ways=true``): fields separated by one space, the node list last, each
+ * line ending with "\n" (the last one may omit it). ``<nodes>`` is ``n<id>x<lon>y<lat>``
+ * items joined by ",", ``n<id>xy`` for a vertex without a location; ``<tags>`` is
+ * ``key=value`` items joined by ",". libosmium escapes (``%<hex>%``) every character of a
+ * key or value outside a fixed list of printable ones; space, ",", "=", "%", "@" and all
+ * control characters (so "\n") are always escaped (io/detail/string_util.hpp,
+ * append_utf8_encoded_string). A value therefore ends at the next ",", " " or "\n".
+ *
+ * Returns bytearrays of int64 way ids and vertices per way (one per line), of int64 node ids
+ * and float64 lon/lat (one per vertex; 1e9 for both where the location is missing), and for
+ * each key in ``keys`` (a tuple of bytes) a pair: the int64 line indices of the tags with
+ * exactly that key, in order, and their raw (still escaped) values joined by "\n". ``slow``
+ * counts the coordinates that needed the general parser (see below).
+ *
+ * Coordinates of the form -?<digits>[.<digits>] with at most 15 digits, at most 7 of them
+ * decimals (all libosmium writes) are D / 10^k: D and 10^k are exact doubles and IEEE division
+ * rounds correctly, so this is the double nearest to the decimal, as float() gives. Any other
+ * token of digits, signs, "." and "e"/"E" goes to PyOS_string_to_double (Python's own
+ * correctly rounded parser); anything else is an error.
+ *
+ * Errors: ValueError("line N: ...") for text of another form, OverflowError for node ids of
+ * 2**53 or more in absolute value. Plain C on the buffer protocol; the GIL is released for
+ * both passes over the text.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEYS 32
+#define NO_LOCATION 1e9
+#define ID_LIMIT (UINT64_C(1) << 53)
+#define FAST_DIGITS 15
+#define FAST_DECIMALS 7
+
+static const double POW10[FAST_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
+
+enum { E_OK = 0, E_SYNTAX, E_BIG_ID, E_MEMORY };
+
+typedef struct { /* a growable buffer */
+    char *buf;
+    size_t len, cap;
+} grow_t;
+
+typedef struct { /* a coordinate left to PyOS_string_to_double */
+    size_t off, len, dest; /* dest: 2 * vertex + (0 lon, 1 lat) */
+} slow_t;
+
+typedef struct {
+    const char *s, *end;
+    Py_ssize_t n_keys;
+    const char *key[MAX_KEYS];
+    size_t key_len[MAX_KEYS];
+    /* out */
+    int64_t *osmid, *counts, *ref;
+    double *lon, *lat;
+    Py_ssize_t n_lines, n_vert;
+    grow_t lines[MAX_KEYS], vals[MAX_KEYS], slow;
+    /* error */
+    Py_ssize_t err_line;
+    const char *err_what;
+} state_t;
+
+static int
+grow(grow_t *g, const void *src, size_t n)
+{
+    if (g->len + n > g->cap) {
+        size_t cap = g->cap ? g->cap : 4096;
+        while (cap < g->len + n)
+            cap *= 2;
+        char *b = realloc(g->buf, cap);
+        if (b == NULL)
+            return 0;
+        g->buf = b;
+        g->cap = cap;
+    }
+    memcpy(g->buf + g->len, src, n);
+    g->len += n;
+    return 1;
+}
+
+static int
+fail(state_t *st, Py_ssize_t line, const char *what, int code)
+{
+    st->err_line = line + 1;
+    st->err_what = what;
+    return code;
+}
+
+/* Pass 1: lines and vertices. The node list is each line's last field, so it starts after the
+ * line's last space; its items are one more than its commas. */
+static int
+count(state_t *st)
+{
+    const char *p = st->s, *end = st->end;
+    Py_ssize_t lines = 0, verts = 0;
+    while (p < end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (e == NULL)
+            e = end;
+        const char *q = e;
+        Py_ssize_t commas = 0;
+        while (q > p && q[-1] != ' ') {
+            q--;
+            commas += *q == ',';
+        }
+        if (q == p || *q != 'N')
+            return fail(st, lines, "no node list (N) at the end of the line", E_SYNTAX);
+        verts += q + 1 < e ? commas + 1 : 0;
+        lines++;
+        p = e + 1;
+    }
+    st->n_lines = lines;
+    st->n_vert = verts;
+    return E_OK;
+}
+
+/* An integer of at most 19 digits that fits int64; NULL if there is none at p. */
+static const char *
+parse_int(const char *p, const char *end, int64_t *out)
+{
+    int neg = p < end && *p == '-';
+    p += neg;
+    const char *d0 = p;
+    uint64_t v = 0, limit = neg ? (UINT64_C(1) << 63) : (UINT64_C(1) << 63) - 1;
+    while (p < end && *p >= '0' && *p <= '9') {
+        unsigned digit = (unsigned)(*p - '0');
+        if (v > (limit - digit) / 10)
+            return NULL;
+        v = v * 10 + digit;
+        p++;
+    }
+    if (p == d0)
+        return NULL;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return p;
+}
+
+static int
+is_number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* The coordinate from p up to the first of stop, ',', ' ', '\n' or end: 1 when parsed (or left
+ * to the slow parser with *slow set), 0 when empty, -1 when malformed. *next: where it ends. */
+static int
+parse_coord(const char *p, const char *end, char stop, double *out, int *slow,
+            const char **next)
+{
+    const char *t = p;
+    int neg = p < end && *p == '-';
+    p += neg;
+    uint64_t d = 0;
+    int n_int = 0, n_dec = 0, dot = 0;
+    while (p < end && *p >= '0' && *p <= '9' && n_int <= FAST_DIGITS) {
+        d = d * 10 + (uint64_t)(*p++ - '0');
+        n_int++;
+    }
+    if (p < end && *p == '.') {
+        dot = 1;
+        p++;
+        while (p < end && *p >= '0' && *p <= '9' && n_int + n_dec <= FAST_DIGITS) {
+            d = d * 10 + (uint64_t)(*p++ - '0');
+            n_dec++;
+        }
+    }
+    int at_stop = p == end || *p == stop || *p == ',' || *p == ' ' || *p == '\n';
+    if (at_stop && n_int > 0 && (!dot || n_dec > 0) && n_int + n_dec <= FAST_DIGITS &&
+        n_dec <= FAST_DECIMALS) {
+        double v = (double)d / POW10[n_dec];
+        *out = neg ? -v : v;
+        *slow = 0;
+        *next = p;
+        return 1;
+    }
+    p = t;
+    while (p < end && *p != stop && *p != ',' && *p != ' ' && *p != '\n') {
+        if (!is_number_char(*p))
+            return -1;
+        p++;
+    }
+    *next = p;
+    *slow = 1;
+    return p > t ? 1 : 0;
+}
+
+static int
+slow_coord(state_t *st, const char *t, const char *e, Py_ssize_t v, int which)
+{
+    slow_t item = {(size_t)(t - st->s), (size_t)(e - t), (size_t)(2 * v + which)};
+    return grow(&st->slow, &item, sizeof item);
+}
+
+/* The node list of one line, from p (just after 'N'); returns where it ends (at "\n" or the
+ * end of the text) or NULL with the error set. */
+static const char *
+parse_nodes(state_t *st, const char *p, Py_ssize_t line, Py_ssize_t *v, int *code)
+{
+    const char *end = st->end;
+    Py_ssize_t start = *v;
+    while (p < end && *p != '\n') {
+        if (*v >= st->n_vert || *p != 'n') {
+            *code = fail(st, line, "a node list item does not start with n", E_SYNTAX);
+            return NULL;
+        }
+        int64_t id;
+        p = parse_int(p + 1, end, &id);
+        if (p == NULL || p == end || *p != 'x') {
+            *code = fail(st, line, "bad node id", E_SYNTAX);
+            return NULL;
+        }
+        if ((id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id) >= ID_LIMIT) {
+            *code = fail(st, line, "node id beyond 2**53", E_BIG_ID);
+            return NULL;
+        }
+        const char *t0 = p + 1, *t1, *e1;
+        double x = NO_LOCATION, y = NO_LOCATION;
+        int slow_x, slow_y;
+        int got_x = parse_coord(t0, end, 'y', &x, &slow_x, &t1);
+        if (got_x < 0 || t1 == end || *t1 != 'y') {
+            *code = fail(st, line, "bad longitude", E_SYNTAX);
+            return NULL;
+        }
+        int got_y = parse_coord(t1 + 1, end, ',', &y, &slow_y, &e1);
+        if (got_y < 0 || got_x != got_y) {
+            *code = fail(st, line, "bad latitude", E_SYNTAX);
+            return NULL;
+        }
+        if ((got_x && slow_x && !slow_coord(st, t0, t1, *v, 0)) ||
+            (got_y && slow_y && !slow_coord(st, t1 + 1, e1, *v, 1))) {
+            *code = E_MEMORY;
+            return NULL;
+        }
+        st->ref[*v] = id;
+        st->lon[*v] = x;
+        st->lat[*v] = y;
+        (*v)++;
+        p = e1;
+        if (p < end && *p == ',' && p + 1 < end && p[1] != '\n' && p[1] != ' ')
+            p++;
+        else if (p < end && *p != '\n') {
+            *code = fail(st, line, "text after the node list", E_SYNTAX);
+            return NULL;
+        }
+    }
+    st->counts[line] = *v - start;
+    return p;
+}
+
+/* The tags of one line, from p (just after 'T'); returns where they end, or NULL. */
+static const char *
+parse_tags(state_t *st, const char *p, Py_ssize_t line, int *code)
+{
+    const char *end = st->end;
+    while (p < end && *p != ' ' && *p != '\n') {
+        const char *k = p;
+        while (p < end && *p != '=' && *p != ',' && *p != ' ' && *p != '\n')
+            p++;
+        if (p < end && *p == '=') {
+            size_t klen = (size_t)(p - k);
+            const char *val = ++p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\n')
+                p++;
+            for (Py_ssize_t j = 0; j < st->n_keys; j++) {
+                if (st->key_len[j] != klen || memcmp(st->key[j], k, klen) != 0)
+                    continue;
+                int64_t at = line;
+                grow_t *vals = &st->vals[j];
+                int first = st->lines[j].len == 0;
+                if (!grow(&st->lines[j], &at, sizeof at) || (!first && !grow(vals, "\n", 1)) ||
+                    !grow(vals, val, (size_t)(p - val))) {
+                    *code = E_MEMORY;
+                    return NULL;
+                }
+            }
+        }
+        if (p < end && *p == ',')
+            p++;
+    }
+    return p;
+}
+
+/* Pass 2: everything, into the arrays sized by pass 1. */
+static int
+parse_all(state_t *st)
+{
+    const char *p = st->s, *end = st->end;
+    Py_ssize_t v = 0;
+    int code = E_OK;
+    for (Py_ssize_t line = 0; p < end; line++) {
+        if (line >= st->n_lines || *p != 'w')
+            return fail(st, line, "not a way line", E_SYNTAX);
+        p = parse_int(p + 1, end, &st->osmid[line]);
+        if (p == NULL || p == end || *p != ' ')
+            return fail(st, line, "bad way id", E_SYNTAX);
+        int nodes = 0;
+        while (!nodes && p < end && *p == ' ') {
+            char field = p + 1 < end ? p[1] : '\n';
+            if (field == '\n' || field == ' ')
+                return fail(st, line, "empty field", E_SYNTAX);
+            p += 2;
+            if (field == 'N') {
+                p = parse_nodes(st, p, line, &v, &code);
+                nodes = 1;
+            } else if (field == 'T')
+                p = parse_tags(st, p, line, &code);
+            else
+                while (p < end && *p != ' ' && *p != '\n')
+                    p++;
+            if (p == NULL)
+                return code;
+        }
+        if (!nodes)
+            return fail(st, line, "no node list (N) at the end of the line", E_SYNTAX);
+        if (p < end)
+            p++; /* the "\n" */
+    }
+    if (v != st->n_vert)
+        return fail(st, st->n_lines - 1, "vertex count", E_SYNTAX);
+    return E_OK;
+}
+
+/* The slow coordinates, with the GIL held. */
+static int
+finish_slow(state_t *st)
+{
+    slow_t *items = (slow_t *)st->slow.buf;
+    size_t n = st->slow.len / sizeof(slow_t);
+    for (size_t i = 0; i < n; i++) {
+        char buf[64];
+        if (items[i].len >= sizeof buf) {
+            PyErr_SetString(PyExc_ValueError, "coordinate of more than 63 characters");
+            return 0;
+        }
+        memcpy(buf, st->s + items[i].off, items[i].len);
+        buf[items[i].len] = '\0';
+        char *stop;
+        double x = PyOS_string_to_double(buf, &stop, NULL);
+        if (x == -1.0 && PyErr_Occurred())
+            return 0;
+        if (*stop != '\0') {
+            PyErr_Format(PyExc_ValueError, "coordinate %s is not a number", buf);
+            return 0;
+        }
+        size_t d = items[i].dest;
+        (d % 2 ? st->lat : st->lon)[d / 2] = x;
+    }
+    return 1;
+}
+
+static PyObject *
+new_array(Py_ssize_t n, void **data)
+{
+    PyObject *a = PyByteArray_FromStringAndSize(NULL, n * 8);
+    if (a != NULL)
+        *data = PyByteArray_AS_STRING(a);
+    return a;
+}
+
+static PyObject *
+tag_results(state_t *st)
+{
+    PyObject *out = PyTuple_New(st->n_keys);
+    for (Py_ssize_t j = 0; out != NULL && j < st->n_keys; j++) {
+        PyObject *pair = Py_BuildValue("(y#y#)", st->lines[j].buf ? st->lines[j].buf : "",
+                                       (Py_ssize_t)st->lines[j].len,
+                                       st->vals[j].buf ? st->vals[j].buf : "",
+                                       (Py_ssize_t)st->vals[j].len);
+        if (pair == NULL)
+            Py_CLEAR(out);
+        else
+            PyTuple_SET_ITEM(out, j, pair);
+    }
+    return out;
+}
+
+static int
+set_error(state_t *st, int code)
+{
+    if (code == E_MEMORY)
+        PyErr_NoMemory();
+    else if (code == E_BIG_ID)
+        PyErr_Format(PyExc_OverflowError, "line %zd: %s", st->err_line, st->err_what);
+    else if (code != E_OK)
+        PyErr_Format(PyExc_ValueError, "line %zd: %s", st->err_line, st->err_what);
+    return code == E_OK;
+}
+
+static int
+read_keys(state_t *st, PyObject *keys)
+{
+    if (!PyTuple_Check(keys) || PyTuple_GET_SIZE(keys) > MAX_KEYS) {
+        PyErr_Format(PyExc_TypeError, "parse(): keys must be a tuple of at most %d bytes",
+                     MAX_KEYS);
+        return 0;
+    }
+    st->n_keys = PyTuple_GET_SIZE(keys);
+    for (Py_ssize_t j = 0; j < st->n_keys; j++) {
+        PyObject *k = PyTuple_GET_ITEM(keys, j);
+        if (!PyBytes_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "parse(): keys must be bytes");
+            return 0;
+        }
+        st->key[j] = PyBytes_AS_STRING(k);
+        st->key_len[j] = (size_t)PyBytes_GET_SIZE(k);
+    }
+    return 1;
+}
+
+static PyObject *
+parse(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer data;
+    PyObject *keys, *res = NULL, *arr[5] = {NULL, NULL, NULL, NULL, NULL};
+    if (!PyArg_ParseTuple(args, "y*O", &data, &keys))
+        return NULL;
+    state_t st;
+    memset(&st, 0, sizeof st);
+    st.s = data.buf;
+    st.end = st.s + data.len;
+    int code = E_OK;
+    if (read_keys(&st, keys)) {
+        Py_BEGIN_ALLOW_THREADS
+        code = count(&st);
+        Py_END_ALLOW_THREADS
+        if (set_error(&st, code)) {
+            void *ptr[5];
+            int ok = 1;
+            for (int i = 0; i < 5; i++) {
+                arr[i] = new_array(i < 2 ? st.n_lines : st.n_vert, &ptr[i]);
+                ok = ok && arr[i] != NULL;
+            }
+            if (ok) {
+                st.osmid = ptr[0];
+                st.counts = ptr[1];
+                st.ref = ptr[2];
+                st.lon = ptr[3];
+                st.lat = ptr[4];
+                Py_BEGIN_ALLOW_THREADS
+                code = parse_all(&st);
+                Py_END_ALLOW_THREADS
+                if (set_error(&st, code) && finish_slow(&st)) {
+                    PyObject *tags = tag_results(&st);
+                    if (tags != NULL)
+                        res = Py_BuildValue("(OOOOONn)", arr[0], arr[1], arr[2], arr[3], arr[4],
+                                            tags, (Py_ssize_t)(st.slow.len / sizeof(slow_t)));
+                }
+            }
+        }
+    }
+    for (int i = 0; i < 5; i++)
+        Py_XDECREF(arr[i]);
+    for (int j = 0; j < MAX_KEYS; j++) {
+        free(st.lines[j].buf);
+        free(st.vals[j].buf);
+    }
+    free(st.slow.buf);
+    PyBuffer_Release(&data);
+    return res;
+}
+
+static PyMethodDef methods[] = {
+    {"parse", parse, METH_VARARGS,
+     "parse(data, keys) -> (osmid, counts, ref, lon, lat, tags, slow): libosmium's OPL way "
+     "lines in one compiled pass (see geo/network/_oplc.c)."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_oplc",
+                                    "Compiled parser of libosmium's OPL way lines.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC
+PyInit__oplc(void)
+{
+    return PyModule_Create(&module);
+}
