@@ -65,7 +65,8 @@ class _Tag:
 
 
 def ways_from_opl(data: bytes, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
-    """The ways of OPL text that carry ``highway`` and none of the ``exclude`` tags.
+    """The ways of OPL text that carry ``highway`` and none of the ``exclude`` tags (libosmium
+    was asked for highway ways only; the check keeps the result exactly :func:`is_walkable`'s).
 
     Parameters
     ----------
@@ -88,7 +89,9 @@ def ways_from_opl(data: bytes, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
     highway = _column(n_read, tags["highway"])
     if n_read and not tags["highway"].line.size:
         raise NetworkError(f"cannot parse libosmium's OPL output (no highway in {n_read} ways)")
-    keep = ~_excluded(n_read, tags, exclude)
+    keep = np.zeros(n_read, bool)
+    keep[tags["highway"].line] = True
+    keep &= ~_excluded(n_read, tags, exclude)
     keep_v = np.repeat(keep, counts)
     return _Ways(
         n_read=n_read,

@@ -155,6 +155,11 @@ def osm_bbox(area, buffer_m: float) -> tuple[float, float, float, float]:
 def _read_walkable_ways(path: Path) -> _Ways:
     """One libosmium pass writes every highway way with its node locations as OPL; the walk
     filter and the attributes are then read from that text."""
+    return _ways_from_opl(_opl_text(path))
+
+
+def _opl_text(path: Path) -> bytes:
+    """Every highway way of an OSM file with its node locations, as libosmium's OPL text."""
     import osmium
 
     with tempfile.TemporaryDirectory(prefix="servicecircle-osm-") as tmp:
@@ -173,8 +178,7 @@ def _read_walkable_ways(path: Path) -> _Ways:
                 )
         except RuntimeError as exc:  # libosmium parse errors
             raise NetworkError(f"{path}: cannot read as OSM XML/PBF ({exc})") from exc
-        data = opl.read_bytes()
-    return _ways_from_opl(data)
+        return opl.read_bytes()
 
 
 def _ways_from_opl(data: bytes) -> _Ways:
