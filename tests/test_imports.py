@@ -18,7 +18,7 @@ SUBPACKAGES = {p.name for p in GEO.iterdir() if (p / "__init__.py").exists()}
 LAYERS = {
     "geo._errors": 0, "geo.config": 0, "geo.schema": 0, "geo._schema_columns": 0,
     "geo._schema_registry": 0, "geo._schema_text": 0,
-    "geo._fonts": 0, "geo.crs": 0, "geo._safety": 0, "geo._checks": 0, "geo._background": 0, "geo._memory": 0,
+    "geo._fonts": 0, "geo.crs": 0, "geo._safety": 0, "geo._checks": 0, "geo._background": 0, "geo._memory": 0, "geo._spawned": 0,
     "geo.io": 1,
     "geo.network": 2,
     "geo.coverage": 3,

@@ -30,7 +30,7 @@ from ..config import Config
 from ._boundaries import assign_county, read_boundaries, repair_polygons, select_counties
 from ._county import CountyTask, audit_county
 from ._inputs import RESULT_SCHEMA_VERSION, _input_key, iter_networks
-from ._report import SUMMARY_COLUMNS, write_reports
+from ._report import SUMMARY_COLUMNS, start_workbook, write_reports
 from ._stream import Preloader, county_tasks, idle_seconds, run_tasks
 
 logger = logging.getLogger(__name__)
@@ -209,6 +209,26 @@ def _run_audit(
     t_start = time.perf_counter()
     bnd = read_boundaries(boundaries, crs=boundary_crs)
     chosen = select_counties(bnd, counties).copy()
+    book = start_workbook(len(chosen))  # audit.xlsx's writer: its imports run meanwhile
+    try:
+        sources = {"network": network, "sites": sites, "communities": communities,
+                   "boundaries": boundaries}  # fmt: skip
+        return _audit_counties(cfg, out, client, book, t_start, bnd, chosen, sources, crs=crs,
+                               workers=workers, force=force, load_kw=load_kw,
+                               build_kw=build_kw, workplaces=workplaces,
+                               task_opts=task_opts)  # fmt: skip
+    finally:
+        if book is not None:
+            book.close()  # ends the child when the run stopped before the reports
+
+
+def _audit_counties(
+    cfg: Config, out: Path, client, book, t_start: float, bnd, chosen, sources: dict, *, crs,
+    workers, force, load_kw: dict, build_kw: dict, workplaces, task_opts: dict[str, Any],
+) -> AuditResult:  # fmt: skip
+    """Run every chosen county (streamed as their networks are clipped), then the reports
+    (``book``: audit.xlsx's writer in a child process, or None)."""
+    network, sites, communities = sources["network"], sources["sites"], sources["communities"]
     chosen["folder"] = folder_names(zip(chosen["county"], chosen["code"], strict=True))
     data = _load_inputs(sites, communities, workplaces, bnd, crs, load_kw, task_opts["lang"])
     timings: dict = {}
@@ -260,10 +280,8 @@ def _run_audit(
     if "first_task" in stats:  # wall time of this process before the first county started
         stages["before_first_task"] = round(stats["first_task"] - t_start, 3)
         stages["workers_idle"] = idle_seconds(ran, stats)
-    sources = {"network": network, "sites": sites, "communities": communities,
-               "boundaries": boundaries}  # fmt: skip
     meta = _meta(sources, cfg, task_opts, data, reused, len(ran), stages)
-    return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"], preloaded)
+    return _write_outputs(out, rows, chosen, data, meta, task_opts["lang"], preloaded, book)
 
 
 def _load_inputs(sites, communities, workplaces, bnd, crs, lk: dict, lang: str) -> _Inputs:
@@ -382,14 +400,14 @@ def _meta(sources: dict, cfg: Config, opts: dict, data: _Inputs, reused: int, ru
 
 
 def _write_outputs(out: Path, rows: list[dict], chosen, data: _Inputs, meta: dict,
-                   lang: str, preloaded: dict | None = None) -> AuditResult:  # fmt: skip
+                   lang: str, preloaded: dict | None = None, book=None) -> AuditResult:  # fmt: skip
     """The combined reports, then summary.json again with the reports' own time."""
     from ..io import write_json
     from ._report import summary_frame
 
     t_rep = time.perf_counter()
     report = write_reports(out, rows, chosen, data.rejects, data.sites_outside, meta, lang,
-                           preloaded)  # fmt: skip
+                           preloaded, workbook_job=book)  # fmt: skip
     # the reports' own time (Excel, CSV, GPKG) is known only now: add it to summary.json
     report["stage_seconds"]["reports"] = round(time.perf_counter() - t_rep, 3)
     write_json(report, out / "summary.json")

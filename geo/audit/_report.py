@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -14,6 +14,9 @@ from .. import schema
 from ..config import Config
 from ..io import atomic_path, safe_frame, write_csv, write_json
 from ..report_xlsx import parameters, write_workbook
+
+if TYPE_CHECKING:
+    from .._spawned import Spawned
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ def write_reports(
     meta: dict,
     lang: str,
     preloaded: dict | None = None,
+    workbook_job: Spawned | None = None,
 ) -> dict:
     """Write the combined reports from the counties that succeeded (``preloaded``: the
     ``(folder, name)`` files of COUNTY_FILES already read, see :func:`_gather`).
@@ -107,7 +111,8 @@ def write_reports(
     Failed counties are listed (summary table, ``counties_failed``) but their files never enter
     the combined tables. Each report file is written on its own: one that fails (an illegal
     character, a full disk) is logged and listed in ``reports_failed``, and the others are
-    still written.
+    still written. ``workbook_job`` (:func:`start_workbook`) writes ``audit.xlsx`` in a child
+    process while this one writes the CSV and GeoPackage files.
     """
     from .._safety import folder_name
 
@@ -119,16 +124,15 @@ def write_reports(
     summary = summary_frame(rows)
     attempt = _Attempts()
     attempt("summary.csv", write_csv, summary, out / "summary.csv")
-    tables = {"summary": summary, **_combined_tables(out, names, attempt, pre)}
+    combined = _combined_tables(out, names, attempt, pre)
+    tables = {"summary": summary, **combined}
     if len(rejects):
         tables["rejects"] = rejects
-    attempt(
-        "audit.xlsx",
-        write_excel,
-        {k: _xml_safe(safe_frame(v) if k == "rejects" else v) for k, v in tables.items()},
-        out / "audit.xlsx",
-        lang,
-        parameters(
+    book = {
+        "tables": tables,
+        "path": out / "audit.xlsx",
+        "lang": lang,
+        "params": parameters(
             None,
             walk_speed_kmh=meta.get("walk_speed_kmh"),
             network_source=meta.get("network"),
@@ -136,9 +140,16 @@ def write_reports(
             communities=meta.get("communities"),
             boundaries=meta.get("boundaries"),
         ),
-    )
+    }
+    if workbook_job is not None:
+        workbook_job.send(**book)  # written in the child while the files below are written here
+    else:
+        attempt("audit.xlsx", write_audit_workbook, **book)
+    _write_combined_csvs(out, combined, attempt)
     attempt("rejects.csv", write_csv, rejects, out / "rejects.csv")
     attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables, pre)
+    if workbook_job is not None:
+        attempt("audit.xlsx", workbook_job.result)
     doc = _summary_doc(summary, meta, outside)
     doc["reports_failed"] = attempt.failed
     attempt("summary.json", write_json, doc, out / "summary.json")
@@ -157,9 +168,9 @@ class _Attempts:
     def __init__(self) -> None:
         self.failed: list[dict] = []
 
-    def __call__(self, name: str, fn, *args) -> None:
+    def __call__(self, name: str, fn, *args, **kw) -> None:
         try:
-            fn(*args)
+            fn(*args, **kw)
         except Exception as exc:
             self.note(name, exc)
 
@@ -173,7 +184,8 @@ class _Attempts:
 def _combined_tables(
     out: Path, names: list[str], attempt: _Attempts, pre: dict | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Each of COMBINED_TABLES gathered from the counties' folders, and written as a CSV."""
+    """Each of COMBINED_TABLES gathered from the counties' folders (a table that cannot be
+    read is listed as failed, and empty)."""
     tables = {}
     for key in COMBINED_TABLES:
         try:
@@ -181,9 +193,43 @@ def _combined_tables(
         except Exception as exc:
             attempt.failed.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
             tables[key] = pd.DataFrame()
-        if len(tables[key]):
-            attempt(f"{key}.csv", write_csv, tables[key], out / f"{key}.csv")
     return tables
+
+
+def _write_combined_csvs(out: Path, tables: dict[str, pd.DataFrame], attempt: _Attempts) -> None:
+    """Each non-empty combined table as ``<name>.csv``."""
+    for key, df in tables.items():
+        if len(df):
+            attempt(f"{key}.csv", write_csv, df, out / f"{key}.csv")
+
+
+def write_audit_workbook(
+    tables: dict[str, pd.DataFrame], path: Path, lang: str, params: dict
+) -> Path:
+    """audit.xlsx: one sheet per table (rejects made safe to open), characters XLSX cannot
+    hold shown escaped (:func:`_xml_safe`). Run in a child process by :func:`start_workbook`."""
+    return write_excel(
+        {k: _xml_safe(safe_frame(v) if k == "rejects" else v) for k, v in tables.items()},
+        path,
+        lang,
+        params,
+    )
+
+
+#: Audits of at least this many counties write audit.xlsx in a child process started with the
+#: run (a province's 1 M cells: about 2 s of CPU); smaller workbooks are written in this process.
+WORKBOOK_CHILD_MIN_COUNTIES = 20
+
+
+def start_workbook(n_counties: int) -> Spawned | None:
+    """The child that will write audit.xlsx (its imports run while the counties do), or None
+    when the audit is small enough to write it here."""
+    if n_counties < WORKBOOK_CHILD_MIN_COUNTIES:
+        return None
+    from .._spawned import spawn
+
+    job = spawn(__name__ + ":write_audit_workbook", what="audit.xlsx", prepare="geo.report_xlsx")
+    return job if job.spawned else None
 
 
 def _summary_doc(summary: pd.DataFrame, meta: dict, outside: pd.DataFrame) -> dict[str, Any]:
