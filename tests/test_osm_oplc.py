@@ -77,10 +77,11 @@ def _assert_raw_equal(a, b) -> None:
         assert x.tobytes() == y.tobytes()
     assert a[5].keys() == b[5].keys()
     for key in a[5]:
-        (la, va), (lb, vb) = a[5][key], b[5][key]
-        assert la.dtype == lb.dtype == np.int64, key
-        assert la.tolist() == lb.tolist(), key
-        assert list(va) == list(vb), key
+        ta, tb = a[5][key], b[5][key]
+        for k in ("line", "code", "values"):
+            x, y = getattr(ta, k), getattr(tb, k)
+            assert x.dtype == y.dtype, (key, k)
+            assert x.tolist() == y.tolist(), (key, k)  # values: in order of first appearance
 
 
 def _assert_ways_equal(a: opl._Ways, b: opl._Ways) -> None:
@@ -201,17 +202,49 @@ def test_generated_opl_same_on_both_paths_and_as_written(ways):
 @needs_compiled
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_WAY, min_size=1, max_size=6))
-def test_tag_lines_and_raw_values(ways):
-    """Exact keys only (not ``old_highway`` for ``highway``), raw values in line order."""
+def test_tag_lines_and_values(ways):
+    """Exact keys only (not ``old_highway`` for ``highway``), values unescaped, in line order,
+    each distinct value once."""
     data = _opl_of(ways)
     keys = tuple(k for k in _KEYS if k.isascii() and "=" not in k and " " not in k)
-    raw = opl._parse_compiled(data, keys)[5]
+    tags = opl._parse_compiled(data, keys)[5]
     for key in keys:
-        want = [
-            (i, _escape(v).encode()) for i, (_, t, _) in enumerate(ways) for k, v in t if k == key
-        ]
-        line, vals = raw[key]
-        assert list(zip(line.tolist(), vals, strict=True)) == want
+        want = [(i, v) for i, (_, t, _) in enumerate(ways) for k, v in t if k == key]
+        tag = tags[key]
+        assert list(zip(tag.line.tolist(), tag.values[tag.code].tolist(), strict=True)) == want
+        assert len(set(tag.values)) == tag.values.size
+
+
+@needs_compiled
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.text(st.characters(blacklist_characters="\n"), max_size=3),
+                st.sampled_from(["%", "%%", "%a%", "%41%", "%0%", "%d800%", "%10ffff%", "%8DEF%"]),
+                st.sampled_from(
+                    ["%110000%", "%ffffffffffff%", "%100000041%", "%zz%", "%4", "%-1%", "%%41%"]
+                ),
+            ),
+            max_size=5,
+        ).map("".join),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_unescape_compiled_equals_python(values):
+    """Any text, malformed escapes included: the same strings, or both a NetworkError."""
+    raw = [v.encode("utf-8", "surrogatepass") for v in values]
+    try:
+        want: list[str] | type[Exception] = opl._unescape(raw)
+    except NetworkError:
+        want = NetworkError
+    try:
+        got: list[str] | type[Exception] = COMPILED.unescape(b"\n".join(raw))
+    except ValueError:
+        got = NetworkError
+    assert got == want
 
 
 # --- coordinates ----------------------------------------------------------------------------

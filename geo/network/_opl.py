@@ -83,9 +83,8 @@ def ways_from_opl(data: bytes, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
     """
     keys = ("highway", "name", *exclude)
     parse = _parse_compiled if PARSER is not None else _parse_numpy
-    osmid, counts, ref, lon, lat, raw = parse(data, keys)
+    osmid, counts, ref, lon, lat, tags = parse(data, keys)
     n_read = int(osmid.size)
-    tags = {key: _tag_table(*raw[key]) for key in keys}
     highway = _column(n_read, tags["highway"])
     if n_read and not tags["highway"].line.size:
         raise NetworkError(f"cannot parse libosmium's OPL output (no highway in {n_read} ways)")
@@ -105,13 +104,11 @@ def ways_from_opl(data: bytes, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
     )
 
 
-_Raw = tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, list]]
-]
+_Raw = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, _Tag]]
 
 
 def _parse_compiled(data: bytes, keys: tuple[str, ...]) -> _Raw:
-    """Way ids, vertices per way, node ids, lon, lat and raw tags, by :mod:`._oplc`."""
+    """Way ids, vertices per way, node ids, lon, lat and the tags of ``keys``, by :mod:`._oplc`."""
     for key in keys:
         _check_key(key)
     try:
@@ -122,17 +119,21 @@ def _parse_compiled(data: bytes, keys: tuple[str, ...]) -> _Raw:
         raise NetworkError(f"OSM node ids beyond 2**53 are not supported ({exc})") from exc
     except ValueError as exc:
         raise NetworkError(f"cannot parse libosmium's OPL output ({exc})") from exc
-    raw = {}
-    for key, (line, vals) in zip(keys, tags, strict=True):
-        at = np.frombuffer(line, np.int64)
-        raw[key] = (at, vals.split(b"\n") if at.size else [])
+    out = {}
+    for key, (line, code, vals, n_values) in zip(keys, tags, strict=True):
+        values = np.empty(n_values, object)
+        try:
+            values[:] = PARSER.unescape(vals) if n_values else []
+        except ValueError as exc:  # bad UTF-8 or escape
+            raise NetworkError(f"cannot parse libosmium's OPL output ({exc})") from exc
+        out[key] = _Tag(np.frombuffer(line, np.int64), np.frombuffer(code, np.int64), values)
     return (
         np.frombuffer(osmid, np.int64),
         np.frombuffer(counts, np.int64),
         np.frombuffer(ref, np.int64),
         np.frombuffer(lon, np.float64),
         np.frombuffer(lat, np.float64),
-        raw,
+        out,
     )
 
 
@@ -149,7 +150,8 @@ def _parse_numpy(data: bytes, keys: tuple[str, ...]) -> _Raw:
         raise NetworkError(f"cannot parse libosmium's OPL output ({osmid.size} of {n_read} ways)")
     if counts.size != n_read:
         raise NetworkError(f"cannot parse libosmium's OPL output ({counts.size} node lists)")
-    return osmid, counts, ref, lon, lat, {key: _tag_matches(text, line_start, key) for key in keys}
+    tags = {key: _tag_table(*_tag_matches(text, line_start, key)) for key in keys}
+    return osmid, counts, ref, lon, lat, tags
 
 
 def _check_key(key: str) -> None:

@@ -13,9 +13,13 @@
  *
  * Returns bytearrays of int64 way ids and vertices per way (one per line), of int64 node ids
  * and float64 lon/lat (one per vertex; 1e9 for both where the location is missing), and for
- * each key in ``keys`` (a tuple of bytes) a pair: the int64 line indices of the tags with
- * exactly that key, in order, and their raw (still escaped) values joined by "\n". ``slow``
- * counts the coordinates that needed the general parser (see below).
+ * each key in ``keys`` (a tuple of bytes): the int64 line indices of the tags with exactly that
+ * key, in order, the int64 code of each tag's value, the distinct raw (still escaped) values
+ * in order of first appearance (code order) joined by "\n", and their number. ``slow`` counts
+ * the coordinates that needed the general parser (see below).
+ *
+ * unescape(values) -> list[str]: values joined by "\n", each decoded from UTF-8 and with its
+ * escapes undone (re.sub of "%<hex>%" by chr(int(hex, 16)), as geo.network._opl does).
  *
  * Coordinates of the form -?<digits>[.<digits>] with at most 15 digits, at most 7 of them
  * decimals (all libosmium writes) are D / 10^k: D and 10^k are exact doubles and IEEE division
@@ -48,6 +52,18 @@ typedef struct { /* a growable buffer */
     size_t len, cap;
 } grow_t;
 
+typedef struct { /* a distinct value of one key: where it is in vals, and its hash */
+    uint64_t hash;
+    size_t off, len;
+    int64_t code; /* -1: empty slot */
+} slot_t;
+
+typedef struct { /* one key's tags: line and value code of each, distinct values by code */
+    grow_t lines, codes, vals;
+    slot_t *slots;
+    size_t cap, n_values;
+} tag_t;
+
 typedef struct { /* a coordinate left to PyOS_string_to_double */
     size_t off, len, dest; /* dest: 2 * vertex + (0 lon, 1 lat) */
 } slow_t;
@@ -61,7 +77,8 @@ typedef struct {
     int64_t *osmid, *counts, *ref;
     double *lon, *lat;
     Py_ssize_t n_lines, n_vert;
-    grow_t lines[MAX_KEYS], vals[MAX_KEYS], slow;
+    tag_t tags[MAX_KEYS];
+    grow_t slow;
     /* error */
     Py_ssize_t err_line;
     const char *err_what;
@@ -254,6 +271,66 @@ parse_nodes(state_t *st, const char *p, Py_ssize_t line, Py_ssize_t *v, int *cod
     return p;
 }
 
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static int
+rehash(tag_t *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    slot_t *slots = malloc(cap * sizeof(slot_t));
+    if (slots == NULL)
+        return 0;
+    for (size_t i = 0; i < cap; i++)
+        slots[i].code = -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].code < 0)
+            continue;
+        size_t k = (size_t)t->slots[i].hash & (cap - 1);
+        while (slots[k].code >= 0)
+            k = (k + 1) & (cap - 1);
+        slots[k] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 1;
+}
+
+/* One tag of a key on a line: its line, and the code of its value (a new value is appended to
+ * the distinct values, joined by "\n", which OPL escapes inside values). */
+static int
+add_tag(tag_t *t, Py_ssize_t line, const char *val, size_t len)
+{
+    if (2 * (t->n_values + 1) > t->cap && !rehash(t))
+        return 0;
+    uint64_t h = hash_bytes(val, len);
+    size_t k = (size_t)h & (t->cap - 1);
+    while (t->slots[k].code >= 0) {
+        slot_t *s = &t->slots[k];
+        if (s->hash == h && s->len == len &&
+            (len == 0 || memcmp(t->vals.buf + s->off, val, len) == 0))
+            break;
+        k = (k + 1) & (t->cap - 1);
+    }
+    slot_t *s = &t->slots[k];
+    if (s->code < 0) {
+        if (t->n_values && !grow(&t->vals, "\n", 1))
+            return 0;
+        *s = (slot_t){h, t->vals.len, len, (int64_t)t->n_values++};
+        if (!grow(&t->vals, val, len))
+            return 0;
+    }
+    int64_t at = line;
+    return grow(&t->lines, &at, sizeof at) && grow(&t->codes, &s->code, sizeof s->code);
+}
+
 /* The tags of one line, from p (just after 'T'); returns where they end, or NULL. */
 static const char *
 parse_tags(state_t *st, const char *p, Py_ssize_t line, int *code)
@@ -271,11 +348,7 @@ parse_tags(state_t *st, const char *p, Py_ssize_t line, int *code)
             for (Py_ssize_t j = 0; j < st->n_keys; j++) {
                 if (st->key_len[j] != klen || memcmp(st->key[j], k, klen) != 0)
                     continue;
-                int64_t at = line;
-                grow_t *vals = &st->vals[j];
-                int first = st->lines[j].len == 0;
-                if (!grow(&st->lines[j], &at, sizeof at) || (!first && !grow(vals, "\n", 1)) ||
-                    !grow(vals, val, (size_t)(p - val))) {
+                if (!add_tag(&st->tags[j], line, val, (size_t)(p - val))) {
                     *code = E_MEMORY;
                     return NULL;
                 }
@@ -369,10 +442,11 @@ tag_results(state_t *st)
 {
     PyObject *out = PyTuple_New(st->n_keys);
     for (Py_ssize_t j = 0; out != NULL && j < st->n_keys; j++) {
-        PyObject *pair = Py_BuildValue("(y#y#)", st->lines[j].buf ? st->lines[j].buf : "",
-                                       (Py_ssize_t)st->lines[j].len,
-                                       st->vals[j].buf ? st->vals[j].buf : "",
-                                       (Py_ssize_t)st->vals[j].len);
+        tag_t *t = &st->tags[j];
+        PyObject *pair = Py_BuildValue(
+            "(y#y#y#n)", t->lines.buf ? t->lines.buf : "", (Py_ssize_t)t->lines.len,
+            t->codes.buf ? t->codes.buf : "", (Py_ssize_t)t->codes.len,
+            t->vals.buf ? t->vals.buf : "", (Py_ssize_t)t->vals.len, (Py_ssize_t)t->n_values);
         if (pair == NULL)
             Py_CLEAR(out);
         else
@@ -459,18 +533,98 @@ parse(PyObject *self, PyObject *args)
     for (int i = 0; i < 5; i++)
         Py_XDECREF(arr[i]);
     for (int j = 0; j < MAX_KEYS; j++) {
-        free(st.lines[j].buf);
-        free(st.vals[j].buf);
+        free(st.tags[j].lines.buf);
+        free(st.tags[j].codes.buf);
+        free(st.tags[j].vals.buf);
+        free(st.tags[j].slots);
     }
     free(st.slow.buf);
     PyBuffer_Release(&data);
     return res;
 }
 
+static int
+hex_value(Py_UCS4 c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (int)(c - 'A' + 10);
+    return -1;
+}
+
+/* One value: UTF-8, then every "%<hex digits>%" replaced by that code point, left to right,
+ * as re.sub("%([0-9a-fA-F]+)%", chr(int(hex, 16)), text) does. */
+static PyObject *
+unescape_one(const char *s, Py_ssize_t n)
+{
+    PyObject *text = PyUnicode_DecodeUTF8(s, n, "strict");
+    if (text == NULL || memchr(s, '%', (size_t)n) == NULL)
+        return text;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), o = 0;
+    Py_UCS4 *u = PyUnicode_AsUCS4Copy(text);
+    Py_DECREF(text);
+    if (u == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < len;) {
+        if (u[i] == '%') {
+            Py_ssize_t j = i + 1;
+            uint32_t v = 0;
+            int big = 0;
+            for (int h; j < len && (h = hex_value(u[j])) >= 0; j++) {
+                big = big || v > 0x10ffff;
+                v = big ? v : v * 16 + (uint32_t)h;
+            }
+            if (j > i + 1 && j < len && u[j] == '%') {
+                if (big || v > 0x10ffff) {
+                    PyMem_Free(u);
+                    PyErr_SetString(PyExc_ValueError, "escape beyond U+10FFFF");
+                    return NULL;
+                }
+                u[o++] = v;
+                i = j + 1;
+                continue;
+            }
+        }
+        u[o++] = u[i++];
+    }
+    text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, u, o);
+    PyMem_Free(u);
+    return text;
+}
+
+static PyObject *
+unescape(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    const char *p = data.buf, *end = p + data.len;
+    while (out != NULL) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        PyObject *item = unescape_one(p, (e ? e : end) - p);
+        if (item == NULL || PyList_Append(out, item) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(item);
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    PyBuffer_Release(&data);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"parse", parse, METH_VARARGS,
      "parse(data, keys) -> (osmid, counts, ref, lon, lat, tags, slow): libosmium's OPL way "
      "lines in one compiled pass (see geo/network/_oplc.c)."},
+    {"unescape", unescape, METH_VARARGS,
+     "unescape(values) -> list[str]: OPL values joined by \"\\n\", each decoded and "
+     "unescaped."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_oplc",

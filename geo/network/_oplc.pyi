@@ -6,6 +6,7 @@ def parse(
     bytearray,
     bytearray,
     bytearray,
-    tuple[tuple[bytes, bytes], ...],
+    tuple[tuple[bytes, bytes, bytes, int], ...],
     int,
 ]: ...
+def unescape(values: bytes, /) -> list[str]: ...
