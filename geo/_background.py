@@ -14,7 +14,9 @@ it runs no ``finally`` block, lock release or ``atexit`` handler of the command.
 
 A job may wait for its input (``wait_input=True``): the child starts at once, runs ``prepare``
 (e.g. imports matplotlib) while this process computes, and then waits until :meth:`Job.send`
-gives it the rest of its keyword arguments (pickled through a pipe). A job that never gets its
+gives it the rest of its keyword arguments (pickled into an anonymous in-memory file the child
+shares, :func:`os.memfd_create`, the pipe carrying only where each part lies: a part of
+megabytes is handed over at once, however busy the child is). A job that never gets its
 input (this process stopped on an error) ends without writing anything.
 
 A job may also get its input in parts: ``send(part, last=False)`` hands the child a part as
@@ -38,6 +40,7 @@ import pickle
 import queue
 import struct
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -135,26 +138,30 @@ class _Forked(Job):
         self._value = None
         self._input_w: int | None = None
         self._input_fh: Any = None
+        self._store: int | None = None  # the in-memory file the input's parts go to
+        self._stored = 0  # its length so far
         in_r = -1
         if wait_input:
             in_r, self._input_w = os.pipe()
+            self._store = _memory_file()
         out_r, out_w = os.pipe()
         _flush()  # or text buffered here would be written twice, once by the child
         try:
             pid = os.fork()
         except OSError:
-            for fd in (in_r, self._input_w, out_r, out_w):
+            for fd in (in_r, self._input_w, self._store, out_r, out_w):
                 if fd is not None and fd >= 0:
                     os.close(fd)
             raise
         if pid == 0:  # the child: never returns
-            _child(fn, args, kw, in_r, self._input_w, out_r, out_w, (prepare, early), nice)
+            _child(fn, args, kw, (in_r, self._store), self._input_w, out_r, out_w,
+                   (prepare, early), nice)  # fmt: skip
         self.pid = pid
         os.close(out_w)
         if in_r >= 0:
             os.close(in_r)
         self._out_r: int | None = out_r
-        _OPEN_FDS.update(fd for fd in (out_r, self._input_w) if fd is not None)
+        _OPEN_FDS.update(fd for fd in (out_r, self._input_w, self._store) if fd is not None)
 
     def send(self, inputs: dict[str, Any], *, last: bool = True) -> None:
         if self._input_w is None:
@@ -162,9 +169,11 @@ class _Forked(Job):
         if self._input_fh is None:
             self._input_fh = os.fdopen(self._input_w, "wb")
         data = pickle.dumps((last, inputs), protocol=pickle.HIGHEST_PROTOCOL)
+        assert self._store is not None
+        at, self._stored = self._stored, self._stored + len(data)
+        _pwrite_all(self._store, data, at)
         try:
-            self._input_fh.write(struct.pack("<Q", len(data)))
-            self._input_fh.write(data)
+            self._input_fh.write(struct.pack("<QQ", at, len(data)))  # where the part lies
             self._input_fh.flush()
         except BrokenPipeError:  # the child already ended (an error in prepare): result() says
             last = True
@@ -174,6 +183,10 @@ class _Forked(Job):
     def _close_input(self) -> None:
         fd, self._input_w = self._input_w, None
         fh, self._input_fh = self._input_fh, None
+        store, self._store = self._store, None
+        if store is not None:  # the child keeps its own descriptor until it has read all
+            _OPEN_FDS.discard(store)
+            os.close(store)
         if fd is None:
             return
         _OPEN_FDS.discard(fd)
@@ -224,10 +237,11 @@ class _Forked(Job):
         self._value = value
 
 
-def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, hooks,
-           nice: int) -> None:  # fmt: skip
+def _child(fn, args, kw, input_fds: tuple[int, int | None], in_w: int | None, out_r: int,
+           out_w: int, hooks, nice: int) -> None:  # fmt: skip
     """Run in the forked child: prepare, wait for the input, write, answer, ``os._exit``."""
     prepare, early = hooks
+    in_r, store = input_fds
     code = 0
     try:
         if nice > 0:
@@ -240,7 +254,7 @@ def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, ho
             os.close(fd)
         answer: tuple[str, Any] = (_OK, None)
         try:
-            parts = _Parts(in_r) if in_r >= 0 else None  # read from now on, as they come
+            parts = _Parts(in_r, store) if in_r >= 0 else None  # read from now on
             if prepare is not None:
                 prepare()
             inputs = _inputs(parts, early) if parts is not None else {}
@@ -259,25 +273,55 @@ def _child(fn, args, kw, in_r: int, in_w: int | None, out_r: int, out_w: int, ho
 
 
 class _Parts:
-    """The parts of a job's input, read from the parent's pipe by a thread of the child as they
-    come (length-prefixed pickles), so the parent's ``send`` never waits for the child."""
+    """The parts of a job's input, as they come: the parent's pipe says where each lies in the
+    in-memory file (offset and length); a thread of the child reads them, so a part's pickle
+    is read however busy the child is."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, store: int | None) -> None:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        threading.Thread(target=self._read, args=(fd,), daemon=True).start()
+        threading.Thread(target=self._read, args=(fd, store), daemon=True).start()
 
-    def _read(self, fd: int) -> None:
+    def _read(self, fd: int, store: int | None) -> None:
         try:
             with os.fdopen(fd, "rb") as fh:
-                while len(head := fh.read(8)) == 8:
-                    body = fh.read(struct.unpack("<Q", head)[0])
-                    self._queue.put(body)
+                while store is not None and len(head := fh.read(16)) == 16:
+                    at, size = struct.unpack("<QQ", head)
+                    self._queue.put(_pread_all(store, size, at))
         finally:
+            if store is not None:
+                os.close(store)
             self._queue.put(None)  # end of input
 
     def next(self) -> bytes | None:
         """The next part (pickled), or None at the end of the input."""
         return self._queue.get()
+
+
+def _memory_file() -> int:
+    """A descriptor of an anonymous file in memory (Linux), else of an unnamed temporary file;
+    a forked child shares it."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("servicecircle-input")
+    with tempfile.TemporaryFile() as fh:
+        return os.dup(fh.fileno())
+
+
+def _pwrite_all(fd: int, data: bytes, at: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, at)
+        view, at = view[n:], at + n
+
+
+def _pread_all(fd: int, size: int, at: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, at)
+        if not chunk:
+            raise EOFError("the input's part is shorter than announced")
+        chunks.append(chunk)
+        size, at = size - len(chunk), at + len(chunk)
+    return b"".join(chunks)
 
 
 def _inputs(parts: _Parts, early) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ import pandas as pd
 from . import _background, schema
 from . import crs as _crs
 from ._fonts import cjk_font as _cjk_font  # old private name, kept for callers
+from ._maps_job import _Maps, start_maps  # noqa: F401  (start_maps: its public home)
 from .config import MAX_SITE_ISOCHRONES
 from .coverage import CoverageResult
 from .io import REJECT_COLUMNS, atomic_path, write_csv, write_geojson, write_json
@@ -150,14 +151,15 @@ def write_coverage_outputs(
                 writer = _Maps(run)
                 jobs["maps"] = _background.start(writer.write, parallel=parallel,
                                                  wait_input=True, prepare=writer.prepare,
+                                                 early=writer.early,
                                                  what="map.html and map.png")  # fmt: skip
         paths, summary = _write_tables(res, out, rejects, inputs, output_crs, views, proposal,
                                        extra_summary, lang)  # fmt: skip
         if workbook and parallel:  # the tables are written: the workbook can start now
             jobs["workbook"] = _start_workbook(res, out / workbook, paths, summary, write_map,
                                                proposal, lang, parallel)  # fmt: skip
-        iso = _isochrones(res, isochrones)
         maps = jobs.get("maps")
+        iso = _isochrones(res, isochrones, maps if maps is not None and maps.forked else None)
         if maps is not None and maps.forked:
             maps.send({"iso": iso})
         if len(iso):
@@ -211,11 +213,21 @@ def _all_rejects(res, rejects: pd.DataFrame | None, inputs: dict, lang: str) -> 
     return pd.concat([base, far], ignore_index=True)
 
 
-def _isochrones(res, isochrones: bool) -> gpd.GeoDataFrame:
-    """The isochrones an output uses (isochrones.geojson, the maps); none when not wanted."""
+def _isochrones(res, isochrones: bool, maps: _background.Job | None = None) -> gpd.GeoDataFrame:
+    """The isochrones an output uses (isochrones.geojson, the maps); none when not wanted.
+    ``maps`` (a forked maps' job) gets the main level's as soon as they exist: map.png draws
+    only those, while this process makes the other levels."""
     if not isochrones:
         return res.isochrones(minutes=[])
-    return res.isochrones(by="site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind")
+    by = "site" if len(res.sites) <= MAX_SITE_ISOCHRONES else "kind"
+    if maps is None:
+        return res.isochrones(by=by)
+
+    def on_level(level: str, frame: gpd.GeoDataFrame) -> None:
+        if level == res.config.main_level:
+            maps.send({"main_isochrones": frame}, last=False)
+
+    return res.isochrones(by=by, on_level=on_level)
 
 
 def run_summary(
@@ -261,132 +273,6 @@ def _write_proposal(proposal, out: Path, output_crs: str | None, lang: str) -> d
             proposal.curve, out / "marginal_gain.png", lang
         )
     return paths
-
-
-#: What the maps' job needs of a run (keyword arguments of :meth:`_Maps.receive`).
-_MAP_INPUTS = ("res", "out", "map_kwargs", "proposal", "views")
-
-
-def start_maps(*, parallel: bool = True) -> _background.Job:
-    """The maps' job (map.html, map.png) started before the run exists (the command line):
-    its child imports folium and matplotlib while this process loads the network and computes
-    the coverage. :func:`write_coverage_outputs` (``maps_job=``) gives it the run, then the
-    isochrones; ``close()`` it when the command stops before."""
-    writer = _Maps()
-    return _background.start(writer.write, parallel=parallel, wait_input=True,
-                             prepare=_warm_maps, early=writer.receive,
-                             what="map.html and map.png")  # fmt: skip
-
-
-class _Maps:
-    """The maps' job. In its forked child, while this process builds the isochrones,
-    :meth:`receive` gets the run: it makes map.html's page when the page does not carry the
-    walking areas (scenario mode, the default, draws its own) and draws map.png up to its
-    walking areas (:class:`geo.maps.PngDraft`); :meth:`write` does the rest once they exist.
-    Written in this process (no fork), only :meth:`write` runs: the same files."""
-
-    def __init__(self, inputs: dict[str, Any] | None = None) -> None:
-        self._inputs = inputs  # the run, when known before the child is forked
-        self._png: tuple[dict, Any] | None = None
-        self._page: tuple[Any, str] | None = None
-
-    def prepare(self) -> None:
-        _warm_maps()
-        if self._inputs is not None:
-            self.receive(**self._inputs)
-
-    def receive(self, **inputs: Any) -> None:
-        self._inputs = inputs
-        run = [inputs[k] for k in _MAP_INPUTS]
-        res, _, map_kwargs, proposal, views = run
-        if map_kwargs.get("scenario", False) is not False:  # else the page has the isochrones
-            self._page = _early_page(res, map_kwargs, proposal, views)
-        self._png = _png_draft(*run)
-
-    def write(self, iso, **inputs: Any) -> dict[str, Any]:
-        run = inputs or self._inputs or {}
-        return _write_maps(*(run[k] for k in _MAP_INPUTS), iso, png=self._png, page=self._page)
-
-
-def _make_map(res, map_kwargs: dict, proposal, views, iso):
-    from .maps import make_map
-
-    kw = dict(map_kwargs)
-    offline = kw.pop("offline", True)
-    if proposal is not None:
-        kw["proposals"] = proposal.sites
-        kw.setdefault("proposal_summary", proposal.summary)
-    return make_map(res, isochrones=iso, offline=offline, views=views, **kw)
-
-
-#: The options of map.png that make_map passes through as it got them (``_sc_png``); the
-#: title, the summary lines and the walking areas come from the map once it is made.
-_PNG_PASSED = ("lang", "proposals", "boundaries", "background", "site_in_area")
-
-
-def _png_draft(res, out: Path, map_kwargs: dict, proposal, views) -> tuple[dict, Any]:
-    """map.png drawn up to its walking areas, title and summary, and the options it was drawn
-    with (those make_map will pass it)."""
-    from .maps import PngDraft
-
-    opts = {k: map_kwargs.get(k) for k in _PNG_PASSED}
-    opts["lang"] = map_kwargs.get("lang", "zh")
-    if proposal is not None:
-        opts["proposals"] = proposal.sites
-    return opts, PngDraft(res, **opts, tiles=not map_kwargs.get("offline", True))
-
-
-def _same(a: object, b: object) -> bool:
-    """The same object, or equal texts."""
-    return a is b or (isinstance(a, str) and a == b)
-
-
-def _early_page(res, map_kwargs: dict, proposal, views) -> tuple[Any, str] | None:
-    """map.html's map and page, made before the isochrones exist, when the page does not carry
-    them (scenario mode draws its walking areas itself): the same page as made after."""
-    from .maps import map_page
-
-    m = _make_map(res, map_kwargs, proposal, views, _isochrones(res, False))
-    if m._sc_draws_isochrones:
-        return None
-    return m, map_page(m, offline=map_kwargs.get("offline", True))
-
-
-def _write_maps(res, out: Path, map_kwargs: dict, proposal, views, iso,
-                png: tuple[dict, Any] | None = None,
-                page: tuple[Any, str] | None = None) -> dict[str, Any]:  # fmt: skip
-    """map.html (``page``: made before, from :func:`_early_page`) and map.png (finishing
-    ``png``, a draft from :func:`_png_draft`, when it was drawn with the options the map gives
-    the PNG); returns summary.json's ``map`` entry."""
-    from .maps import save_map, save_png
-
-    offline = map_kwargs.get("offline", True)
-    m, text = page if page is not None else (_make_map(res, map_kwargs, proposal, views, iso), None)
-    info = save_map(m, out / "map.html", offline=offline, page=text)
-    # the same title, numbers, proposals, background and walking areas as the map
-    kw = {**m._sc_png, "isochrones": iso}
-    if png is not None and all(_same(png[0][k], kw[k]) for k in _PNG_PASSED):
-        done = png[1].finish(out / "map.png", iso, title=kw["title"], summary=kw["summary"])
-    else:
-        done = save_png(res, out / "map.png", **kw, tiles=not offline)
-    return {
-        "file": "map.html",
-        "size_bytes": info["size_bytes"],
-        "offline": offline,
-        "png": {"file": "map.png", "tiles": done["tiles"]},
-    }
-
-
-def _warm_maps() -> None:
-    """What every map needs first: folium, matplotlib's modules and the font lookups (in the
-    child, while this process builds the isochrones)."""
-    from matplotlib import figure, lines, patches, patheffects  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
-
-    from . import maps  # noqa: F401
-    from ._fonts import heading_weight
-
-    heading_weight()  # finds the CJK font too
 
 
 def summary_row(summary: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from helpers import grid_network, random_points
 
-from geo import _background, outputs
+from geo import _background, _maps_job, outputs
 from geo._errors import InputError, ServiceCircleError
 from geo.cli import main
 from geo.config import Config
@@ -155,6 +155,35 @@ def test_input_in_parts_reaches_early_and_never_blocks_this_process(forking):
     stopped.send({"a": 1}, last=False)
     stopped.close()  # this process stopped before the last part: the child writes nothing
     assert stopped.result() is None
+    for fd in (gate_r, gate_w):
+        os.close(fd)
+    assert _reaped(forking)
+
+
+@needs_fork
+def test_a_big_part_is_handed_over_while_the_child_reads_nothing(forking, monkeypatch):
+    """The parts lie in a file in memory the child shares; the pipe says only where: a send
+    of megabytes returns even while the child's reader is held (a pipe holds 64 KB)."""
+    gate_r, gate_w = os.pipe()
+    read = _background._Parts._read
+
+    def held(self, *fds) -> None:  # in the child: read nothing until the gate opens
+        os.read(gate_r, 1)
+        read(self, *fds)
+
+    monkeypatch.setattr(_background._Parts, "_read", held)
+    rec = _Recorder()
+    job = _background.start(rec.finish, wait_input=True, early=rec.receive)
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(20)
+    try:
+        job.send({"big": b"x" * 8_000_000}, last=False)
+        job.send({"more": np.arange(1_000_000)})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        os.write(gate_w, b"1")
+    assert job.result()[:2] == ([["big"]], ["big", "more"])
     for fd in (gate_r, gate_w):
         os.close(fd)
     assert _reaped(forking)
@@ -318,7 +347,7 @@ class _Recording(_background.Job):
     """A maps' job run here that keeps what it was sent."""
 
     def __init__(self) -> None:
-        writer = outputs._Maps()
+        writer = _maps_job._Maps()
         super().__init__(writer.write, (), {}, wait_input=True, what="maps")
         self.sent: list[dict] = []
 
@@ -341,3 +370,31 @@ def test_the_maps_job_gets_the_run_without_the_reach_it_never_uses(tmp_path):
     assert run._cache == {} and run.communities is res.communities  # no copy of the tables
     assert res._cache  # the caller's run keeps it
     assert (tmp_path / "o" / "map.png").exists()
+
+
+def test_map_png_is_finished_from_the_main_level_alone(tmp_path):
+    """The maps' job finishes map.png as soon as the main level's walking areas come (the
+    page draws its own): the same file as drawn at the end with every level."""
+    net = grid_network(7, spacing=150.0)
+    rng = np.random.default_rng(9)
+    sites = random_points(net, 5, rng, kind=["station"] * 5)
+    comms = random_points(net, 30, rng, population=rng.integers(100, 900, 30))
+    res = outputs.with_metrics(compute_coverage(net, sites, comms, config=Config(use_cache=False)))
+    main: list = []
+    iso = res.isochrones(on_level=lambda lv, f: main.append(f) if lv == res.config.main_level
+                         else None)  # fmt: skip
+    kw = {"lang": "zh", "scenario": None}
+    for name in ("early", "end"):
+        (tmp_path / name).mkdir()
+        run = {"res": res, "out": tmp_path / name, "map_kwargs": kw, "proposal": None,
+               "views": None}  # fmt: skip
+        job = _maps_job._Maps()
+        job.early(**run)
+        if name == "early":
+            job.early(main_isochrones=main[0])
+            assert (tmp_path / name / "map.png").exists()  # before the other levels came
+        info = job.write(iso)
+        assert info["png"]["file"] == "map.png"
+    assert (tmp_path / "early" / "map.png").read_bytes() == (
+        tmp_path / "end" / "map.png"
+    ).read_bytes()

@@ -23,7 +23,7 @@ LAYERS = {
     "geo.network": 2,
     "geo.coverage": 3,
     "geo.optimize": 4,
-    "geo.maps": 5, "geo.outputs": 5, "geo.report_xlsx": 5, "geo._xlsx_bulk": 5, "geo.demo": 5,
+    "geo.maps": 5, "geo.outputs": 5, "geo._maps_job": 5, "geo.report_xlsx": 5, "geo._xlsx_bulk": 5, "geo.demo": 5,
     "geo.audit": 6, "geo.compare": 6,
     "geo.commands": 7, "geo.cli": 7, "geo.__main__": 7,
     "geo": 8,

@@ -86,6 +86,26 @@ def test_grid_per_kind_is_the_union_of_sites(helsinki):
         assert shapely.area(shapely.symmetric_difference(u, g)) <= 0.02 * u.area
 
 
+@pytest.mark.parametrize("method", ["grid", "exact"])
+@pytest.mark.parametrize("by", ["site", "kind"])
+def test_each_level_is_handed_over_as_made_main_level_first(helsinki, by, method):
+    """``on_level`` gets each level's rows of the result as soon as they exist, the main level
+    first (map.png draws it while the others are made); the result does not change."""
+    res = helsinki
+    seen: list[tuple[str, gpd.GeoDataFrame]] = []
+    got = res.isochrones(by=by, method=method, on_level=lambda lv, f: seen.append((lv, f)))
+    plain = res.isochrones(by=by, method=method)
+    assert got.to_json() == plain.to_json()
+    levels = list(res.config.levels)
+    assert sorted(lv for lv, _ in seen) == sorted(levels)
+    if method == "grid":
+        assert seen[0][0] == res.config.main_level != levels[0]
+    for level, frame in seen:
+        rows = plain[plain["level"] == level].reset_index(drop=True)
+        assert frame.crs.to_epsg() == 4326
+        assert frame.reset_index(drop=True).to_json() == rows.to_json()
+
+
 def test_grid_does_not_jump_a_river(kernel):
     # two parallel streets 130 m apart (a river between them), joined by a bridge 2 km away
     xy = np.array([[0, 0], [1000, 0], [0, 130], [1000, 130], [3000, 0], [3000, 130]], float)

@@ -14,7 +14,7 @@ import shapely
 from helpers import grid_network
 from PIL import Image
 
-from geo import outputs
+from geo import _maps_job
 from geo.config import Config
 from geo.coverage import compute_coverage
 from geo.maps import make_map, save_png
@@ -125,27 +125,27 @@ def test_maps_job_finishes_what_it_prepared(tmp_path, monkeypatch, scenario):
     def run(out):
         return {"res": res, "out": out, "map_kwargs": map_kwargs, "proposal": None, "views": None}
 
-    done = outputs._Maps(run(seq)).write(iso)
-    job = outputs._Maps(run(par))
+    done = _maps_job._Maps(run(seq)).write(iso)
+    job = _maps_job._Maps(run(par))
     job.prepare()
     assert (job._page is not None) == (scenario is None)
-    real_png, real_map = geo.maps.save_png, outputs._make_map
+    real_png, real_map = geo.maps.save_png, _maps_job._make_map
 
     def again(*a, **k):
         raise AssertionError("drawn again instead of finishing what was prepared")
 
     monkeypatch.setattr(geo.maps, "save_png", again)
     if scenario is None:
-        monkeypatch.setattr(outputs, "_make_map", again)
+        monkeypatch.setattr(_maps_job, "_make_map", again)
     assert job.write(iso) == done
     assert (par / "map.png").read_bytes() == (seq / "map.png").read_bytes()
     ids = re.compile(rb"[0-9a-f]{32}")  # folium numbers its elements at random
     html = [ids.sub(b"x", (d / "map.html").read_bytes()) for d in (seq, par)]
     assert html[0] == html[1]
     # a draft drawn with other options than the map gives is not used
-    monkeypatch.setattr(outputs, "_make_map", real_map)
+    monkeypatch.setattr(_maps_job, "_make_map", real_map)
     (par / "map.png").unlink()
-    job = outputs._Maps(run(par))
+    job = _maps_job._Maps(run(par))
     job.prepare()
     job._png[0]["lang"] = "en"
     with pytest.raises(AssertionError, match="drawn again"):

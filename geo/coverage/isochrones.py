@@ -13,6 +13,7 @@ typically overstates the reachable area by half or more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -59,6 +60,7 @@ def isochrones(
     method: Literal["grid", "exact", "convex"] = "grid",
     simplify_m: float = 5.0,
     cell_m: float | None = None,
+    on_level: Callable[[str, gpd.GeoDataFrame], object] | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons per site (or unioned per kind) at one or more walk times.
 
@@ -81,6 +83,9 @@ def isochrones(
         Grid cell in metres for ``method="grid"`` (default: 11 m, or 1/70 of the walk
         (14.3 m for 1000 m), or ``simplify_m``, whichever is coarsest: finer detail would be
         simplified away).
+    on_level
+        Called with each level's name and its rows of the result (WGS84) as soon as they
+        exist, the run's main level first (a map can draw it while the others are made).
 
     Returns
     -------
@@ -96,7 +101,7 @@ def isochrones(
     sites = res.sites.iloc[res.usable_sites].reset_index(drop=True)
     sid, kind = _site_labels(sites)
     if method == "grid" and len(sites) and levels:
-        return _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites)
+        return _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites, on_level)
     snap = res.site_snap.take(res.usable_sites)
     sx, sy = net.project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
     frames = []
@@ -114,6 +119,8 @@ def isochrones(
             f = _site_frame(res, shapely.simplify(polys, simplify_m), sid, kind, sites, by)
         _finish(f, limit, level, method, cfg)
         frames.append(f.to_crs(4326))
+        if on_level is not None:
+            on_level(level, frames[-1])
     if not frames:
         return _empty_isochrones()
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
@@ -194,8 +201,10 @@ def _empty_isochrones() -> gpd.GeoDataFrame:
     )
 
 
-def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> gpd.GeoDataFrame:
-    """All levels at once from one reach (the largest level's), drawn on a grid."""
+def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites,
+                     on_level=None) -> gpd.GeoDataFrame:  # fmt: skip
+    """All levels at once from one reach (the largest level's), drawn on a grid; with
+    ``on_level``, the main level first (each level is made alone: the order changes nothing)."""
     cfg = res.config
     net = res.network
     limits = np.array([lim for _, lim in levels], float)
@@ -214,8 +223,12 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
         (snap.edge, snap.t, snap.leg, np.column_stack([snap.x, snap.y])),
         np.column_stack([sx, sy]),
     )
-    frames = []
-    for level, limit in levels:
+    frames: dict[int, gpd.GeoDataFrame] = {}
+    order = list(range(len(levels)))
+    if on_level is not None:  # the main level first
+        order.sort(key=lambda i: levels[i][0] != cfg.main_level)
+    for i in order:
+        level, limit = levels[i]
         cell = cell_m if cell_m is not None else max(CELL_M, simplify_m, limit / CELLS_PER_LIMIT)
         sc = _gf.street_cells(net, cell)
         feats = _gf.level_features(net, sc, rows, limit)
@@ -232,8 +245,10 @@ def _grid_isochrones(res, levels, by, simplify_m, cell_m, sid, kind, sites) -> g
                 crs=net.metric_crs,
             )
         _finish(f, limit, level, "grid", cfg)
-        frames.append(f)
-    out = pd.concat(frames, ignore_index=True)
+        frames[i] = f
+        if on_level is not None:
+            on_level(level, f.to_crs(4326))
+    out = pd.concat([frames[i] for i in range(len(levels))], ignore_index=True)
     return gpd.GeoDataFrame(out, crs=net.metric_crs).to_crs(4326)
 
 
