@@ -399,3 +399,50 @@ def test_build_network_same_with_and_without_the_extension(name, monkeypatch):
         assert x.dtype == y.dtype, k
         assert x.shape == y.shape, k
         assert np.array_equal(x, y), k
+
+
+# --- ways to lines --------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=12), st.booleans())
+def test_whole_ways_equal_the_run_split_when_every_vertex_is_located(counts, with_missing):
+    """The shortcut for complete extracts gives what cutting at missing vertices gives."""
+    from geo.network._osm import _split_at_missing, _split_runs, _whole_ways
+
+    c = np.asarray(counts, np.int64)
+    n = int(c.sum())
+    lon = np.arange(n, dtype=float) / 7
+    if with_missing and n:
+        lon[n // 2] = opl.NO_LOCATION
+    ways = opl._Ways(
+        n_read=c.size,
+        osmid=np.arange(c.size, dtype=np.int64) + 100,
+        highway=np.full(c.size, "path", object),
+        name=np.full(c.size, "", object),
+        counts=c,
+        ref=np.arange(n, dtype=np.int64) * 3,
+        lon=lon,
+        lat=-lon,
+    )
+    general = _split_runs(ways, ways.lon != opl.NO_LOCATION)
+    got = _split_at_missing(ways)
+    if not (with_missing and n):
+        got = _whole_ways(ways)
+    for k in ("ref", "lon", "lat", "line", "way"):
+        x, y = getattr(got, k), getattr(general, k)
+        assert x.dtype == y.dtype, k
+        assert x.tolist() == y.tolist(), k
+    assert got.n_missing == general.n_missing
+
+
+def test_file_without_any_located_vertex_is_a_clear_error(tmp_path, path_kind):
+    from geo.network._osm import read_osm
+
+    path = tmp_path / "cut.osm"
+    path.write_text(
+        '<?xml version="1.0"?><osm version="0.6"><way id="1"><nd ref="1"/><nd ref="2"/>'
+        '<tag k="highway" v="path"/></way></osm>'
+    )
+    with pytest.raises(NetworkError, match="no walkable streets"):
+        read_osm(path)

@@ -188,9 +188,29 @@ def _ways_from_opl(data: bytes) -> _Ways:
 
 def _split_at_missing(ways: _Ways) -> _Lines:
     """Cut ways at vertices without a location; drop pieces of a single vertex."""
+    valid = ways.lon != NO_LOCATION
+    if valid.all():  # the usual case (complete extracts): every way of 2+ vertices is a line
+        return _whole_ways(ways)
+    return _split_runs(ways, valid)
+
+
+def _whole_ways(ways: _Ways) -> _Lines:
+    """:func:`_split_runs` when every vertex has a location, without its per-vertex passes."""
+    long_enough = ways.counts >= 2
+    way = np.flatnonzero(long_enough)
+    line = np.repeat(np.arange(way.size), ways.counts[way])
+    if long_enough.all():
+        ref, lon, lat = ways.ref, ways.lon, ways.lat
+    else:
+        keep = np.repeat(long_enough, ways.counts)
+        ref, lon, lat = ways.ref[keep], ways.lon[keep], ways.lat[keep]
+    return _Lines(ref=ref, lon=lon, lat=lat, line=line, way=way, n_missing=0)
+
+
+def _split_runs(ways: _Ways, valid: np.ndarray) -> _Lines:
+    """Runs of located vertices of each way (``valid``), of 2 vertices or more."""
     n_v = ways.ref.size
     way_of = np.repeat(np.arange(ways.counts.size), ways.counts)
-    valid = ways.lon != NO_LOCATION
     first_in_way = np.ones(n_v, bool)
     first_in_way[1:] = way_of[1:] != way_of[:-1]
     prev_valid = np.ones(n_v, bool)
@@ -199,7 +219,8 @@ def _split_at_missing(ways: _Ways) -> _Lines:
     run = np.cumsum(starts) - 1  # the run of every located vertex
     run_len = np.bincount(run[valid], minlength=int(starts.sum()))
     keep_run = run_len >= 2
-    keep = valid & keep_run[np.maximum(run, 0)]
+    keep = valid.copy()
+    keep[valid] = keep_run[run[valid]]
     line_of_run = np.cumsum(keep_run) - 1
     return _Lines(
         ref=ways.ref[keep],
