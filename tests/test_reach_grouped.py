@@ -174,3 +174,37 @@ def test_lengths_shorter_than_lines_still_reach_the_rim(grouped):
         mine = got.node[got.site == s]
         assert np.array_equal(np.sort(mine), want)
         assert (d[want] > 1249.0).any()  # the rim node is in
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 60),
+    half=st.floats(0.0, 3000.0),
+    offset=st.floats(-5e5, 5e5),
+)
+def test_property_box_query_equals_the_kd_tree(seed, n, half, offset):
+    """nodes_in_box (a coverage run's box search, no k-d tree) finds exactly the nodes of
+    cKDTree.query_ball_point(p=inf), sorted, nodes on the box's edges included."""
+    from scipy.spatial import cKDTree
+
+    from geo.coverage.core import nodes_in_box
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-2000, 2000, (n, 2)) + offset
+    centre = (float(rng.uniform(-1000, 1000) + offset), float(rng.uniform(-1000, 1000) + offset))
+    if n >= 4:  # nodes exactly on the edges and corners of the box
+        xy[0] = (centre[0] + half, centre[1])
+        xy[1] = (centre[0] - half, centre[1] + half)
+        xy[2] = (centre[0], centre[1] - half)
+        xy[3] = (np.nextafter(centre[0] + half, np.inf), centre[1])
+
+    class Net:  # what nodes_in_box reads of a network
+        pass
+
+    net = Net()
+    net.xy = xy  # type: ignore[attr-defined]
+    got = nodes_in_box(net, centre, half)  # type: ignore[arg-type]
+    want = np.sort(np.asarray(cKDTree(xy).query_ball_point(centre, half, p=np.inf), np.int64))
+    assert got.dtype == np.int64
+    assert np.array_equal(got, want)

@@ -48,6 +48,7 @@ from .core import (
     _node_tree,
     augment_graph,
     endpoint_costs,
+    nodes_in_box,
 )
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,9 @@ def reach_each(net: Network, sites: Snap, limit: float, which: Iterable[int]) ->
 
     Returns ``(site, nodes, dist)`` per site of ``which`` that reaches something.
     """
+    which = list(which)
+    if not which:  # nothing to search: no tree to build (scipy.spatial not even imported)
+        return []
     tree = _node_tree(net)
     csr = net.csr
     lookup = np.full(net.n_nodes, -1, np.int64)
@@ -239,8 +243,7 @@ def _search_group(
     x, y = sites.x[g], sites.y[g]
     half = max(np.ptp(x), np.ptp(y)) / 2 + float(r[g].max()) + 1.0
     centre = ((x.max() + x.min()) / 2, (y.max() + y.min()) / 2)
-    nodes = np.asarray(_node_tree(net).query_ball_point(centre, half, p=np.inf), np.int64)
-    nodes.sort()
+    nodes = nodes_in_box(net, centre, half)
     n = int(nodes.size)
     if g.size > 1 and g.size * n > BLOCK_VALUES:  # dense streets: halve the group
         half_g = np.array_split(g[np.argsort(x if np.ptp(x) >= np.ptp(y) else y)], 2)

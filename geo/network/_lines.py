@@ -30,7 +30,6 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .. import crs as _crs
 from .._errors import InputError, NetworkError
@@ -269,6 +268,8 @@ def _junctions(
     joinable = ~is_grade[line_of] | first | last
     utm = _crs.utm_crs(coords[:, 0], coords[:, 1])
     x, y = _crs.from_wgs84(coords[:, 0], coords[:, 1], utm)
+    from scipy.spatial import cKDTree  # here only: an OSM network never needs scipy.spatial
+
     cand = np.flatnonzero(joinable)
     pairs = cKDTree(np.column_stack([x[cand], y[cand]])).query_pairs(snap_m, output_type="ndarray")
     adj = coo_matrix((np.ones(len(pairs)), (cand[pairs[:, 0]], cand[pairs[:, 1]])), shape=(nv, nv))
