@@ -176,3 +176,37 @@ def test_labels_without_the_csr_are_those_from_it(case):
     _, raw = connected_components(weighted.csr, directed=False)
     sizes = np.bincount(labels)
     assert np.all(np.diff(sizes) <= 0) and len(set(raw.tolist())) == sizes.size
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["footway", "residential", "", "步行街", "a,b=c%"]), max_size=20),
+    # (NumPy's fixed-width text drops trailing NULs, in either layout)
+    st.lists(st.text(st.characters(blacklist_characters="\x00"), max_size=6), max_size=20),
+)
+def test_npz_text_columns_round_trip_as_codes(tmp_path_factory, highway, name):
+    """The text columns are stored as codes into their distinct values and come back as the
+    same texts; a file that stores them as fixed-width text (older versions) still loads."""
+    m = min(len(highway), len(name))
+    n = 2 * m
+    u, v = np.arange(0, n, 2), np.arange(1, n, 2)
+    net = _network(n, u, v, np.full(m, 10.0))
+    object.__setattr__(net, "edge_highway", np.array(highway[:m], object))
+    object.__setattr__(net, "edge_name", np.array(name[:m], object))
+    path = tmp_path_factory.mktemp("npz") / "net.npz"
+    net.save_npz(path)
+    with np.load(path) as z:
+        assert "edge_name_codes" in z.files and "edge_name" not in z.files
+    back = Network.load_npz(path)
+    for k in ("edge_highway", "edge_name"):
+        got = getattr(back, k)
+        assert got.dtype == object and got.tolist() == [str(x) for x in getattr(net, k)]
+    old = {k: getattr(net, k) for k in ("node_id", "lon", "lat", "edge_u", "edge_v", "length",
+                                        "geom_offsets", "geom_lon", "geom_lat", "edge_osmid")}  # fmt: skip
+    old["edge_highway"] = net.edge_highway.astype(str)
+    old["edge_name"] = net.edge_name.astype(str)
+    old["meta_json"] = np.array("{}")
+    np.savez(path, **old)
+    again = Network.load_npz(path)
+    assert again.edge_name.tolist() == back.edge_name.tolist()
+    assert again.edge_highway.tolist() == back.edge_highway.tolist()
