@@ -8,7 +8,8 @@ The same script measures the code it imports, so an old checkout is measured by 
     python benchmarks/osm_parse.py graphml PBF OUT.graphml        # parse, then save_graphml (timed)
     python benchmarks/osm_parse.py opl OPL                         # _ways_from_opl on an OPL dump
 
-``--numpy`` forces the NumPy OPL path where the compiled parser (geo/network/_oplc.c) is built.
+``--numpy`` forces the NumPy OPL path where the compiled parser (geo/network/_oplc.c) is built;
+``--threads N`` sets the compiled parser's threads (default: 2 where there are 2 cores).
 An OPL dump is libosmium's text for a PBF (``geo.network._osm._opl_text``), read with
 ``Path.read_bytes()`` before the clock starts.
 
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("pbf", help="the PBF (opl: an OPL dump)")
     ap.add_argument("extra", nargs="*", help="county: BOUNDARIES ROW; graphml: OUT.graphml")
     ap.add_argument("--numpy", action="store_true", help="force the NumPy OPL path")
+    ap.add_argument("--threads", type=int, help="threads of the compiled OPL parser")
     a = ap.parse_args()
 
     import geo
@@ -41,11 +43,13 @@ def main() -> None:
 
         if a.numpy:
             _opl.PARSER = None
+        if a.threads:
+            _opl.OPL_THREADS = a.threads
         parser = "numpy" if _opl.PARSER is None else "compiled"
     except ImportError:  # a checkout from before the compiled parser
         pass
     if a.what == "opl":
-        _opl_only(a.pbf, parser)
+        _opl_only(a.pbf, parser + (f", {a.threads} threads" if a.threads else ""))
         return
     cfg = Config(use_cache=False)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -247,6 +247,41 @@ def test_unescape_compiled_equals_python(values):
     assert got == want
 
 
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_WAY, max_size=10), st.integers(2, 16), st.booleans())
+def test_threads_give_the_same_result(ways, threads, malformed):
+    """The text cut into chunks parsed in parallel: the same arrays, tags (codes in order of
+    first appearance) and the same first error."""
+    data = _opl_of(ways)
+    if malformed and ways:  # a bad line somewhere: the first one is reported, by line number
+        lines = data.split(b"\n")
+        lines[len(lines) // 3] = b"w1 Thighway=a Nn1x1y"
+        lines[2 * len(lines) // 3] = b"w2 Thighway=a Nn1xaby2"
+        data = b"\n".join(lines)
+    keys = tuple(k.encode() for k in ("highway", "name", "foot", "name:en"))
+
+    def run(n):
+        try:
+            out = COMPILED.parse(data, keys, n)
+        except (ValueError, OverflowError) as exc:
+            return repr(exc)
+        return [bytes(x) for x in out[:5]] + [out[5], out[6]]
+
+    assert run(threads) == run(1)
+
+
+@needs_compiled
+def test_threads_on_a_real_file():
+    data = _opl_text(Path(demo_pbf()))
+    keys = tuple(k.encode() for k in ("highway", "name", *_WALK_EXCLUDE))
+    one = COMPILED.parse(data, keys, 1)
+    for n in (2, 3, 16):
+        many = COMPILED.parse(data, keys, n)
+        assert [bytes(x) for x in many[:5]] == [bytes(x) for x in one[:5]]
+        assert many[5:] == one[5:]
+
+
 # --- coordinates ----------------------------------------------------------------------------
 
 _DIGITS = st.text("0123456789", min_size=1, max_size=4)

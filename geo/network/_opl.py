@@ -12,6 +12,7 @@ values are unescaped and filtered once per distinct value, here, for both.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ _OPL_NEWLINE = re.compile(r"%0*[aA]%")
 _OPL_TO_TSV = bytes.maketrans(b"xy,", b"\t\t\n")
 #: Bytes of OPL text parsed at a time by the NumPy path (bounds its temporary copies).
 OPL_CHUNK_BYTES = 16 * 2**20
+#: Threads of the compiled parser (each parses a chunk of whole lines; same result as one), and
+#: the text it takes to use more than one.
+OPL_THREADS = min(2, os.cpu_count() or 1)
+OPL_THREADS_FROM_BYTES = 4 * 2**20
 
 
 @dataclass
@@ -112,8 +117,9 @@ def _parse_compiled(data: bytes, keys: tuple[str, ...]) -> _Raw:
     for key in keys:
         _check_key(key)
     try:
+        threads = OPL_THREADS if len(data) >= OPL_THREADS_FROM_BYTES else 1
         osmid, counts, ref, lon, lat, tags, _slow = PARSER.parse(
-            data, tuple(k.encode() for k in keys)
+            data, tuple(k.encode() for k in keys), threads
         )
     except OverflowError as exc:
         raise NetworkError(f"OSM node ids beyond 2**53 are not supported ({exc})") from exc

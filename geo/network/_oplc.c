@@ -1,6 +1,6 @@
 /* libosmium's OPL way lines in one compiled pass (geo.network._opl).
  *
- * parse(data, keys) -> (osmid, counts, ref, lon, lat, tags, slow)
+ * parse(data, keys, threads=1) -> (osmid, counts, ref, lon, lat, tags, slow)
  *
  * ``data`` holds lines ``w<id> [<field> ...] T<tags> N<nodes>`` as libosmium writes them
  * (``opl,locations_on_ways=true``): fields separated by one space, the node list last, each
@@ -28,20 +28,27 @@
  * correctly rounded parser); anything else is an error.
  *
  * Errors: ValueError("line N: ...") for text of another form, OverflowError for node ids of
- * 2**53 or more in absolute value. Plain C on the buffer protocol; the GIL is released for
- * both passes over the text.
+ * 2**53 or more in absolute value (the first error in the text). Plain C on the buffer
+ * protocol; the GIL is released for both passes over the text. With threads > 1 (at most 16)
+ * the text is cut into that many chunks of whole lines, parsed in parallel threads (POSIX;
+ * one after the other elsewhere) into their parts of the arrays; each chunk's distinct tag
+ * values are then merged into the first chunk's, in order, so the result is the same.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <pthread.h>
+#endif
 
 #define MAX_KEYS 32
 #define NO_LOCATION 1e9
 #define ID_LIMIT (UINT64_C(1) << 53)
 #define FAST_DIGITS 15
 #define FAST_DECIMALS 7
+#define MAX_THREADS 16
 
 static const double POW10[FAST_DECIMALS + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
 
@@ -79,8 +86,9 @@ typedef struct {
     Py_ssize_t n_lines, n_vert;
     tag_t tags[MAX_KEYS];
     grow_t slow;
-    /* error */
-    Py_ssize_t err_line;
+    /* the pass's result; the line of its error, within this chunk of the text */
+    int code;
+    Py_ssize_t err_line, line_off;
     const char *err_what;
 } state_t;
 
@@ -303,13 +311,13 @@ rehash(tag_t *t)
     return 1;
 }
 
-/* One tag of a key on a line: its line, and the code of its value (a new value is appended to
- * the distinct values, joined by "\n", which OPL escapes inside values). */
-static int
-add_tag(tag_t *t, Py_ssize_t line, const char *val, size_t len)
+/* The code of a value (a new value is appended to the distinct values, joined by "\n", which
+ * OPL escapes inside values); -1 when out of memory. */
+static int64_t
+value_code(tag_t *t, const char *val, size_t len)
 {
     if (2 * (t->n_values + 1) > t->cap && !rehash(t))
-        return 0;
+        return -1;
     uint64_t h = hash_bytes(val, len);
     size_t k = (size_t)h & (t->cap - 1);
     while (t->slots[k].code >= 0) {
@@ -322,13 +330,44 @@ add_tag(tag_t *t, Py_ssize_t line, const char *val, size_t len)
     slot_t *s = &t->slots[k];
     if (s->code < 0) {
         if (t->n_values && !grow(&t->vals, "\n", 1))
-            return 0;
+            return -1;
         *s = (slot_t){h, t->vals.len, len, (int64_t)t->n_values++};
         if (!grow(&t->vals, val, len))
-            return 0;
+            return -1;
     }
-    int64_t at = line;
-    return grow(&t->lines, &at, sizeof at) && grow(&t->codes, &s->code, sizeof s->code);
+    return s->code;
+}
+
+/* One tag of a key: its line and the code of its value. */
+static int
+add_tag(tag_t *t, int64_t line, const char *val, size_t len)
+{
+    int64_t code = value_code(t, val, len);
+    return code >= 0 && grow(&t->lines, &line, sizeof line) && grow(&t->codes, &code, sizeof code);
+}
+
+/* The tags of a later chunk of the text appended to those of the earlier ones: its distinct
+ * values (in code order) get the codes they have there, or new ones after them. */
+static int
+merge_tags(tag_t *into, const tag_t *from, int64_t line_off)
+{
+    int64_t *map = malloc((from->n_values ? from->n_values : 1) * sizeof(int64_t));
+    int ok = map != NULL;
+    const char *p = from->vals.buf, *end = p + from->vals.len;
+    for (size_t i = 0; ok && i < from->n_values; i++) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        e = e ? e : end;
+        map[i] = value_code(into, p, (size_t)(e - p));
+        ok = map[i] >= 0;
+        p = e + 1;
+    }
+    const int64_t *lines = (const int64_t *)from->lines.buf, *codes = (const int64_t *)from->codes.buf;
+    for (size_t i = 0; ok && i < from->lines.len / sizeof(int64_t); i++) {
+        int64_t line = lines[i] + line_off;
+        ok = grow(&into->lines, &line, sizeof line) && grow(&into->codes, &map[codes[i]], 8);
+    }
+    free(map);
+    return ok;
 }
 
 /* The tags of one line, from p (just after 'T'); returns where they end, or NULL. */
@@ -348,7 +387,7 @@ parse_tags(state_t *st, const char *p, Py_ssize_t line, int *code)
             for (Py_ssize_t j = 0; j < st->n_keys; j++) {
                 if (st->key_len[j] != klen || memcmp(st->key[j], k, klen) != 0)
                     continue;
-                if (!add_tag(&st->tags[j], line, val, (size_t)(p - val))) {
+                if (!add_tag(&st->tags[j], (int64_t)line, val, (size_t)(p - val))) {
                     *code = E_MEMORY;
                     return NULL;
                 }
@@ -455,16 +494,124 @@ tag_results(state_t *st)
     return out;
 }
 
+/* The error of the first chunk that has one, if any, as a Python exception. */
 static int
-set_error(state_t *st, int code)
+set_error(state_t *ch, int n)
 {
-    if (code == E_MEMORY)
-        PyErr_NoMemory();
-    else if (code == E_BIG_ID)
-        PyErr_Format(PyExc_OverflowError, "line %zd: %s", st->err_line, st->err_what);
-    else if (code != E_OK)
-        PyErr_Format(PyExc_ValueError, "line %zd: %s", st->err_line, st->err_what);
-    return code == E_OK;
+    for (int i = 0; i < n; i++) {
+        state_t *st = &ch[i];
+        Py_ssize_t line = st->err_line + st->line_off;
+        if (st->code == E_MEMORY)
+            PyErr_NoMemory();
+        else if (st->code == E_BIG_ID)
+            PyErr_Format(PyExc_OverflowError, "line %zd: %s", line, st->err_what);
+        else if (st->code != E_OK)
+            PyErr_Format(PyExc_ValueError, "line %zd: %s", line, st->err_what);
+        if (st->code != E_OK)
+            return 0;
+    }
+    return 1;
+}
+
+static void *
+run_count(void *arg)
+{
+    state_t *st = arg;
+    st->code = count(st);
+    return NULL;
+}
+
+static void *
+run_parse(void *arg)
+{
+    state_t *st = arg;
+    st->code = parse_all(st);
+    return NULL;
+}
+
+/* fn on every chunk, each in its own thread (the first in this one). */
+static void
+run_chunks(state_t *ch, int n, void *(*fn)(void *))
+{
+#ifndef _WIN32
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int i = 1; i < n; i++)
+        started[i] = pthread_create(&tid[i], NULL, fn, &ch[i]) == 0;
+    fn(&ch[0]);
+    for (int i = 1; i < n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            fn(&ch[i]);
+    }
+#else
+    for (int i = 0; i < n; i++)
+        fn(&ch[i]);
+#endif
+}
+
+/* n chunks of whole lines, about equally long (some may be empty). */
+static void
+split_chunks(state_t *ch, int n, const char *s, Py_ssize_t len)
+{
+    const char *at = s;
+    for (int i = 0; i < n; i++) {
+        const char *end = s + len;
+        if (i + 1 < n) {
+            const char *q = s + len / n * (i + 1);
+            q = q > at ? q : at;
+            const char *nl = q > s ? memchr(q - 1, '\n', (size_t)(s + len - (q - 1))) : q - 1;
+            end = q == s ? s : (nl ? nl + 1 : s + len);
+        }
+        ch[i].s = at;
+        ch[i].end = end;
+        at = end;
+    }
+}
+
+/* The chunks' arrays are parts of the whole arrays; line and vertex offsets from pass 1. */
+static void
+place_chunks(state_t *ch, int n, void **ptr)
+{
+    Py_ssize_t lines = 0, verts = 0;
+    for (int i = 0; i < n; i++) {
+        ch[i].line_off = lines;
+        ch[i].osmid = (int64_t *)ptr[0] + lines;
+        ch[i].counts = (int64_t *)ptr[1] + lines;
+        ch[i].ref = (int64_t *)ptr[2] + verts;
+        ch[i].lon = (double *)ptr[3] + verts;
+        ch[i].lat = (double *)ptr[4] + verts;
+        lines += ch[i].n_lines;
+        verts += ch[i].n_vert;
+    }
+}
+
+static int
+merge_chunks(state_t *ch, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (Py_ssize_t j = 0; j < ch[0].n_keys; j++)
+            if (!merge_tags(&ch[0].tags[j], &ch[i].tags[j], ch[i].line_off)) {
+                ch[0].code = E_MEMORY;
+                return 0;
+            }
+    return 1;
+}
+
+static void
+free_chunks(state_t *ch, int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < MAX_KEYS; j++) {
+            free(ch[i].tags[j].lines.buf);
+            free(ch[i].tags[j].codes.buf);
+            free(ch[i].tags[j].vals.buf);
+            free(ch[i].tags[j].slots);
+        }
+        free(ch[i].slow.buf);
+    }
+    free(ch);
 }
 
 static int
@@ -489,56 +636,73 @@ read_keys(state_t *st, PyObject *keys)
 }
 
 static PyObject *
+results(state_t *ch, int n, PyObject **arr)
+{
+    Py_ssize_t slow = 0;
+    for (int i = 0; i < n; i++) {
+        if (!finish_slow(&ch[i]))
+            return NULL;
+        slow += (Py_ssize_t)(ch[i].slow.len / sizeof(slow_t));
+    }
+    PyObject *tags = tag_results(&ch[0]);
+    if (tags == NULL)
+        return NULL;
+    return Py_BuildValue("(OOOOONn)", arr[0], arr[1], arr[2], arr[3], arr[4], tags, slow);
+}
+
+static PyObject *
 parse(PyObject *self, PyObject *args)
 {
     (void)self;
     Py_buffer data;
     PyObject *keys, *res = NULL, *arr[5] = {NULL, NULL, NULL, NULL, NULL};
-    if (!PyArg_ParseTuple(args, "y*O", &data, &keys))
+    int n = 1;
+    if (!PyArg_ParseTuple(args, "y*O|i", &data, &keys, &n))
         return NULL;
-    state_t st;
-    memset(&st, 0, sizeof st);
-    st.s = data.buf;
-    st.end = st.s + data.len;
-    int code = E_OK;
-    if (read_keys(&st, keys)) {
+    n = n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : n);
+    state_t *ch = calloc((size_t)n, sizeof(state_t));
+    if (ch == NULL) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    if (read_keys(&ch[0], keys)) {
+        for (int i = 1; i < n; i++)
+            memcpy(&ch[i], &ch[0], sizeof(state_t));
+        split_chunks(ch, n, data.buf, data.len);
         Py_BEGIN_ALLOW_THREADS
-        code = count(&st);
+        run_chunks(ch, n, run_count);
         Py_END_ALLOW_THREADS
-        if (set_error(&st, code)) {
+        Py_ssize_t lines = 0, verts = 0;
+        for (int i = 0; i < n; i++) {
+            ch[i].line_off = lines;
+            lines += ch[i].n_lines;
+            verts += ch[i].n_vert;
+        }
+        if (set_error(ch, n)) {
             void *ptr[5];
             int ok = 1;
             for (int i = 0; i < 5; i++) {
-                arr[i] = new_array(i < 2 ? st.n_lines : st.n_vert, &ptr[i]);
+                arr[i] = new_array(i < 2 ? lines : verts, &ptr[i]);
                 ok = ok && arr[i] != NULL;
             }
             if (ok) {
-                st.osmid = ptr[0];
-                st.counts = ptr[1];
-                st.ref = ptr[2];
-                st.lon = ptr[3];
-                st.lat = ptr[4];
+                place_chunks(ch, n, ptr);
                 Py_BEGIN_ALLOW_THREADS
-                code = parse_all(&st);
+                run_chunks(ch, n, run_parse);
+                int failed = 0;
+                for (int i = 0; i < n; i++)
+                    failed = failed || ch[i].code != E_OK;
+                if (!failed)
+                    merge_chunks(ch, n);
                 Py_END_ALLOW_THREADS
-                if (set_error(&st, code) && finish_slow(&st)) {
-                    PyObject *tags = tag_results(&st);
-                    if (tags != NULL)
-                        res = Py_BuildValue("(OOOOONn)", arr[0], arr[1], arr[2], arr[3], arr[4],
-                                            tags, (Py_ssize_t)(st.slow.len / sizeof(slow_t)));
-                }
+                if (set_error(ch, n))
+                    res = results(ch, n, arr);
             }
         }
     }
     for (int i = 0; i < 5; i++)
         Py_XDECREF(arr[i]);
-    for (int j = 0; j < MAX_KEYS; j++) {
-        free(st.tags[j].lines.buf);
-        free(st.tags[j].codes.buf);
-        free(st.tags[j].vals.buf);
-        free(st.tags[j].slots);
-    }
-    free(st.slow.buf);
+    free_chunks(ch, n);
     PyBuffer_Release(&data);
     return res;
 }
@@ -620,8 +784,8 @@ unescape(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"parse", parse, METH_VARARGS,
-     "parse(data, keys) -> (osmid, counts, ref, lon, lat, tags, slow): libosmium's OPL way "
-     "lines in one compiled pass (see geo/network/_oplc.c)."},
+     "parse(data, keys, threads=1) -> (osmid, counts, ref, lon, lat, tags, slow): libosmium's "
+     "OPL way lines in one compiled pass (see geo/network/_oplc.c)."},
     {"unescape", unescape, METH_VARARGS,
      "unescape(values) -> list[str]: OPL values joined by \"\\n\", each decoded and "
      "unescaped."},

@@ -1,5 +1,5 @@
 def parse(
-    data: bytes, keys: tuple[bytes, ...], /
+    data: bytes, keys: tuple[bytes, ...], threads: int = 1, /
 ) -> tuple[
     bytearray,
     bytearray,
