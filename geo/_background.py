@@ -47,6 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import ServiceCircleError
+from ._memory import imports_uncollected
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +257,8 @@ def _child(fn, args, kw, input_fds: tuple[int, int | None], in_w: int | None, ou
         try:
             parts = _Parts(in_r, store) if in_r >= 0 else None  # read from now on
             if prepare is not None:
-                prepare()
+                with imports_uncollected():  # prepare imports what the writer needs
+                    prepare()
             inputs = _inputs(parts, early) if parts is not None else {}
             if inputs is None:  # the parent stopped before sending it all: nothing to write
                 answer = (_CANCELLED, None)

@@ -13,6 +13,7 @@ rose 2-4%.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -57,3 +58,21 @@ def big_arrays_in_heap() -> Iterator[bool]:
             libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
             libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
             libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def imports_uncollected() -> Iterator[None]:
+    """No garbage collection within the block, then what it made is frozen out of the
+    collector's way (:func:`gc.freeze`) and collection resumes as it was. For a block of
+    imports in a process that lives only for one command: the modules, classes and functions
+    they make live to the exit, and every collection the allocations trigger meanwhile walks
+    them all again (Helsinki coverage: 0.06-0.07 s of the command's imports, 0.13-0.17 s of the
+    maps' child's folium and matplotlib)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()

@@ -3,6 +3,7 @@ come back, nothing is left running, and the files are the same as when written i
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -398,3 +399,23 @@ def test_map_png_is_finished_from_the_main_level_alone(tmp_path):
     assert (tmp_path / "early" / "map.png").read_bytes() == (
         tmp_path / "end" / "map.png"
     ).read_bytes()
+
+
+_PREPARED: list[bool] = []
+
+
+def _note_collector() -> None:
+    _PREPARED.append(gc.isenabled())
+
+
+def _collector_states() -> tuple[list[bool], bool]:
+    return list(_PREPARED), gc.isenabled()
+
+
+@needs_fork
+def test_the_child_prepares_with_the_collector_off(forking):
+    """prepare (the child's imports) runs with no garbage collection; the writer with it."""
+    job = _background.start(_collector_states, wait_input=True, prepare=_note_collector)
+    job.send({})
+    assert job.result() == ([False], True)
+    assert gc.isenabled() and _PREPARED == []  # this process: unchanged

@@ -57,3 +57,33 @@ def test_the_program_freezes_its_imports_before_the_command_runs(monkeypatch, tm
         assert seen[0] == 0 and seen[1] > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_program_imports_its_command_with_the_collector_off(monkeypatch, tmp_path):
+    """Python's collector walks every object the imports make, again and again, while they
+    run: the program imports its command with it off (geo._memory.imports_uncollected)."""
+    import importlib
+
+    import geo.cli._parsers as parsers
+
+    seen: list[bool] = []
+    real = importlib.import_module
+
+    def record(name, *a):
+        seen.append(gc.isenabled())
+        return real(name, *a)
+
+    monkeypatch.setattr(parsers.importlib, "import_module", record)
+    monkeypatch.setattr(sys, "argv", ["servicecircle", "coverage", "--network", "x"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit):
+            main(["coverage", "--network", "x"])  # argument error: no command imported
+        args = ["network", "--source", str(tmp_path / "none.osm"), "--out",
+                str(tmp_path / "n.graphml")]  # fmt: skip
+        main(args)  # tests and notebooks: as they were
+        monkeypatch.setattr(sys, "argv", ["servicecircle", *args])
+        main()
+        assert seen == [True, False] and gc.isenabled()
+    finally:
+        gc.unfreeze()

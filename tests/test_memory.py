@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
 
 import numpy as np
@@ -61,3 +62,29 @@ def test_without_glibc_nothing_changes(monkeypatch):
     monkeypatch.setattr(_memory, "_libc", lambda: None)
     with _memory.big_arrays_in_heap() as ok:
         assert ok is False
+
+
+def test_imports_uncollected_collects_nothing_then_freezes_what_it_made():
+    runs: list[str] = []
+
+    def seen(phase, info) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.unfreeze()
+    gc.callbacks.append(seen)
+    try:
+        before = gc.get_freeze_count()
+        with _memory.imports_uncollected():
+            assert not gc.isenabled()
+            made = [[i] for i in range(50_000)]  # far above the threshold of a collection
+        assert runs == [] and gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(made)
+        gc.disable()  # a collector already off stays off
+        with _memory.imports_uncollected():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+        gc.unfreeze()
