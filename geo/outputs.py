@@ -304,8 +304,14 @@ def _start_workbook(res, path: Path, paths: dict, summary: dict, write_map: bool
         summary = {**summary, "map": {"file": "map.html"}}
     return _background.start(
         _write_workbook, res, path, dict(paths), summary, proposal, lang, parallel=parallel,
-        what=path.name, nice=WORKBOOK_NICE,
+        what=path.name, nice=WORKBOOK_NICE, prepare=_warm_workbook,
     )  # fmt: skip
+
+
+def _warm_workbook() -> None:
+    """The workbook's modules, imported first in its child (with no garbage collection
+    meanwhile: :func:`geo._memory.imports_uncollected`)."""
+    from . import report_xlsx  # noqa: F401
 
 
 def _write_workbook(res, path: Path, paths: dict, summary: dict, proposal, lang: str) -> Path:
