@@ -471,13 +471,16 @@ def test_whole_ways_equal_the_run_split_when_every_vertex_is_located(counts, wit
     assert got.n_missing == general.n_missing
 
 
-def test_file_without_any_located_vertex_is_a_clear_error(tmp_path, path_kind):
+@pytest.mark.parametrize("tag", ["highway", "building"])
+def test_file_without_any_located_vertex_or_highway_is_a_clear_error(tmp_path, path_kind, tag):
+    """Every vertex outside the extract, or no highway at all (libosmium's OPL text is then
+    empty, which the reader does not map): the usual error, not a crash."""
     from geo.network._osm import read_osm
 
     path = tmp_path / "cut.osm"
     path.write_text(
         '<?xml version="1.0"?><osm version="0.6"><way id="1"><nd ref="1"/><nd ref="2"/>'
-        '<tag k="highway" v="path"/></way></osm>'
+        f'<tag k="{tag}" v="path"/></way></osm>'
     )
     with pytest.raises(NetworkError, match="no walkable streets"):
         read_osm(path)

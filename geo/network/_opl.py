@@ -12,6 +12,7 @@ values are unescaped and filtered once per distinct value, here, for both.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from collections.abc import Mapping
@@ -69,14 +70,15 @@ class _Tag:
     values: np.ndarray  # (U,) str, unescaped
 
 
-def ways_from_opl(data: bytes, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
+def ways_from_opl(data: bytes | mmap.mmap, exclude: Mapping[str, re.Pattern[str]]) -> _Ways:
     """The ways of OPL text that carry ``highway`` and none of the ``exclude`` tags (libosmium
     was asked for highway ways only; the check keeps the result exactly :func:`is_walkable`'s).
 
     Parameters
     ----------
     data
-        OPL way lines as libosmium writes them (``opl,locations_on_ways=true``).
+        OPL way lines as libosmium writes them (``opl,locations_on_ways=true``), as bytes or
+        a read-only map of the file.
     exclude
         Key -> pattern: a way is dropped when the (unescaped) value of one of these keys
         matches its pattern anywhere (``re.search``), as in Overpass ``[key!~pattern]``.

@@ -14,6 +14,7 @@ each distinct tag value once (issue 13: the per-vertex loop was about 8 of 15 s 
 from __future__ import annotations
 
 import logging
+import mmap
 import re
 import tempfile
 from collections.abc import Mapping
@@ -154,34 +155,45 @@ def osm_bbox(area, buffer_m: float) -> tuple[float, float, float, float]:
 
 def _read_walkable_ways(path: Path) -> _Ways:
     """One libosmium pass writes every highway way with its node locations as OPL; the walk
-    filter and the attributes are then read from that text."""
-    return _ways_from_opl(_opl_text(path))
+    filter and the attributes are then read from that text, mapped rather than copied."""
+    with tempfile.TemporaryDirectory(prefix="servicecircle-osm-") as tmp:
+        opl = Path(tmp) / "ways.opl"
+        _write_opl(path, opl)
+        if opl.stat().st_size == 0:  # no highway at all (an empty file cannot be mapped)
+            return _ways_from_opl(b"")
+        with open(opl, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            return _ways_from_opl(text)
 
 
 def _opl_text(path: Path) -> bytes:
     """Every highway way of an OSM file with its node locations, as libosmium's OPL text."""
-    import osmium
-
     with tempfile.TemporaryDirectory(prefix="servicecircle-osm-") as tmp:
         opl = Path(tmp) / "ways.opl"
-        target = osmium.io.File(str(opl), "opl,locations_on_ways=true,add_metadata=false")
-        locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
-        locations.ignore_errors()  # a vertex outside the extract keeps an invalid location
-        try:
-            with osmium.SimpleWriter(target) as writer:
-                osmium.apply(
-                    osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY),
-                    locations,
-                    osmium.filter.EntityFilter(osmium.osm.WAY),
-                    osmium.filter.KeyFilter("highway"),
-                    writer,
-                )
-        except RuntimeError as exc:  # libosmium parse errors
-            raise NetworkError(f"{path}: cannot read as OSM XML/PBF ({exc})") from exc
+        _write_opl(path, opl)
         return opl.read_bytes()
 
 
-def _ways_from_opl(data: bytes) -> _Ways:
+def _write_opl(path: Path, opl: Path) -> None:
+    """libosmium's OPL text of every highway way of ``path``, with node locations, to ``opl``."""
+    import osmium
+
+    target = osmium.io.File(str(opl), "opl,locations_on_ways=true,add_metadata=false")
+    locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+    locations.ignore_errors()  # a vertex outside the extract keeps an invalid location
+    try:
+        with osmium.SimpleWriter(target) as writer:
+            osmium.apply(
+                osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY),
+                locations,
+                osmium.filter.EntityFilter(osmium.osm.WAY),
+                osmium.filter.KeyFilter("highway"),
+                writer,
+            )
+    except RuntimeError as exc:  # libosmium parse errors
+        raise NetworkError(f"{path}: cannot read as OSM XML/PBF ({exc})") from exc
+
+
+def _ways_from_opl(data: bytes | mmap.mmap) -> _Ways:
     """The walkable ways of OPL way lines (see :func:`._opl.ways_from_opl`)."""
     return ways_from_opl(data, _WALK_EXCLUDE)
 
