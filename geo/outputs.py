@@ -311,6 +311,8 @@ def _start_workbook(res, path: Path, paths: dict, summary: dict, write_map: bool
 def _warm_workbook() -> None:
     """The workbook's modules, imported first in its child (with no garbage collection
     meanwhile: :func:`geo._memory.imports_uncollected`)."""
+    import xlsxwriter  # noqa: F401
+
     from . import report_xlsx  # noqa: F401
 
 
