@@ -289,3 +289,46 @@ def test_reports_from_files_read_during_the_run_are_the_same(
             pd.testing.assert_frame_equal(a[k], b[k])
         else:
             assert a[k] == b[k], k
+
+
+def test_network_cache_is_written_after_the_last_clip(inputs, tmp_path, events, monkeypatch):
+    """A source network not cached yet is parsed without the cache and stored after the last
+    county's piece (nothing waits for it then); the stored entry is what build_network loads
+    next time, equal to a fresh build."""
+    import numpy as np
+
+    import geo.network as gn
+    from geo.config import Config
+
+    store = gn.store_network
+
+    def logged_store(net, entry):
+        events.append(("store", entry.name))
+        return store(net, entry)
+
+    monkeypatch.setattr(gn, "store_network", logged_store)
+    graphml = tmp_path / "network.graphml"  # a file the cache keeps (an .npz is not cached)
+    gn.save_graphml(gn.build_network(inputs["network"]), graphml)
+    inputs = {**inputs, "network": graphml}
+    cfg = Config(cache_dir=tmp_path / "cache").replace(minutes=15.0, thresholds_min=(5.0, 10.0))
+    entry = gn.cache_entry(inputs["network"], config=cfg)
+    assert entry is not None and not entry.exists()
+    res = _audit(inputs, tmp_path / "out", workers=1, config=cfg)
+    assert res.summary["status"].eq("ok").all()
+    kinds = _kinds(events)
+    assert kinds.count("store") == 1 and kinds.index("store") > len(kinds) - 1 - kinds[::-1].index(
+        "clip"
+    ), events
+    assert kinds.index("run") < kinds.index("store")  # the first county ran before the store
+    assert entry.exists()
+    loads = []
+    monkeypatch.setattr(gn._cache, "load", lambda p, _l=gn._cache.load: loads.append(p) or _l(p))
+    cached = gn.build_network(inputs["network"], config=cfg)
+    fresh = gn.build_network(inputs["network"], config=cfg.replace(use_cache=False))
+    assert loads == [entry]
+    for k in ("node_id", "lon", "lat", "edge_u", "edge_v", "length", "geom_lon", "edge_name"):
+        assert np.array_equal(getattr(cached, k), getattr(fresh, k)), k
+    # a second audit (--force) loads the entry instead of parsing, and stores nothing
+    events.clear()
+    _audit(inputs, tmp_path / "out", workers=1, config=cfg, force=True)
+    assert "store" not in _kinds(events) and loads[-1] == entry

@@ -45,6 +45,7 @@ __all__ = [
     "ProjectedWithoutCRS",
     "background_for",
     "build_network",
+    "cache_entry",
     "concat_ranges",
     "file_hash",
     "from_networkx",
@@ -56,6 +57,7 @@ __all__ = [
     "read_vector_background",
     "save_graphml",
     "source_kind",
+    "store_network",
     "to_networkx",
 ]
 
@@ -164,21 +166,10 @@ def build_network(
         path = Path(source)
         if not path.exists():
             raise NetworkError(f"network file not found: {path}")
-        params = {
-            "kind": kind,
-            "crs": str(crs),
-            "noding": noding,
-            "grade": grade_column,
-            "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
-            "buffer": cfg.clip_buffer_m if area is not None else None,
-            "largest": largest_component,
-            "islands": keep_islands,
-        }
-        cpath = None
-        if cfg.use_cache:
-            t0 = time.perf_counter()
-            key = _cache.cache_key(_cache.file_hash(path), params)
-            cpath = _cache.cache_path(cfg.cache_dir, path, key)
+        t0 = time.perf_counter()
+        cpath = _entry(path, kind, cfg, area, crs, noding, grade_column, largest_component,
+                       keep_islands)  # fmt: skip
+        if cpath is not None:
             cached = _cache.load(cpath)
             if cached is not None:
                 logger.info("network from cache in %.3f s", time.perf_counter() - t0)
@@ -202,6 +193,54 @@ def build_network(
             _cache.store(net, cpath)
         return net
     return _finish(net, area, cfg, largest_component, keep_islands)
+
+
+def _entry(path: Path, kind: str, cfg: Config, area, crs, noding, grade, largest, islands):
+    """The cache entry of a network file built with these options (None: no caching)."""
+    if not cfg.use_cache:
+        return None
+    params = {
+        "kind": kind,
+        "crs": str(crs),
+        "noding": noding,
+        "grade": grade,
+        "area": hashlib.sha256(shapely.to_wkb(area)).hexdigest() if area else None,
+        "buffer": cfg.clip_buffer_m if area is not None else None,
+        "largest": largest,
+        "islands": islands,
+    }
+    return _cache.cache_path(cfg.cache_dir, path, _cache.cache_key(_cache.file_hash(path), params))
+
+
+def cache_entry(
+    source: str | Path | Any,
+    *,
+    config: Config | None = None,
+    boundary: object = None,
+    crs: object = None,
+    noding: Noding = "crossings",
+    grade_column: str | None = None,
+    largest_component: bool = False,
+    keep_islands: bool = False,
+) -> Path | None:
+    """Where :func:`build_network` keeps (or would keep) the network of ``source`` built with
+    these options, or None when it caches nothing (not a file, or ``config.use_cache`` off).
+
+    With :func:`store_network`, a caller can build with the cache off and write the entry
+    later, when nothing waits for it (the province audit: after the last county's piece).
+    """
+    cfg = config or Config()
+    kind = source_kind(source)
+    if kind in ("network", "npz") or kind.startswith("online") or not Path(source).exists():
+        return None
+    return _entry(Path(source), kind, cfg, _area_of(boundary), crs, noding, grade_column,
+                  largest_component, keep_islands)  # fmt: skip
+
+
+def store_network(net: Network, entry: Path) -> None:
+    """Write ``net`` to the cache entry ``entry`` (see :func:`cache_entry`), atomically and
+    checksummed; a full or read-only disk only warns."""
+    _cache.store(net, entry)
 
 
 def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) -> Network:
