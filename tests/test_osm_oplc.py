@@ -7,6 +7,9 @@ apply (the NumPy path is what installs without a C compiler get)."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -361,6 +364,63 @@ _MALFORMED = [
 def test_malformed_text_is_a_network_error(data, path_kind):
     with pytest.raises(NetworkError, match=r"cannot parse libosmium's OPL output \(.+\)"):
         _ways_from_opl(data)
+
+
+def test_every_prefix_of_a_line_parses_or_is_refused():
+    """Text cut anywhere (no final line feed): a result or a NetworkError, never a crash or a
+    read past the end; where both paths give a result, the same one."""
+    line = b"w-1 v2 Thighway=a,name=x%20%y,foot=%8def% Nn1x1.5y-2.25,n-2xy,n3x1e2y.5"
+    for k in range(len(line) + 1):
+        got = []
+        for parser in [COMPILED, None] if COMPILED is not None else [None]:
+            opl.PARSER = parser
+            try:
+                got.append(_ways_from_opl(line[:k]))
+            except NetworkError:
+                got.append(None)
+            finally:
+                opl.PARSER = COMPILED
+        if len(got) == 2 and got[0] is not None and got[1] is not None:
+            _assert_ways_equal(*got)
+    assert got[0] is not None and got[0].counts.tolist() == [3]
+
+
+@needs_compiled
+@pytest.mark.skipif(sys.platform != "linux", reason="mprotect through ctypes")
+def test_text_is_never_read_past_its_end():
+    """Every prefix of a line, placed so that it ends where an inaccessible page starts: the
+    parser refuses or parses it, never touching the page (the reader maps libosmium's file, so
+    a read past the end would fault). Run in a child process, which a fault would kill."""
+    child = textwrap.dedent(
+        """
+        import ctypes, mmap
+        from geo.network import _oplc
+        page = mmap.PAGESIZE
+        buf = mmap.mmap(-1, 3 * page)
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        assert libc.mprotect(addr + 2 * page, page, 0) == 0  # PROT_NONE
+        line = b"w1 Thighway=a,name=x%20%y Nn1x1y2\\nw-2 v2 Tfoo=%8def%,highway=b Nn1x1.5y-2.25,n-2xy,n3x1e2y.5"
+        parsed = 0
+        for k in range(len(line) + 1):
+            for threads in (1, 3):
+                view = memoryview(buf)[2 * page - k : 2 * page]
+                view[:] = line[:k]
+                try:
+                    _oplc.parse(view, (b"highway", b"name", b"foo"), threads)
+                    parsed += 1
+                except (ValueError, OverflowError):
+                    pass
+                view.release()
+        print(parsed)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10  # some prefixes are whole lines
 
 
 def test_node_ids_beyond_2_53_are_refused(path_kind):

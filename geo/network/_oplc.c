@@ -95,6 +95,8 @@ typedef struct {
 static int
 grow(grow_t *g, const void *src, size_t n)
 {
+    if (n == 0)
+        return 1;
     if (g->len + n > g->cap) {
         size_t cap = g->cap ? g->cap : 4096;
         while (cap < g->len + n)
@@ -135,7 +137,7 @@ count(state_t *st)
             q--;
             commas += *q == ',';
         }
-        if (q == p || *q != 'N')
+        if (q == p || q == e || *q != 'N') /* q == e: the line ends with a space */
             return fail(st, lines, "no node list (N) at the end of the line", E_SYNTAX);
         verts += q + 1 < e ? commas + 1 : 0;
         lines++;
@@ -353,9 +355,9 @@ merge_tags(tag_t *into, const tag_t *from, int64_t line_off)
 {
     int64_t *map = malloc((from->n_values ? from->n_values : 1) * sizeof(int64_t));
     int ok = map != NULL;
-    const char *p = from->vals.buf, *end = p + from->vals.len;
+    const char *p = from->vals.buf ? from->vals.buf : "", *end = p + from->vals.len;
     for (size_t i = 0; ok && i < from->n_values; i++) {
-        const char *e = memchr(p, '\n', (size_t)(end - p));
+        const char *e = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
         e = e ? e : end;
         map[i] = value_code(into, p, (size_t)(e - p));
         ok = map[i] >= 0;
