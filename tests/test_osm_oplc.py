@@ -423,6 +423,54 @@ def test_text_is_never_read_past_its_end():
     assert int(done.stdout) > 10  # some prefixes are whole lines
 
 
+_EDITS = st.lists(
+    st.tuples(
+        st.floats(0, 1),
+        st.sampled_from(["insert", "delete", "replace"]),
+        st.sampled_from([*"wnxyTN ,=\n-.1e%a"]),
+    ),
+    max_size=3,
+)
+
+
+def _edit(data: bytes, edits) -> bytes:
+    for at, op, ch in edits:
+        i = int(at * len(data))
+        c = ch.encode()
+        data = {
+            "insert": data[:i] + c + data[i:],
+            "delete": data[:i] + data[i + 1 :],
+            "replace": data[:i] + c + data[i + 1 :],
+        }[op]
+    return data
+
+
+@needs_compiled
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_WAY, max_size=4), _EDITS, st.integers(1, 4))
+def test_damaged_text_is_refused_or_parsed_consistently(ways, edits, threads):
+    """OPL with a few characters inserted, deleted or replaced: a ValueError/OverflowError, or
+    arrays that agree with each other (and, run under AddressSanitizer, no read outside the
+    text)."""
+    text = _edit(_opl_of(ways), edits).decode("utf-8", "replace")
+    try:
+        osmid, counts, ref, lon, lat, tags, _ = COMPILED.parse(
+            text.encode(), (b"highway",), threads
+        )
+    except (ValueError, OverflowError):
+        return
+    counts = np.frombuffer(counts, np.int64)
+    assert (
+        len(osmid)
+        == len(counts) * 8
+        == text.encode().count(b"\n") * 8 + (8 if text and not text.endswith("\n") else 0)
+    )
+    assert counts.sum() * 8 == len(ref) == len(lon) == len(lat)
+    line, code, values, n_values = tags[0]
+    assert len(line) == len(code)
+    assert np.frombuffer(code, np.int64).max(initial=-1) < n_values
+
+
 def test_node_ids_beyond_2_53_are_refused(path_kind):
     for nid in (2**53, -(2**53), 2**62):
         with pytest.raises(NetworkError, match=r"beyond 2\*\*53"):
