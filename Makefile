@@ -14,11 +14,11 @@ $(PY):
 venv: $(PY)
 
 # Re-install only when pyproject.toml or the compiled kernel (setup.py builds it) changes.
-$(VENV)/.installed-base: pyproject.toml setup.py geo/coverage/_fieldc.c geo/network/_oplc.c | $(PY)
+$(VENV)/.installed-base: pyproject.toml setup.py geo/coverage/_fieldc.c geo/network/_oplc.c geo/network/_oplc_lines.c geo/network/_oplc_values.c geo/network/_oplc.h | $(PY)
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml setup.py geo/coverage/_fieldc.c geo/network/_oplc.c | $(PY)
+$(VENV)/.installed-dev: pyproject.toml setup.py geo/coverage/_fieldc.c geo/network/_oplc.c geo/network/_oplc_lines.c geo/network/_oplc_values.c geo/network/_oplc.h | $(PY)
 	$(PIP) install -e ".[dev]"
 	touch $@ $(VENV)/.installed-base
 

@@ -11,6 +11,11 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("geo.coverage._fieldc", ["geo/coverage/_fieldc.c"], optional=True),
-        Extension("geo.network._oplc", ["geo/network/_oplc.c"], optional=True),
+        Extension(
+            "geo.network._oplc",
+            ["geo/network/_oplc.c", "geo/network/_oplc_lines.c", "geo/network/_oplc_values.c"],
+            depends=["geo/network/_oplc.h"],
+            optional=True,
+        ),
     ]
 )
