@@ -4,7 +4,7 @@
 module parses that text. Two implementations give identical results
 (``tests/test_osm_oplc.py``): the compiled parser :mod:`._oplc` (``setup.py`` builds it; one
 pass over the bytes, issue 13) and, where no C compiler was available, NumPy and pandas' C CSV
-reader (about four times slower on a province).
+reader (about six times slower on a province's text).
 
 Both hand back, per key asked for, the lines carrying it and the raw (escaped) values; the
 values are unescaped and filtered once per distinct value, here, for both.
@@ -114,7 +114,7 @@ def ways_from_opl(data: bytes | mmap.mmap, exclude: Mapping[str, re.Pattern[str]
 _Raw = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, _Tag]]
 
 
-def _parse_compiled(data: bytes, keys: tuple[str, ...]) -> _Raw:
+def _parse_compiled(data: bytes | mmap.mmap, keys: tuple[str, ...]) -> _Raw:
     """Way ids, vertices per way, node ids, lon, lat and the tags of ``keys``, by :mod:`._oplc`."""
     for key in keys:
         _check_key(key)
@@ -145,7 +145,7 @@ def _parse_compiled(data: bytes, keys: tuple[str, ...]) -> _Raw:
     )
 
 
-def _parse_numpy(data: bytes, keys: tuple[str, ...]) -> _Raw:
+def _parse_numpy(data: bytes | mmap.mmap, keys: tuple[str, ...]) -> _Raw:
     """The same as :func:`_parse_compiled`, with regular expressions, NumPy and pandas.
 
     The node lists are cut off first (most of the text); ids and tags are then searched in
@@ -163,6 +163,7 @@ def _parse_numpy(data: bytes, keys: tuple[str, ...]) -> _Raw:
 
 
 def _check_key(key: str) -> None:
+    """Refuse a key that libosmium would escape (both parsers look for it verbatim)."""
     if not (key.isascii() and key.isprintable() and key and not set(key) & set(" ,=%@")):
         raise ValueError(f"tag key {key!r} would be escaped in OPL")
 
@@ -203,6 +204,7 @@ def _tag_table(line: np.ndarray, vals: list[bytes]) -> _Tag:
 
 
 def _char(m: re.Match[str]) -> str:
+    """The character of one ``%<hex>%`` escape."""
     return chr(int(m.group(1), 16))
 
 
