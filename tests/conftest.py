@@ -45,3 +45,17 @@ def rng():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module", params=["compiled", "numpy"])
+def opl_parser(request):
+    """A module's tests twice: the compiled OPL parser and the NumPy path (installs without a C
+    compiler; see tests/test_osm_oplc.py). Use with ``pytest.mark.usefixtures("opl_parser")``."""
+    import geo.network._opl as _opl
+
+    saved = _opl.PARSER
+    if request.param == "compiled" and saved is None:
+        pytest.skip("geo.network._oplc not built")
+    _opl.PARSER = saved if request.param == "compiled" else None
+    yield request.param
+    _opl.PARSER = saved

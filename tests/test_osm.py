@@ -5,23 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import geo.network._opl as _opl
 from geo.demo import demo_pbf
 from geo.network._osm import is_walkable, read_osm
 
 osmium = pytest.importorskip("osmium")
 
 
-@pytest.fixture(scope="module", params=["compiled", "numpy"], autouse=True)
-def opl_parser(request):
-    """Every test twice: the compiled OPL parser and the NumPy path (installs without a C
-    compiler; see tests/test_osm_oplc.py)."""
-    saved = _opl.PARSER
-    if request.param == "compiled" and saved is None:
-        pytest.skip("geo.network._oplc not built")
-    _opl.PARSER = saved if request.param == "compiled" else None
-    yield request.param
-    _opl.PARSER = saved
+#: every test twice: the compiled OPL parser and the NumPy path (conftest.opl_parser)
+pytestmark = pytest.mark.usefixtures("opl_parser")
 
 
 def _walkable_ways(path: str) -> dict[int, tuple[list[int], str, str, bool]]:

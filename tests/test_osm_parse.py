@@ -14,7 +14,6 @@ from conftest import REAL_NETWORKS, need_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import geo.network._opl as _opl
 from geo.demo import demo_pbf
 from geo.network._model import _ARRAYS, Network, from_pieces
 from geo.network._osm import _ways_from_opl, is_walkable, read_osm
@@ -22,16 +21,8 @@ from geo.network._osm import _ways_from_opl, is_walkable, read_osm
 osmium = pytest.importorskip("osmium")
 
 
-@pytest.fixture(scope="module", params=["compiled", "numpy"], autouse=True)
-def opl_parser(request):
-    """Every test twice: the compiled OPL parser and the NumPy path (installs without a C
-    compiler; see tests/test_osm_oplc.py)."""
-    saved = _opl.PARSER
-    if request.param == "compiled" and saved is None:
-        pytest.skip("geo.network._oplc not built")
-    _opl.PARSER = saved if request.param == "compiled" else None
-    yield request.param
-    _opl.PARSER = saved
+#: every test twice: the compiled OPL parser and the NumPy path (conftest.opl_parser)
+pytestmark = pytest.mark.usefixtures("opl_parser")
 
 
 def _reference(path: str) -> Network:
