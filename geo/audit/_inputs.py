@@ -84,7 +84,7 @@ def iter_networks(
     follow (the workers can get ready meanwhile).
     """
     from ..io import atomic_path, write_json
-    from ..network import build_network, cache_entry, store_network
+    from ..network import build_network, cache_entry, cached_network, store_network
 
     if str(source) == "online":
         for r in boundaries.itertuples():
@@ -108,13 +108,15 @@ def iter_networks(
     if announce:
         yield None, None
     t0 = time.perf_counter()
-    # a network not in the cache yet is stored after the last piece, not before the first
+    # the source hashed once: a cached network is loaded, any other is built without the
+    # cache and stored after the last piece, not before the first
     entry = cache_entry(source, config=cfg, **build_kw)
-    later = entry is not None and not entry.exists()
+    full = cached_network(entry) if entry is not None else None
+    later = entry is not None and full is None
     with big_arrays_in_heap():  # the parse's big temporaries reuse memory (geo._memory)
         try:
-            full = build_network(source, config=cfg.replace(use_cache=False) if later else cfg,
-                                 **build_kw)  # fmt: skip
+            if full is None:
+                full = build_network(source, config=cfg.replace(use_cache=False), **build_kw)
         except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
             raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
         t1 = time.perf_counter()

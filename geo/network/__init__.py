@@ -46,6 +46,7 @@ __all__ = [
     "background_for",
     "build_network",
     "cache_entry",
+    "cached_network",
     "concat_ranges",
     "file_hash",
     "from_networkx",
@@ -235,6 +236,12 @@ def cache_entry(
         return None
     return _entry(Path(source), kind, cfg, _area_of(boundary), crs, noding, grade_column,
                   largest_component, keep_islands)  # fmt: skip
+
+
+def cached_network(entry: Path) -> Network | None:
+    """The network in the cache entry ``entry`` (see :func:`cache_entry`), or None when it is
+    absent or fails its checksum (then a warning says so)."""
+    return _cache.load(entry)
 
 
 def store_network(net: Network, entry: Path) -> None:
