@@ -58,6 +58,20 @@ def test_big_arrays_come_from_the_heap_inside_the_block_only():
     del c
 
 
+@pytest.mark.skipif(_memory._numpy_hugepages(True) is None, reason="NumPy without the switch")
+@pytest.mark.parametrize("outside", [True, False])
+def test_numpy_huge_page_advice_is_off_inside_the_block_then_restored(outside):
+    """numpy/numpy#31590: the advice outlives heap arrays; the block turns it off, then puts
+    back whatever the process had (the NUMPY_MADVISE_HUGEPAGE setting, say)."""
+    was = _memory._numpy_hugepages(outside)
+    try:
+        with _memory.big_arrays_in_heap() as ok:
+            assert _memory._numpy_hugepages(False) is (False if ok else outside)
+        assert _memory._numpy_hugepages(outside) is outside
+    finally:
+        _memory._numpy_hugepages(bool(was))
+
+
 def test_without_glibc_nothing_changes(monkeypatch):
     monkeypatch.setattr(_memory, "_libc", lambda: None)
     with _memory.big_arrays_in_heap() as ok:
