@@ -328,6 +328,8 @@ def test_network_cache_is_written_after_the_last_clip(inputs, tmp_path, events, 
     assert loads == [entry]
     for k in ("node_id", "lon", "lat", "edge_u", "edge_v", "length", "geom_lon", "edge_name"):
         assert np.array_equal(getattr(cached, k), getattr(fresh, k)), k
+    timeless = [{k: v for k, v in n.meta.items() if k != "build_seconds"} for n in (cached, fresh)]
+    assert timeless[0] == timeless[1]  # islands dropped (build_for_clipping) recorded the same
     # a second audit (--force) loads the entry instead of parsing, and stores nothing
     events.clear()
     _audit(inputs, tmp_path / "out", workers=1, config=cfg, force=True)

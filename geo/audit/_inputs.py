@@ -84,7 +84,6 @@ def iter_networks(
     follow (the workers can get ready meanwhile).
     """
     from ..io import atomic_path, write_json
-    from ..network import build_network, cache_entry, cached_network, store_network
 
     if str(source) == "online":
         for r in boundaries.itertuples():
@@ -103,24 +102,10 @@ def iter_networks(
             yield r.folder, (str(p), key)
     if not todo:
         return
-    from ..network import EdgeClipper, ProjectedWithoutCRS
-
     if announce:
         yield None, None
     t0 = time.perf_counter()
-    # the source hashed once: a cached network is loaded, any other is built without the
-    # cache and stored after the last piece, not before the first
-    entry = cache_entry(source, config=cfg, **build_kw)
-    full = cached_network(entry) if entry is not None else None
-    later = entry is not None and full is None
-    with big_arrays_in_heap():  # the parse's big temporaries reuse memory (geo._memory)
-        try:
-            if full is None:
-                full = build_network(source, config=cfg.replace(use_cache=False), **build_kw)
-        except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
-            raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
-        t1 = time.perf_counter()
-        clipper = EdgeClipper(full)  # edge lines and their index built once for every county
+    clipper, t1, store = _clipper(source, boundaries, cfg, build_kw)
     tm = timings if timings is not None else {}
     tm["parse"] = round(t1 - t0, 3)
     tm["index"] = round(time.perf_counter() - t1, 3)
@@ -138,8 +123,49 @@ def iter_networks(
         write_json({"key": key}, p.with_suffix(".json"))
         tm["clip"][name] = round(time.perf_counter() - t, 3)
         yield name, (str(p), key)
-    if later:  # the workers are busy with the counties meanwhile
-        store_network(full, entry)
+    if store is not None:  # the workers are busy with the counties meanwhile
+        store()
+
+
+def _clipper(source, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):
+    """The source network's :class:`~geo.network.EdgeClipper`, the perf_counter when the
+    network was ready (before its index), and what stores the network in the cache after the
+    last piece (None: nothing to store)."""
+    from ..network import (
+        EdgeClipper,
+        ProjectedWithoutCRS,
+        build_for_clipping,
+        build_network,
+        cache_entry,
+        cached_network,
+        source_kind,
+        store_network,
+    )
+
+    # the source hashed once: a cached network is loaded, any other is built without the
+    # cache and stored after the last piece, not before the first
+    entry = cache_entry(source, config=cfg, **build_kw)
+    full = cached_network(entry) if entry is not None else None
+    later = entry is not None and full is None
+    keep = None  # the edges kept of a network built here (small pieces are left out of clips)
+    with big_arrays_in_heap():  # the parse's big temporaries reuse memory (geo._memory)
+        try:
+            if full is None and source_kind(source) in ("osm", "graphml", "lines"):
+                full, keep = build_for_clipping(source, config=cfg, **build_kw)
+            elif full is None:
+                full = build_network(source, config=cfg.replace(use_cache=False), **build_kw)
+        except ProjectedWithoutCRS as exc:  # suggest the EPSG code for the counties' longitude
+            raise exc.with_longitude(float(boundaries.geometry.union_all().centroid.x)) from None
+        built_at = time.perf_counter()
+        clipper = EdgeClipper(full, keep=keep)  # edge index built once for every county
+    if not later:
+        return clipper, built_at, None
+    net, e = full, entry
+    return (
+        clipper,
+        built_at,
+        lambda: store_network(net if keep is None else net.select_edges(keep), e),
+    )
 
 
 def piece_size(network: str) -> int:

@@ -28,10 +28,11 @@ from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import (
     ZERO_LENGTH_M,
     Network,
+    carry_labels,
     concat_ranges,
-    drop_islands,
     empty_clip_error,
     haversine_m,
+    island_pieces,
 )
 from ._nx import from_networkx, from_osmnx_online, read_graphml, save_graphml, to_networkx
 from ._osm import is_walkable, osm_bbox, read_osm
@@ -44,6 +45,7 @@ __all__ = [
     "Network",
     "ProjectedWithoutCRS",
     "background_for",
+    "build_for_clipping",
     "build_network",
     "cache_entry",
     "cached_network",
@@ -176,24 +178,68 @@ def build_network(
                 logger.info("network from cache in %.3f s", time.perf_counter() - t0)
                 return cached
         t0 = time.perf_counter()
-        if kind == "osm":
-            bbox = None if area is None else osm_bbox(area, cfg.clip_buffer_m)
-            net = _read_or_explain(partial(read_osm, bbox=bbox), path, "OSM")
-        elif kind == "graphml":
-            net = _read_or_explain(read_graphml, path, "GraphML")
-        else:
-            try:
-                net = read_lines(path, crs=crs, noding=noding, grade_column=grade_column)
-            except ProjectedWithoutCRS as exc:
-                if area is None:
-                    raise
-                raise exc.with_longitude(float(area.centroid.x)) from None
+        net = _read_file(path, kind, cfg, area, crs, noding, grade_column)
         net = _finish(net, area, cfg, largest_component, keep_islands)
         net.meta["build_seconds"] = round(time.perf_counter() - t0, 3)
         if cpath is not None:
             _cache.store(net, cpath)
         return net
     return _finish(net, area, cfg, largest_component, keep_islands)
+
+
+def _read_file(path: Path, kind: str, cfg: Config, area, crs, noding, grade) -> Network:
+    """The network of an OSM, GraphML or road-line file, as read (nothing dropped yet)."""
+    if kind == "osm":
+        bbox = None if area is None else osm_bbox(area, cfg.clip_buffer_m)
+        return _read_or_explain(partial(read_osm, bbox=bbox), path, "OSM")
+    if kind == "graphml":
+        return _read_or_explain(read_graphml, path, "GraphML")
+    try:
+        return read_lines(path, crs=crs, noding=noding, grade_column=grade)
+    except ProjectedWithoutCRS as exc:
+        if area is None:
+            raise
+        raise exc.with_longitude(float(area.centroid.x)) from None
+
+
+def build_for_clipping(
+    source: str | Path,
+    *,
+    config: Config | None = None,
+    crs: object = None,
+    noding: Noding = "crossings",
+    grade_column: str | None = None,
+    largest_component: bool = False,
+    keep_islands: bool = False,
+) -> tuple[Network, np.ndarray | None]:
+    """:func:`build_network` of a network file (no cache, no boundary) for clipping many areas
+    out of with :class:`EdgeClipper`, without the copy that drops small pieces.
+
+    Returns the network as read (its ``meta`` and :attr:`~Network.metric_crs` already those of
+    the built network) and the edges
+    :func:`build_network` keeps (None: all of them). ``EdgeClipper(net, keep=keep)`` clips the
+    same pieces as ``EdgeClipper(build_network(...))``; ``net.select_edges(keep)`` is the built
+    network itself. A province's copy took half a second before its first county could start.
+    """
+    cfg = config or Config()
+    t0 = time.perf_counter()
+    path = Path(source)
+    if not path.exists():
+        raise NetworkError(f"network file not found: {path}")
+    net = _read_file(path, source_kind(source), cfg, None, crs, noding, grade_column)
+    if net.n_edges == 0:
+        raise NetworkError("the network has no edges")
+    keep, meta = _pruned(net, largest_component, keep_islands)
+    net.meta.update(meta)
+    if keep is not None:  # clips measure their buffer as the built network would
+        from .. import crs as _crs
+
+        used = np.zeros(net.n_nodes, bool)
+        used[net.edge_u[keep]] = True
+        used[net.edge_v[keep]] = True
+        net.__dict__["metric_crs"] = _crs.utm_crs(net.lon[used], net.lat[used])
+    net.meta["build_seconds"] = round(time.perf_counter() - t0, 3)
+    return net, keep
 
 
 def _entry(path: Path, kind: str, cfg: Config, area, crs, noding, grade, largest, islands):
@@ -255,17 +301,36 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
         net = net.clip(area, cfg.clip_buffer_m, metric_crs=net.meta.get("source_metric_crs"))
     if net.n_edges == 0:
         raise NetworkError("the network has no edges")
-    n_comp = int(net.component_labels.max()) + 1
+    keep, meta = _pruned(net, largest, keep_islands)
+    if keep is None:
+        return net
+    out = net.select_edges(keep, **meta)
+    if not largest:  # the pieces' labels carry over (see drop_islands)
+        carry_labels(out, net, keep)
+    return out
+
+
+def _pruned(net: Network, largest: bool, keep_islands: bool) -> tuple[np.ndarray | None, dict]:
+    """The edges :func:`_finish` keeps (None: all) and the ``meta`` entries that say what went:
+    small pieces (by length, see :func:`~geo.network._model.drop_islands`) unless
+    ``keep_islands``, or every piece but the largest with ``largest``; both logged."""
+    labels = net.component_labels
+    n_comp = int(labels.max()) + 1
+    keep, meta = None, {}
     if n_comp > 1 and not largest and not keep_islands:
-        net = drop_islands(net)  # by total length; reported in meta and the summary
-        n_comp = int(net.component_labels.max()) + 1
+        small, meta = island_pieces(net)  # by total length; reported in meta and the summary
+        if small is not None:
+            keep = ~small[labels[net.edge_u]]
+            n_comp -= int(small.sum())
+            labels = np.where(small[labels], 0, labels)  # gone: not outside the largest
     if n_comp > 1:
-        small = int((net.component_labels > 0).sum())
+        outside = int((labels > 0).sum())
         if largest:
-            net = net.largest_component()
+            keep = labels[net.edge_u] == 0
+            meta = {**meta, "largest_component": True}
             logger.warning(
                 "dropped %d nodes in %d pieces disconnected from the main network",
-                small,
+                outside,
                 n_comp - 1,
             )
         else:
@@ -274,10 +339,10 @@ def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) 
                 "points snapped to a small piece can only reach sites on that piece. Pass "
                 "largest_component=True (--largest-component) to drop them, or fix the data",
                 n_comp,
-                small,
-                net.n_nodes,
+                outside,
+                net.n_nodes - int(meta.get("island_nodes_dropped", 0)),
             )
-    return net
+    return keep, meta
 
 
 class EdgeClipper:
@@ -285,7 +350,8 @@ class EdgeClipper:
     found once, not once per county (issue 13).
 
     ``clipper.clip(area, buffer_m)`` returns the same network as ``net.clip(area, buffer_m)``:
-    whole edges that touch the area grown by ``buffer_m`` metres. A grid of the edges' boxes
+    whole edges that touch the area grown by ``buffer_m`` metres. With ``keep`` (a flag per
+    edge, see :func:`build_for_clipping`), it is the clip of ``net.select_edges(keep)``. A grid of the edges' boxes
     in longitude/latitude gives the candidates; only their vertices are projected (so a
     province's 10 M vertices are not all projected before the first county can start). An
     edge with a vertex in the area is kept at once, and only the other candidates' lines are
@@ -299,7 +365,7 @@ class EdgeClipper:
     #: straight line in metres bends very slightly there.
     MARGIN_DEG = 1e-3
 
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: Network, *, keep: np.ndarray | None = None) -> None:
         self.net = net
         self._to_lonlat: pyproj.Transformer | None = None
         self.cell = self.CELL_M / 111_320.0  # degrees
@@ -317,14 +383,19 @@ class EdgeClipper:
             ]
         ):
             self.box[i, sel] = reduce.reduceat(coord, starts)
+        filed = None if keep is None else keep[some]  # the others: no clip can take them
         self.by_cell = np.zeros(0, np.int64)
-        if not some.size:  # no edge geometry at all: no candidates
+        if not some.size or (filed is not None and not filed.any()):  # no candidates at all
             return
+        w = {} if filed is None else {"where": filed[None, :]}
+        box = self.box[:, sel]  # a view when every edge has a geometry
         # the widest and the tallest box: a box meeting an area starts no further than this
         # before the area's own box
-        self.max_size = (self.box[2:, sel] - self.box[:2, sel]).max(axis=1) + 1e-5
-        self.origin = self.box[:2, sel].min(axis=1)
-        cell = np.floor((self.box[:2, sel] - self.origin[:, None]) / self.cell).astype(np.int64)
+        self.max_size = np.max(box[2:] - box[:2], axis=1, initial=-np.inf, **w) + 1e-5
+        self.origin = np.min(box[:2], axis=1, initial=np.inf, **w)
+        cell = np.floor((box[:2] - self.origin[:, None]) / self.cell).astype(np.int64)
+        if filed is not None:
+            cell, some = cell[:, filed], some[filed]
         self.ncx = int(cell[0].max()) + 1
         key = cell[1] * self.ncx + cell[0]
         order = np.argsort(key, kind="stable")
