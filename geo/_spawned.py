@@ -40,8 +40,13 @@ def _resolve(target: str):
 class Spawned:
     """A writer in a spawned child (or, when none could be started, run here at ``send``)."""
 
-    def __init__(self, target: str, *, what: str, prepare: str | None = None) -> None:
+    def __init__(
+        self, target: str, *, what: str, prepare: str | None = None, part: str | None = None
+    ) -> None:
         self.target = target
+        self.part_target = part
+        #: The keys of the parts the writer got (:meth:`part`).
+        self.parts_sent: set[Any] = set()
         self.what = what
         self._value: Any = None
         self._done = False
@@ -49,7 +54,7 @@ class Spawned:
         here = str(Path(__file__).resolve().parents[1])  # the directory holding this ``geo``
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [here, *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
-        args = [sys.executable, "-m", "geo._spawned", target, prepare or ""]
+        args = [sys.executable, "-m", "geo._spawned", target, prepare or "", part or ""]
         try:
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           env=env)  # fmt: skip
@@ -60,6 +65,28 @@ class Spawned:
     def spawned(self) -> bool:
         """Whether the writer runs in a child process."""
         return self._proc is not None
+
+    def part(self, payload: Any, key: Any = None) -> None:
+        """Hand the child one part of its input before :meth:`send`: ``part`` (see
+        :func:`spawn`) runs on it there at once. ``key`` goes to :attr:`parts_sent` when it
+        was handed over; a part the child cannot take is left out (the writer does without)."""
+        if self.part_target is None or self._done:
+            return
+        if self._proc is None:
+            try:
+                _resolve(self.part_target)(payload)
+            except Exception as exc:
+                logger.debug("%s: part not taken (%s)", self.what, exc)
+                return
+        else:
+            assert self._proc.stdin is not None
+            try:
+                pickle.dump((_PART, payload), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError) as exc:  # result() tells what happened
+                logger.debug("%s: could not send a part (%s)", self.what, exc)
+                return
+        self.parts_sent.add(key)
 
     def send(self, **kw: Any) -> None:
         """Give the writer its keyword arguments: the child starts writing (or it runs here)."""
@@ -111,20 +138,41 @@ class Spawned:
             self._proc = None
 
 
-def spawn(target: str, *, what: str, prepare: str | None = None) -> Spawned:
+def spawn(
+    target: str, *, what: str, prepare: str | None = None, part: str | None = None
+) -> Spawned:
     """Start a child that will run ``target`` (``"module:function"``) on the keyword arguments
-    given to :meth:`Spawned.send`. ``prepare``: a module the child imports while it waits.
-    ``what`` names the output in messages."""
-    return Spawned(target, what=what, prepare=prepare)
+    given to :meth:`Spawned.send`. ``prepare``: a module the child imports while it waits;
+    ``part``: the function (``"module:function"``) the child runs on each
+    :meth:`Spawned.part` as it comes. ``what`` names the output in messages."""
+    return Spawned(target, what=what, prepare=prepare, part=part)
 
 
-def _child(target: str, prepare: str) -> int:
+#: Marks a part (:meth:`Spawned.part`) in the child's input.
+_PART = "geo._spawned:part"
+
+
+def _input(part: str) -> Any:
+    """The writer's keyword arguments, after running ``part`` on each part before them."""
+    take = _resolve(part) if part else None
+    while True:
+        msg = pickle.load(sys.stdin.buffer)
+        if not (isinstance(msg, tuple) and len(msg) == 2 and msg[0] == _PART):
+            return msg
+        try:
+            if take is not None:
+                take(msg[1])
+        except Exception as exc:  # the writer does without it
+            logger.warning("%s: %s", part, exc)
+
+
+def _child(target: str, prepare: str = "", part: str = "") -> int:
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a writer's prints must not mix with the answer
     if prepare:
         importlib.import_module(prepare)
     try:
-        kw = pickle.load(sys.stdin.buffer)
+        kw = _input(part)
     except EOFError:  # the parent stopped before sending anything: write nothing
         return 0
     try:
@@ -141,4 +189,4 @@ def _child(target: str, prepare: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""))
+    sys.exit(_child(*sys.argv[1:4]))

@@ -250,6 +250,28 @@ def _write_sheet(
         ws.autofilter(0, 0, len(df), len(names) - 1)
 
 
+def _write_sheet_head(
+    ws: Any, df: pd.DataFrame, lang: str, styles: _Styles, table: str, sheet: Any
+) -> None:
+    """:func:`_write_sheet` for a sheet whose data rows are already rendered
+    (:class:`geo._xlsx_parts.PartsSheet`): ``df`` holds the table's first rows only (enough for
+    the widths); the header, formats (made in the same order), widths, frozen header and
+    filter are written as :func:`_write_sheet` writes them."""
+    names = [str(c) for c in df.columns]
+    heads = schema.headers(names, lang, table)
+    for j, name in enumerate(names):
+        col = schema.column(name, table)
+        fmt = col.number_format if col is not None else None
+        ws.write_string(0, j, clean_text(heads[name]))
+        vals = _column_values(name, df.iloc[: _WIDTH_SAMPLE - 1, j], lang, table)
+        num = styles.number(fmt)
+        sheet.number_format(fmt, num._get_xf_index() if num is not None else None)
+        _set_width(ws, j, _width(heads[name], vals, fmt))
+    ws.freeze_panes(1, 0)
+    if names:
+        ws.autofilter(0, 0, sheet.nrows, len(names) - 1)
+
+
 def _bulk_column(
     bulk: BulkSheet, j: int, col: Any, s: pd.Series, vals: list[Any], num: Any
 ) -> bool:
@@ -350,6 +372,7 @@ def write_workbook(
     lang: str = "zh",
     params: Mapping[str, Any] | None = None,
     notes: bool = True,
+    prepared: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write one sheet per table and a 说明 sheet (parameters and every column's definition)
     to ``path``, atomically. ``lang`` ``zh`` (default) or ``en`` chooses headers and values.
@@ -357,11 +380,15 @@ def write_workbook(
     Written with XlsxWriter: every cell format is made once per workbook and each column's
     values are prepared at once (Helsinki run, 7,300 rows on five sheets: 0.6 s of CPU against
     2.2 s for openpyxl cell by cell; `benchmarks/workbook.py`).
+
+    ``prepared``: tables whose data rows are already rendered
+    (:class:`geo._xlsx_parts.PartsSheet`); their frame in ``tables`` may hold only the first
+    rows (the widths' sample).
     """
     import xlsxwriter
 
     used: set[str] = set()
-    bulks: list[BulkSheet] = []
+    bulks: list[Any] = []  # BulkSheet or PartsSheet
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "remove_timezone": True})
     try:
@@ -371,6 +398,12 @@ def write_workbook(
             title = _sheet_title(SHEETS.get(key, (key, key))[0 if lang == "zh" else 1], used)
             ws = wb.add_worksheet(title)
             bulk = None
+            if key in (prepared or {}):  # rows rendered before (geo._xlsx_parts)
+                sheet = prepared[key]  # type: ignore[index]
+                sheet.bind(len(wb.worksheets()), styles.quote._get_xf_index())
+                bulks.append(sheet)
+                _write_sheet_head(ws, frame, lang, styles, key, sheet)
+                continue
             if frame.size >= _BULK_MIN_CELLS and len(frame.columns):
                 n = len(wb.worksheets())
                 quote = styles.quote._get_xf_index()

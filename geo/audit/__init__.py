@@ -27,6 +27,7 @@ from .. import crs as _crs
 from .._errors import InputError, import_optional
 from .._safety import OutLock, folder_names, inside, refuse_overwrite
 from ..config import Config
+from ._book import feed
 from ._boundaries import assign_county, read_boundaries, repair_polygons, select_counties
 from ._county import CountyTask, audit_county
 from ._inputs import RESULT_SCHEMA_VERSION, _input_key, iter_networks
@@ -249,7 +250,8 @@ def _audit_counties(
     )  # fmt: skip
     stats: dict = {}
     bar = _progress(None, len(chosen), cfg.verbose) if cfg.verbose else None
-    pre = Preloader(out)  # the reports' county files, read while the other counties run
+    # the reports' county files, read (and rendered for audit.xlsx) while the others run
+    pre = Preloader(out, feed(book, task_opts["lang"]))
 
     def on_row(row: dict) -> None:
         pre.add(row)

@@ -39,16 +39,22 @@ def read_county_file(out: Path, county: str, name: str) -> pd.DataFrame | None:
     return pd.read_csv(p, encoding="utf-8-sig", dtype={"code": str}) if p.exists() else None
 
 
-def _gather(out: Path, name: str, counties: list[str], pre: dict | None = None) -> pd.DataFrame:
+def _gather(
+    out: Path, name: str, counties: list[str], pre: dict | None = None, layout: list | None = None
+) -> pd.DataFrame:
     """The counties' ``name`` files in one table; ``pre`` holds files already read (while
-    the other counties ran: :class:`geo.audit._stream.Preloader`), the others are read now."""
+    the other counties ran: :class:`geo.audit._stream.Preloader`), the others are read now.
+    ``layout`` gets (county, rows, whether it was in ``pre``) for each file joined."""
     frames = []
     for c in counties:
         df = (pre or {}).get((c, name))
+        was_read = df is not None
         if df is None:
             df = read_county_file(out, c, name)
         if df is not None:
             frames.append(df)
+            if layout is not None:
+                layout.append((c, len(df), was_read))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -66,11 +72,17 @@ def summary_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def write_excel(
-    tables: dict[str, pd.DataFrame], path: Path, lang: str, params: dict | None = None
+    tables: dict[str, pd.DataFrame],
+    path: Path,
+    lang: str,
+    params: dict | None = None,
+    prepared: dict | None = None,
 ) -> Path:
     """One sheet per table (:func:`geo.report_xlsx.write_workbook`), and a 说明 sheet when
-    ``params`` are given."""
-    return write_workbook(tables, path, lang=lang, params=params, notes=params is not None)
+    ``params`` are given (``prepared``: rows already rendered, :mod:`geo.audit._book`)."""
+    return write_workbook(
+        tables, path, lang=lang, params=params, notes=params is not None, prepared=prepared
+    )
 
 
 def _xml_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -124,11 +136,12 @@ def write_reports(
     summary = summary_frame(rows)
     attempt = _Attempts()
     attempt("summary.csv", write_csv, summary, out / "summary.csv")
-    combined = _combined_tables(out, names, attempt, pre)
+    layouts: dict[str, list] = {}
+    combined = _combined_tables(out, names, attempt, pre, layouts)
     tables = {"summary": summary, **combined}
     if len(rejects):
         tables["rejects"] = rejects
-    book = {
+    book: dict[str, Any] = {
         "tables": tables,
         "path": out / "audit.xlsx",
         "lang": lang,
@@ -142,10 +155,11 @@ def write_reports(
         ),
     }
     if workbook_job is not None:
+        _handed_over(book, layouts, getattr(workbook_job, "parts_sent", set()))
         workbook_job.send(**book)  # written in the child while the files below are written here
     else:
         attempt("audit.xlsx", write_audit_workbook, **book)
-    _write_combined_csvs(out, combined, attempt)
+    _write_combined_csvs(out, combined, attempt, pre, layouts)
     attempt("rejects.csv", write_csv, rejects, out / "rejects.csv")
     attempt("layers.gpkg", _write_gpkg, out, names, boundaries, tables, pre)
     if workbook_job is not None:
@@ -155,6 +169,20 @@ def write_reports(
     attempt("summary.json", write_json, doc, out / "summary.json")
     doc["reports_failed"] = attempt.failed
     return doc
+
+
+def _handed_over(book: dict, layouts: dict[str, list], sent: set) -> None:
+    """The workbook's job for a child that has the counties' frames (:mod:`geo.audit._book`):
+    each combined table made only of frames the child got is sent as its layout, not its
+    rows (None), and every layout tells which counties' rows the child rendered already."""
+    if not sent:
+        return
+    lays = {k: [(c, n, bool(was) and c in sent) for c, n, was in v] for k, v in layouts.items()}
+    book["layouts"] = lays
+    book["tables"] = {
+        k: None if k in lays and all(h for _, _, h in lays[k]) else v
+        for k, v in book["tables"].items()
+    }
 
 
 #: The county tables gathered into one table each (and a CSV each) for the whole run.
@@ -182,25 +210,74 @@ class _Attempts:
 
 
 def _combined_tables(
-    out: Path, names: list[str], attempt: _Attempts, pre: dict | None = None
-) -> dict[str, pd.DataFrame]:
+    out: Path, names: list[str], attempt: _Attempts, pre: dict | None = None,
+    layouts: dict | None = None,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Each of COMBINED_TABLES gathered from the counties' folders (a table that cannot be
-    read is listed as failed, and empty)."""
+    read is listed as failed, and empty); ``layouts`` gets each table's layout (:func:`_gather`)."""
     tables = {}
     for key in COMBINED_TABLES:
+        layout: list = []
         try:
-            tables[key] = _gather(out, key, names, pre)
+            tables[key] = _gather(out, key, names, pre, layout)
+            if layouts is not None:
+                layouts[key] = layout
         except Exception as exc:
             attempt.failed.append({"file": f"{key}.csv", "error": f"{type(exc).__name__}: {exc}"})
             tables[key] = pd.DataFrame()
     return tables
 
 
-def _write_combined_csvs(out: Path, tables: dict[str, pd.DataFrame], attempt: _Attempts) -> None:
-    """Each non-empty combined table as ``<name>.csv``."""
+def csv_parts(folder: str, frames: dict[str, pd.DataFrame]) -> dict[tuple[str, str], tuple]:
+    """A county's rows of each combined CSV, written while the other counties run: keyed
+    ``(folder, "csv:<table>")``, with the columns and dtypes they were written with."""
+    out = {}
+    for key, df in frames.items():
+        text = safe_frame(df).to_csv(index=False, header=False)
+        out[(folder, f"csv:{key}")] = (
+            tuple(map(str, df.columns)),
+            tuple(map(str, df.dtypes)),
+            text,
+        )
+    return out
+
+
+def _csv_from_parts(key: str, df: pd.DataFrame, layout: list, pre: dict) -> str | None:
+    """The combined CSV's text from its counties' parts (:func:`csv_parts`), or None when one
+    is missing or was written with other columns or dtypes than the combined table's."""
+    cols, types = tuple(map(str, df.columns)), tuple(map(str, df.dtypes))
+    if "geometry" in cols:
+        return None
+    texts = [safe_frame(df.iloc[:0]).to_csv(index=False)]
+    for county, _, was_read in layout:
+        part = pre.get((county, f"csv:{key}")) if was_read else None
+        if part is None or part[0] != cols or part[1] != types:
+            return None
+        texts.append(part[2])
+    return "".join(texts)
+
+
+def _write_csv_text(text: str, path: Path) -> None:
+    """``text`` as write_csv writes a table: UTF-8 with a BOM, atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(text.encode("utf-8-sig"))
+
+
+def _write_combined_csvs(
+    out: Path, tables: dict[str, pd.DataFrame], attempt: _Attempts, pre: dict | None = None,
+    layouts: dict | None = None,
+) -> None:  # fmt: skip
+    """Each non-empty combined table as ``<name>.csv``: joined from its counties' parts when
+    they fit (:func:`csv_parts`), written as a whole otherwise."""
     for key, df in tables.items():
-        if len(df):
+        if not len(df):
+            continue
+        layout = (layouts or {}).get(key)
+        text = _csv_from_parts(key, df, layout, pre or {}) if layout else None
+        if text is None:
             attempt(f"{key}.csv", write_csv, df, out / f"{key}.csv")
+        else:
+            attempt(f"{key}.csv", _write_csv_text, text, out / f"{key}.csv")
 
 
 def write_audit_workbook(
@@ -228,7 +305,8 @@ def start_workbook(n_counties: int) -> Spawned | None:
         return None
     from .._spawned import spawn
 
-    job = spawn(__name__ + ":write_audit_workbook", what="audit.xlsx", prepare="geo.report_xlsx")
+    job = spawn("geo.audit._book:write_audit_workbook", what="audit.xlsx",
+                prepare="geo.audit._book", part="geo.audit._book:add_county")  # fmt: skip
     return job if job.spawned else None
 
 

@@ -176,10 +176,13 @@ class Preloader:
     of this process while the other counties run, instead of all of them after the last one
     (issue 13: about 3 s of a 103-county province). ``add(row)`` as rows come back;
     ``files()`` waits for the reads and gives ``{(folder, name): frame}``. A file it could not
-    read is left out: the reports read it again, and meet its error there as before."""
+    read is left out: the reports read it again, and meet its error there as before.
+    ``feed(folder, files)`` gets each county's files once read (:func:`geo.audit._book.feed`);
+    what it gives back is kept with the files."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, feed: Callable[[str, dict], Any] | None = None) -> None:
         self.out = out
+        self.feed = feed
         self.got: dict[tuple[str, str], Any] = {}
         self.queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._read, name="county-files", daemon=True)
@@ -193,6 +196,7 @@ class Preloader:
         from ._report import COUNTY_FILES, read_county_file
 
         while (folder := self.queue.get()) is not None:
+            mine: dict[str, Any] = {}
             for name in COUNTY_FILES:
                 try:
                     df = read_county_file(self.out, folder, name)
@@ -200,7 +204,12 @@ class Preloader:
                     logger.debug("could not preload %s of %s: %s", name, folder, exc)
                     continue
                 if df is not None:
-                    self.got[(folder, name)] = df
+                    self.got[(folder, name)] = mine[name] = df
+            if self.feed is not None:
+                try:
+                    self.got.update(self.feed(folder, mine) or {})
+                except Exception as exc:  # the workbook does without it
+                    logger.debug("could not hand over %s: %s", folder, exc)
 
     def files(self) -> dict[tuple[str, str], Any]:
         self.queue.put(None)

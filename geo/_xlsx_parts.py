@@ -1,0 +1,156 @@
+"""Big workbook sheets built piece by piece while an audit still runs (issue 13).
+
+A province's audit.xlsx is about 1 M cells, nearly all in the combined county tables. Each
+county's rows are rendered here as soon as the county is done (:func:`render_chunk`): the same
+``<c>`` elements :class:`geo._xlsx_bulk.BulkSheet` writes, with three things left open, since
+they are known only when every county is in: the row number (``ROW``), the quote-prefix
+format's index (``QUOTE``) and each number format's index (one mark per format). After the
+last county, :class:`PartsSheet` fills them in, county after county in the table's order, and
+its sheet part is spliced into XlsxWriter's workbook as a bulk sheet's is
+(:func:`geo._xlsx_bulk.splice`): the same XML the all-at-once path writes.
+
+A county whose rows hold anything the column-wise writer does not (a hyperlink column, a date,
+a text that needs one of XlsxWriter's shared strings) gets no chunk (None): its table is then
+written the all-at-once way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from ._xlsx_bulk import _CELL, _DIMENSION, BulkSheet, _column_index, _letters
+
+__all__ = ["Chunk", "PartsSheet", "render_chunk"]
+
+#: Marks left in a chunk's XML (control characters never reach a sheet's XML as they are:
+#: text holding one goes to the shared strings, which a chunk refuses).
+ROW = "\x01"
+QUOTE = "\x02"
+_FORMAT_MARKS = [chr(c) for c in range(0x10, 0x20)]
+
+
+class _NeedsShared(Exception):
+    """A text that only XlsxWriter's shared strings can hold."""
+
+
+def _no_shared(text: str) -> int:
+    raise _NeedsShared(text)
+
+
+@dataclass
+class Chunk:
+    """One county's rows of one table: each row's XML cut where its number goes (None for a
+    row without a cell), for these columns, dtypes and language."""
+
+    columns: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    lang: str
+    rows: list[list[str] | None]
+
+    def fits(self, frame: pd.DataFrame, nrows: int, lang: str) -> bool:
+        """Whether the chunk is what the table ``frame`` (the combined one) would give."""
+        return (
+            self.lang == lang
+            and len(self.rows) == nrows
+            and self.columns == tuple(str(c) for c in frame.columns)
+            and self.dtypes == tuple(str(t) for t in frame.dtypes)
+        )
+
+
+def _format_mark(fmt: str | None, marks: dict[str, str]) -> str | None:
+    """The mark standing for number format ``fmt``'s index (None: no format, as
+    ``report_xlsx._Styles.number`` gives none)."""
+    if not fmt or fmt == "General":
+        return None
+    if fmt not in marks:
+        if len(marks) >= len(_FORMAT_MARKS):
+            raise _NeedsShared(fmt)  # more formats than marks: written the all-at-once way
+        marks[fmt] = _FORMAT_MARKS[len(marks)]
+    return marks[fmt]
+
+
+def render_chunk(df: pd.DataFrame, table: str, lang: str, marks: dict[str, str]) -> Chunk | None:
+    """The rows of ``df`` (one county's part of ``table``, already made XML-safe) as
+    :func:`geo.report_xlsx.write_workbook` writes them column-wise; None when a column must be
+    written by XlsxWriter. ``marks`` maps number formats to their marks (shared by every chunk
+    of a workbook)."""
+    from .report_xlsx import _column_values
+
+    frame = pd.DataFrame(df).drop(columns="geometry", errors="ignore")
+    names = [str(c) for c in frame.columns]
+    if not names:
+        return None
+    bulk = BulkSheet(0, len(frame), len(names), QUOTE, _no_shared)  # type: ignore[arg-type]
+    bulk._rows = [ROW] * len(frame)
+    try:
+        for j, name in enumerate(names):
+            col = schema.column(name, table)
+            if col is not None and col.fmt == "url":
+                return None
+            mark = _format_mark(col.number_format if col is not None else None, marks)
+            s = frame.iloc[:, j]
+            kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else "O"
+            if kind in "iuf" and (col is None or col.fmt != "bool"):
+                bulk.numbers(j, s.to_numpy(), mark)  # type: ignore[arg-type]
+            elif not bulk.values(j, _column_values(name, s, lang, table), mark):  # type: ignore[arg-type]
+                return None
+    except _NeedsShared:
+        return None
+    lines = map("".join, zip(*(bulk.columns[j] for j in range(len(names))), strict=True))
+    rows = [f'<row r="{ROW}">{line}</row>'.split(ROW) if line else None for line in lines]
+    return Chunk(tuple(names), tuple(str(t) for t in frame.dtypes), lang, rows)
+
+
+class PartsSheet:
+    """A sheet whose data rows are ``chunks`` (in the table's order), spliced into XlsxWriter's
+    sheet part (which holds the header row only) by :func:`geo._xlsx_bulk.splice`."""
+
+    def __init__(self, chunks: Sequence[Chunk], ncols: int, marks: dict[str, str]) -> None:
+        self.chunks = list(chunks)
+        self.ncols = ncols
+        self.nrows = sum(len(c.rows) for c in self.chunks)
+        self.marks = marks
+        self.part = ""
+        self.fills: dict[str, str] = {}
+
+    def bind(self, index: int, quote_xf: int) -> None:
+        """The sheet's number in the workbook (1-based) and the quote-prefix format's index."""
+        self.part = f"xl/worksheets/sheet{index}.xml"
+        self.fills[QUOTE] = str(quote_xf)
+
+    def number_format(self, fmt: str | None, xf: int | None) -> None:
+        """Number format ``fmt`` has index ``xf`` in this workbook."""
+        if xf is not None and fmt in self.marks:
+            self.fills[self.marks[fmt]] = str(xf)
+
+    def sheet_xml(self, xml: str) -> str:
+        """XlsxWriter's sheet part with the chunks' rows after its header row."""
+        xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
+        start = xml.index("<sheetData")
+        end = xml.index("</sheetData>")
+        head = [""] * self.ncols
+        for m in _CELL.finditer(xml[start:end]):
+            if m.group(2) != "1":
+                raise ValueError(f"{self.part}: a cell below the header ({m.group(0)[:40]})")
+            head[_column_index(m.group(1))] = m.group(0)
+        line = "".join(head)
+        rows = [f'<row r="1">{line}</row>'] if line else []
+        last = 1 if line else 0
+        r = 1
+        for chunk in self.chunks:
+            for cut in chunk.rows:
+                r += 1
+                if cut is not None:
+                    rows.append(str(r).join(cut))
+                    last = r
+        body = "".join(rows)
+        for mark, value in self.fills.items():
+            body = body.replace(mark, value)
+        ref = "A1" if last <= 1 and self.ncols <= 1 else f"A1:{_letters(self.ncols - 1)}{last}"
+        top = _DIMENSION.sub(f'<dimension ref="{ref}"/>', xml[:start], count=1)
+        return top + "<sheetData>" + body + xml[end:]
