@@ -190,7 +190,8 @@ def splice(data: bytes, sheets: Sequence[Any], path: str | Path) -> None:
             raw = zin.read(info)
             sheet = parts.get(info.filename)
             if sheet is not None:
-                raw = sheet.sheet_xml(raw.decode("utf-8")).encode("utf-8")
+                xml = sheet.sheet_xml(raw.decode("utf-8"))
+                raw = xml.encode("utf-8") if isinstance(xml, str) else xml
                 zout.writestr(info, raw, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
             else:
                 zout.writestr(info, raw)

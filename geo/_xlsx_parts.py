@@ -31,6 +31,7 @@ __all__ = ["Chunk", "PartsSheet", "render_chunk"]
 #: text holding one goes to the shared strings, which a chunk refuses).
 ROW = "\x01"
 QUOTE = "\x02"
+_ROW_B = ROW.encode()
 _FORMAT_MARKS = [chr(c) for c in range(0x10, 0x20)]
 
 
@@ -44,13 +45,13 @@ def _no_shared(text: str) -> int:
 
 @dataclass
 class Chunk:
-    """One county's rows of one table: each row's XML cut where its number goes (None for a
-    row without a cell), for these columns, dtypes and language."""
+    """One county's rows of one table: each row's XML (UTF-8) cut where its number goes (None
+    for a row without a cell), for these columns, dtypes and language."""
 
     columns: tuple[str, ...]
     dtypes: tuple[str, ...]
     lang: str
-    rows: list[list[str] | None]
+    rows: list[list[bytes] | None]
 
     def fits(self, frame: pd.DataFrame, nrows: int, lang: str) -> bool:
         """Whether the chunk is what the table ``frame`` (the combined one) would give."""
@@ -102,7 +103,9 @@ def render_chunk(df: pd.DataFrame, table: str, lang: str, marks: dict[str, str])
     except _NeedsShared:
         return None
     lines = map("".join, zip(*(bulk.columns[j] for j in range(len(names))), strict=True))
-    rows = [f'<row r="{ROW}">{line}</row>'.split(ROW) if line else None for line in lines]
+    rows = [
+        f'<row r="{ROW}">{line}</row>'.encode().split(_ROW_B) if line else None for line in lines
+    ]
     return Chunk(tuple(names), tuple(str(t) for t in frame.dtypes), lang, rows)
 
 
@@ -128,8 +131,8 @@ class PartsSheet:
         if xf is not None and fmt in self.marks:
             self.fills[self.marks[fmt]] = str(xf)
 
-    def sheet_xml(self, xml: str) -> str:
-        """XlsxWriter's sheet part with the chunks' rows after its header row."""
+    def sheet_xml(self, xml: str) -> bytes:
+        """XlsxWriter's sheet part with the chunks' rows after its header row (UTF-8)."""
         xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
         start = xml.index("<sheetData")
         end = xml.index("</sheetData>")
@@ -139,18 +142,19 @@ class PartsSheet:
                 raise ValueError(f"{self.part}: a cell below the header ({m.group(0)[:40]})")
             head[_column_index(m.group(1))] = m.group(0)
         line = "".join(head)
-        rows = [f'<row r="1">{line}</row>'] if line else []
+        rows = [f'<row r="1">{line}</row>'.encode()] if line else []
         last = 1 if line else 0
         r = 1
         for chunk in self.chunks:
             for cut in chunk.rows:
                 r += 1
                 if cut is not None:
-                    rows.append(str(r).join(cut))
+                    rows.append(str(r).encode().join(cut))
                     last = r
-        body = "".join(rows)
+        body = b"".join(rows)
         for mark, value in self.fills.items():
-            body = body.replace(mark, value)
+            if mark.encode() in body:
+                body = body.replace(mark.encode(), value.encode())
         ref = "A1" if last <= 1 and self.ncols <= 1 else f"A1:{_letters(self.ncols - 1)}{last}"
         top = _DIMENSION.sub(f'<dimension ref="{ref}"/>', xml[:start], count=1)
-        return top + "<sheetData>" + body + xml[end:]
+        return (top + "<sheetData>").encode() + body + xml[end:].encode()

@@ -1,0 +1,176 @@
+"""audit.xlsx and the combined CSVs built county by county while the counties run (issue 13,
+geo/audit/_book.py, geo/_xlsx_parts.py): the same files, byte for byte, as writing them all at
+once after the last county, whatever order the counties come back in, with counties reused
+from a previous run, dtypes that change in the join, and tables a chunk cannot hold."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geo.report_xlsx as rx
+from geo import _spawned
+from geo.audit import _book
+from geo.audit import _report as report
+
+PARAMS = {"walk_speed_kmh": 4.0, "date": "2026-11-25 09:00"}
+
+
+def _county(i: int, n: int, *, float_pop: bool = False, url: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(i)
+    pop = rng.integers(0, 10**5, n)
+    df = pd.DataFrame(
+        {
+            "county": f"县{i}",
+            "community_id": [f"C{i}-{k}" for k in range(n)],
+            "name": rng.choice(["花桥社区", " lead", "a&b<c>", "=1+1", "", "-3", "x"], n),
+            "population": pop.astype(float) if float_pop else pop,
+            "lon": rng.random(n) * 180,
+            "walk_distance_m": np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 900),
+            "covered": rng.random(n) < 0.5,
+            "nearest_site_kind": rng.choice(["station", "partner", None], n),
+        }
+    )
+    if url:
+        df["amap_url"] = [f"https://uri.amap.com/marker?position={i},{k}" for k in range(n)]
+    return df
+
+
+def _tables(frames: dict[str, pd.DataFrame], order: list[str]) -> dict[str, pd.DataFrame]:
+    parts = [frames[c] for c in order]
+    return {
+        "summary": pd.DataFrame({"county": order}),
+        "communities": pd.concat(parts, ignore_index=True),
+    }
+
+
+def _zip(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def _incremental(tmp: Path, frames, order, arrive, handed=None, lang="zh") -> Path:
+    """The workbook from counties handed over in ``arrive`` order (``handed``: those the
+    child got; the others are rendered at the end, as a reused county is)."""
+    _book.clear()
+    handed = set(order) if handed is None else handed
+    for c in arrive:
+        if c in handed:
+            _book.add_county((c, lang, {"communities": frames[c]}))
+    layout = [(c, len(frames[c]), c in handed) for c in order]
+    tables: dict = dict(_tables(frames, order))
+    if all(h for *_, h in layout):
+        tables["communities"] = None  # joined in the child from what it got
+    path = tmp / "inc.xlsx"
+    _book.write_audit_workbook(tables, path, lang, PARAMS, layouts={"communities": layout})
+    return path
+
+
+def _at_once(tmp: Path, frames, order, lang="zh") -> Path:
+    path = tmp / "once.xlsx"
+    report.write_audit_workbook(_tables(frames, order), path, lang, PARAMS)
+    return path
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_workbook_from_county_parts_is_the_same_in_any_arrival_order(tmp_path, lang):
+    frames = {f"f{i}": _county(i, 40 + 7 * i) for i in range(6)}
+    order = list(frames)
+    arrive = order[:]
+    random.Random(3).shuffle(arrive)
+    with mock.patch.object(rx, "_BULK_MIN_CELLS", 100):
+        rendered = []
+        real = _book.PartsSheet
+
+        def spy(*a, **kw):
+            rendered.append(a[0])
+            return real(*a, **kw)
+
+        with mock.patch.object(_book, "PartsSheet", spy):
+            inc = _incremental(tmp_path, frames, order, arrive, lang=lang)
+        once = _at_once(tmp_path, frames, order, lang=lang)
+    assert len(rendered) == 1 and len(rendered[0]) == len(order)  # the path under test
+    assert _zip(inc) == _zip(once)
+    assert _book._FRAMES == {} and _book._CHUNKS == {}  # forgotten after the workbook
+
+
+def test_reused_county_and_changed_dtype_are_rendered_at_the_end(tmp_path):
+    """A county the child never got (reused from a previous run) and one whose int column
+    becomes float in the join (another county has a float there) are rendered from the
+    combined table: the same workbook."""
+    frames = {f"f{i}": _county(i, 50, float_pop=i == 2) for i in range(4)}
+    order = list(frames)
+    with mock.patch.object(rx, "_BULK_MIN_CELLS", 100):
+        inc = _incremental(tmp_path, frames, order, order, handed={"f0", "f2", "f3"})
+        once = _at_once(tmp_path, frames, order)
+    assert _zip(inc) == _zip(once)
+
+
+def test_table_with_links_is_written_all_at_once(tmp_path):
+    frames = {f"f{i}": _county(i, 30, url=True) for i in range(3)}
+    order = list(frames)
+    with mock.patch.object(rx, "_BULK_MIN_CELLS", 100):
+        inc = _incremental(tmp_path, frames, order, order[::-1])
+        once = _at_once(tmp_path, frames, order)
+    assert _zip(inc) == _zip(once)
+
+
+def test_chunk_refuses_shared_strings_and_links():
+    marks: dict = {}
+    ok = _book.render_chunk(_county(1, 5), "communities", "zh", marks)
+    assert ok is not None and len(ok.rows) == 5
+    assert _book.render_chunk(_county(1, 5, url=True), "communities", "zh", marks) is None
+    odd = _county(1, 5).assign(name="a_x0041_b")  # XlsxWriter keeps it in its shared strings
+    assert _book.render_chunk(odd, "communities", "zh", marks) is None
+
+
+def test_workbook_parts_through_a_spawned_child(tmp_path):
+    """Spawned.part: the child renders each part as it comes, then writes the workbook."""
+    frames = {f"f{i}": _county(i, 30) for i in range(3)}
+    order = list(frames)
+    job = _spawned.spawn(
+        "geo.audit._book:write_audit_workbook", what="audit.xlsx",
+        prepare="geo.audit._book", part="geo.audit._book:add_county",
+    )  # fmt: skip
+    try:
+        send = _book.feed(job, "zh")
+        for c in order[::-1]:
+            assert set(send(c, {"communities": frames[c], "sites": frames[c]})) == {
+                (c, "csv:communities")
+            }
+        assert job.parts_sent == set(order)
+        layout = [(c, len(frames[c]), True) for c in order]
+        tables: dict = {**_tables(frames, order), "communities": None}
+        job.send(tables=tables, path=tmp_path / "child.xlsx", lang="zh", params=PARAMS,
+                 layouts={"communities": layout})  # fmt: skip
+        job.result()
+    finally:
+        job.close()
+    assert _zip(tmp_path / "child.xlsx") == _zip(_at_once(tmp_path, frames, order))
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_combined_csv_from_county_parts_is_the_same(tmp_path, mixed):
+    """The combined CSVs joined from the counties' parts are the files write_csv writes; a
+    part written with other dtypes (int in one county, float after the join) is not used."""
+    frames = {f"f{i}": _county(i, 20, float_pop=mixed and i == 1) for i in range(3)}
+    pre: dict = {}
+    for c, df in frames.items():
+        pre.update(report.csv_parts(c, {"communities": df}))
+    table = pd.concat(list(frames.values()), ignore_index=True)
+    layout = [(c, len(df), True) for c, df in frames.items()]
+    attempt = report._Attempts()
+    with mock.patch.object(report, "write_csv", wraps=report.write_csv) as whole:
+        report._write_combined_csvs(
+            tmp_path, {"communities": table}, attempt, pre, {"communities": layout}
+        )
+    assert whole.called == mixed  # int vs float in the join: the whole table written
+    report.write_csv(table, tmp_path / "once.csv")
+    assert (tmp_path / "communities.csv").read_bytes() == (tmp_path / "once.csv").read_bytes()
+    assert attempt.failed == []
