@@ -186,7 +186,11 @@ def splice(data: bytes, sheets: Sequence[Any], path: str | Path) -> None:
         zipfile.ZipFile(io.BytesIO(data)) as zin,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout,
     ):
-        for info in zin.infolist():
+        infos = zin.infolist()
+        for info in infos:
+            for extra in [s for s in sheets if getattr(s, "rels", None) is not None]:
+                if _comes_before(extra.rels_part, info.filename):
+                    _add_rels(zout, extra, infos)
             raw = zin.read(info)
             sheet = parts.get(info.filename)
             if sheet is not None:
@@ -195,3 +199,28 @@ def splice(data: bytes, sheets: Sequence[Any], path: str | Path) -> None:
                 zout.writestr(info, raw, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
             else:
                 zout.writestr(info, raw)
+        for extra in [s for s in sheets if getattr(s, "rels", None) is not None]:
+            _add_rels(zout, extra, infos)
+
+
+_SHEET_RELS = re.compile(r"xl/worksheets/_rels/sheet(\d+)\.xml\.rels")
+
+
+def _comes_before(rels: str, name: str) -> bool:
+    """Whether XlsxWriter puts sheet relationships ``rels`` before the part ``name``: the
+    sheets' relationships in sheet order, before the document properties."""
+    mine, other = _SHEET_RELS.fullmatch(rels), _SHEET_RELS.fullmatch(name)
+    if other is not None and mine is not None:
+        return int(other.group(1)) > int(mine.group(1))
+    return name.startswith("docProps/")
+
+
+def _add_rels(zout: zipfile.ZipFile, sheet: Any, infos: list[zipfile.ZipInfo]) -> None:
+    """A sheet's hyperlink relationships (:class:`geo._xlsx_parts.PartsSheet`), stored as
+    XlsxWriter stores such a part (once)."""
+    like = next((i for i in infos if _SHEET_RELS.fullmatch(i.filename)), infos[0])
+    info = zipfile.ZipInfo(sheet.rels_part, date_time=like.date_time)
+    info.compress_type, info.external_attr = like.compress_type, like.external_attr
+    info.create_system = like.create_system
+    zout.writestr(info, sheet.rels)
+    sheet.rels = None

@@ -16,8 +16,9 @@ written the all-at-once way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ __all__ = ["Chunk", "PartsSheet", "render_chunk"]
 #: text holding one goes to the shared strings, which a chunk refuses).
 ROW = "\x01"
 QUOTE = "\x02"
+SST = "\x05"  # a link cell's shared-string index
+LINK = "\x06"  # the link format's index
+_SST_B = SST.encode()
 _ROW_B = ROW.encode()
 _FORMAT_MARKS = [chr(c) for c in range(0x10, 0x20)]
 
@@ -52,6 +56,10 @@ class Chunk:
     dtypes: tuple[str, ...]
     lang: str
     rows: list[list[bytes] | None]
+    #: Link columns (hyperlinks): each one's texts, in row order (cells with one only).
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    #: Rows with links: (cell's column letters, its link target XML-escaped), by column.
+    links: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     def fits(self, frame: pd.DataFrame, nrows: int, lang: str) -> bool:
         """Whether the chunk is what the table ``frame`` (the combined one) would give."""
@@ -88,11 +96,19 @@ def render_chunk(df: pd.DataFrame, table: str, lang: str, marks: dict[str, str])
         return None
     bulk = BulkSheet(0, len(frame), len(names), QUOTE, _no_shared)  # type: ignore[arg-type]
     bulk._rows = [ROW] * len(frame)
+    texts: dict[int, list[str]] = {}
+    links: dict[int, list[tuple[str, str]]] = {}
     try:
         for j, name in enumerate(names):
             col = schema.column(name, table)
             if col is not None and col.fmt == "url":
-                return None
+                got = _link_cells(_letters(j), _column_values(name, frame.iloc[:, j], lang, table))
+                if got is None:
+                    return None
+                bulk.columns[j], texts[j], targets = got
+                for i, t in targets:
+                    links.setdefault(i, []).append((_letters(j), t))
+                continue
             mark = _format_mark(col.number_format if col is not None else None, marks)
             s = frame.iloc[:, j]
             kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else "O"
@@ -106,7 +122,43 @@ def render_chunk(df: pd.DataFrame, table: str, lang: str, marks: dict[str, str])
     rows = [
         f'<row r="{ROW}">{line}</row>'.encode().split(_ROW_B) if line else None for line in lines
     ]
-    return Chunk(tuple(names), tuple(str(t) for t in frame.dtypes), lang, rows)
+    return Chunk(tuple(names), tuple(str(t) for t in frame.dtypes), lang, rows, texts, links)
+
+
+def _link_cells(letters: str, vals: list) -> tuple[list[str], list[str], list] | None:
+    """A link column's cells as XlsxWriter's ``write_url`` writes them (a shared string in
+    the link format; the hyperlink and its relationship come in :class:`PartsSheet`), its
+    texts and (row, target) of its links; None unless every value is empty or a web link
+    XlsxWriter takes as it is (no anchor, within Excel's length)."""
+    from xlsxwriter.url import Url
+
+    cells, texts, targets = [], [], []
+    for i, v in enumerate(vals):
+        if v is None or v == "":
+            cells.append("")
+            continue
+        if (
+            v.__class__ is not str
+            or not v.startswith(("http://", "https://"))
+            or "#" in v
+            or len(v.encode("utf-16-le")) > 2 * 2079
+        ):
+            return None
+        cells.append(f'<c r="{letters}{ROW}" s="{LINK}" t="s"><v>{SST}</v></c>')
+        texts.append(v)
+        targets.append((i, _attribute(Url._escape_url(v))))
+    return cells, texts, targets
+
+
+def _attribute(text: str) -> str:
+    """``text`` escaped as XlsxWriter escapes an attribute's value."""
+    return (
+        text.replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\n", "&#xA;")
+    )
 
 
 class PartsSheet:
@@ -118,13 +170,27 @@ class PartsSheet:
         self.ncols = ncols
         self.nrows = sum(len(c.rows) for c in self.chunks)
         self.marks = marks
-        self.part = ""
+        self.part = self.rels_part = ""
         self.fills: dict[str, str] = {}
+        self.link_format: Any = None
+        self.link_columns = sorted({j for c in self.chunks for j in c.texts})
+        self.nlinks = sum(len(t) for c in self.chunks for t in c.texts.values())
+        self.shared: dict[int, list[int]] = {}
+        self.rels: bytes | None = None
 
-    def bind(self, index: int, quote_xf: int) -> None:
-        """The sheet's number in the workbook (1-based) and the quote-prefix format's index."""
+    def bind(self, index: int, quote_xf: int, link_format: Any = None) -> None:
+        """The sheet's number in the workbook (1-based), the quote-prefix format's index and
+        the link format (its index is known after XlsxWriter writes the workbook)."""
         self.part = f"xl/worksheets/sheet{index}.xml"
+        self.rels_part = f"xl/worksheets/_rels/sheet{index}.xml.rels"
         self.fills[QUOTE] = str(quote_xf)
+        self.link_format = link_format
+
+    def share(self, j: int, shared: Callable[[str], int]) -> None:
+        """Column ``j``'s link texts into the shared strings, in row order, as
+        ``write_url`` puts them (call right after the column's header)."""
+        if j in self.link_columns:
+            self.shared[j] = [shared(t) for c in self.chunks for t in c.texts.get(j, ())]
 
     def number_format(self, fmt: str | None, xf: int | None) -> None:
         """Number format ``fmt`` has index ``xf`` in this workbook."""
@@ -145,12 +211,29 @@ class PartsSheet:
         rows = [f'<row r="1">{line}</row>'.encode()] if line else []
         last = 1 if line else 0
         r = 1
+        shared = {j: iter(v) for j, v in self.shared.items()}
+        refs: list[str] = []
+        rels: list[str] = []
         for chunk in self.chunks:
-            for cut in chunk.rows:
+            for i, cut in enumerate(chunk.rows):
                 r += 1
                 if cut is not None:
-                    rows.append(str(r).encode().join(cut))
+                    row = str(r).encode().join(cut)
+                    for letters, target in chunk.links.get(i, ()):
+                        j = _column_index(letters)
+                        row = row.replace(_SST_B, str(next(shared[j])).encode(), 1)
+                        refs.append(f'<hyperlink ref="{letters}{r}" r:id="rId{len(refs) + 1}"/>')
+                        rels.append(_REL.format(len(rels) + 1, target))
+                    rows.append(row)
                     last = r
+        if refs:
+            xf = getattr(self.link_format, "xf_index", None)
+            if xf is None:  # write_workbook gives links only after a sheet that used the format
+                raise ValueError(f"{self.part}: the link format has no index")
+            self.fills[LINK] = str(xf)
+            self.rels = (_RELS_HEAD + "".join(rels) + "</Relationships>").encode()
+            xml = _with_hyperlinks(xml, "<hyperlinks>" + "".join(refs) + "</hyperlinks>")
+            end = xml.index("</sheetData>")
         body = b"".join(rows)
         for mark, value in self.fills.items():
             if mark.encode() in body:
@@ -158,3 +241,24 @@ class PartsSheet:
         ref = "A1" if last <= 1 and self.ncols <= 1 else f"A1:{_letters(self.ncols - 1)}{last}"
         top = _DIMENSION.sub(f'<dimension ref="{ref}"/>', xml[:start], count=1)
         return (top + "<sheetData>").encode() + body + xml[end:].encode()
+
+
+_REL = (
+    '<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/hyperlink" Target="{}" TargetMode="External"/>'
+)
+_RELS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://'
+    'schemas.openxmlformats.org/package/2006/relationships">'
+)
+
+
+def _with_hyperlinks(xml: str, links: str) -> str:
+    """The sheet part with its <hyperlinks> where XlsxWriter writes them (after the filter,
+    before the print options and page margins)."""
+    end = xml.index("</sheetData>")
+    for tag in ("<printOptions", "<pageMargins", "</worksheet>"):
+        at = xml.find(tag, end)
+        if at >= 0:
+            return xml[:at] + links + xml[at:]
+    raise ValueError("no place for the hyperlinks")

@@ -263,6 +263,7 @@ def _write_sheet_head(
         col = schema.column(name, table)
         fmt = col.number_format if col is not None else None
         ws.write_string(0, j, clean_text(heads[name]))
+        sheet.share(j, ws.str_table._get_shared_string_index)
         vals = _column_values(name, df.iloc[: _WIDTH_SAMPLE - 1, j], lang, table)
         num = styles.number(fmt)
         sheet.number_format(fmt, num._get_xf_index() if num is not None else None)
@@ -398,9 +399,12 @@ def write_workbook(
             title = _sheet_title(SHEETS.get(key, (key, key))[0 if lang == "zh" else 1], used)
             ws = wb.add_worksheet(title)
             bulk = None
-            if key in (prepared or {}):  # rows rendered before (geo._xlsx_parts)
-                sheet = prepared[key]  # type: ignore[index]
-                sheet.bind(len(wb.worksheets()), styles.quote._get_xf_index())
+            sheet = (prepared or {}).get(key)
+            # links only after a sheet whose links gave the link format its index
+            if sheet is not None and (
+                not sheet.nlinks or any(w.hyperlinks for w in wb.worksheets()[:-1])
+            ):  # rows rendered before (geo._xlsx_parts)
+                sheet.bind(len(wb.worksheets()), styles.quote._get_xf_index(), styles.link)
                 bulks.append(sheet)
                 _write_sheet_head(ws, frame, lang, styles, key, sheet)
                 continue

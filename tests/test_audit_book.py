@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import geo.report_xlsx as rx
-from geo import _spawned
+from geo import _spawned, _xlsx_bulk
 from geo.audit import _book
 from geo.audit import _report as report
 
@@ -42,20 +42,21 @@ def _county(i: int, n: int, *, float_pop: bool = False, url: bool = False) -> pd
     return df
 
 
-def _tables(frames: dict[str, pd.DataFrame], order: list[str]) -> dict[str, pd.DataFrame]:
+def _tables(frames: dict[str, pd.DataFrame], order: list[str], maps: bool = False) -> dict:
     parts = [frames[c] for c in order]
-    return {
-        "summary": pd.DataFrame({"county": order}),
-        "communities": pd.concat(parts, ignore_index=True),
-    }
+    summary = pd.DataFrame({"county": order})
+    if maps:  # the county maps' links (relative paths), as an audit's summary has
+        summary["map"] = [f"counties/{c}/map.html" for c in order]
+    return {"summary": summary, "communities": pd.concat(parts, ignore_index=True)}
 
 
-def _zip(path: Path) -> dict[str, bytes]:
+def _zip(path: Path) -> list[tuple[str, bytes]]:
+    """The workbook's parts in order (the creation time left out)."""
     with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+        return [(n, z.read(n)) for n in z.namelist() if n != "docProps/core.xml"]
 
 
-def _incremental(tmp: Path, frames, order, arrive, handed=None, lang="zh") -> Path:
+def _incremental(tmp: Path, frames, order, arrive, handed=None, lang="zh", maps=False) -> Path:
     """The workbook from counties handed over in ``arrive`` order (``handed``: those the
     child got; the others are rendered at the end, as a reused county is)."""
     _book.clear()
@@ -64,7 +65,7 @@ def _incremental(tmp: Path, frames, order, arrive, handed=None, lang="zh") -> Pa
         if c in handed:
             _book.add_county((c, lang, {"communities": frames[c]}))
     layout = [(c, len(frames[c]), c in handed) for c in order]
-    tables: dict = dict(_tables(frames, order))
+    tables: dict = dict(_tables(frames, order, maps))
     if all(h for *_, h in layout):
         tables["communities"] = None  # joined in the child from what it got
     path = tmp / "inc.xlsx"
@@ -72,9 +73,9 @@ def _incremental(tmp: Path, frames, order, arrive, handed=None, lang="zh") -> Pa
     return path
 
 
-def _at_once(tmp: Path, frames, order, lang="zh") -> Path:
+def _at_once(tmp: Path, frames, order, lang="zh", maps=False) -> Path:
     path = tmp / "once.xlsx"
-    report.write_audit_workbook(_tables(frames, order), path, lang, PARAMS)
+    report.write_audit_workbook(_tables(frames, order, maps), path, lang, PARAMS)
     return path
 
 
@@ -112,20 +113,35 @@ def test_reused_county_and_changed_dtype_are_rendered_at_the_end(tmp_path):
     assert _zip(inc) == _zip(once)
 
 
-def test_table_with_links_is_written_all_at_once(tmp_path):
-    frames = {f"f{i}": _county(i, 30, url=True) for i in range(3)}
+@pytest.mark.parametrize("maps", [False, True])
+def test_table_with_links_is_the_same(tmp_path, maps):
+    """Link columns (hyperlinks, their relationships, shared strings) from the parts: after a
+    summary with map links (as an audit's), and written all at once without one (the link
+    format's index is known only when a sheet before used it)."""
+    frames = {f"f{i}": _county(i, 30 + i, url=True) for i in range(3)}
+    frames["f1"].loc[[2, 5], "amap_url"] = [None, ""]  # no link there
     order = list(frames)
-    with mock.patch.object(rx, "_BULK_MIN_CELLS", 100):
-        inc = _incremental(tmp_path, frames, order, order[::-1])
-        once = _at_once(tmp_path, frames, order)
-    assert _zip(inc) == _zip(once)
+    with (
+        mock.patch.object(rx, "_BULK_MIN_CELLS", 100),
+        mock.patch.object(rx, "_WIDTH_SAMPLE", 10),  # more rows than the widths' sample
+        mock.patch.object(_xlsx_bulk, "_add_rels", wraps=_xlsx_bulk._add_rels) as added,
+    ):
+        inc = _incremental(tmp_path, frames, order, order[::-1], maps=maps)
+        assert added.called == maps  # the links from the parts
+        once = _at_once(tmp_path, frames, order, maps=maps)
+    got = _zip(inc)
+    assert got == _zip(once)
+    assert "xl/worksheets/_rels/sheet2.xml.rels" in dict(got)
 
 
 def test_chunk_refuses_shared_strings_and_links():
     marks: dict = {}
     ok = _book.render_chunk(_county(1, 5), "communities", "zh", marks)
     assert ok is not None and len(ok.rows) == 5
-    assert _book.render_chunk(_county(1, 5, url=True), "communities", "zh", marks) is None
+    linked = _book.render_chunk(_county(1, 5, url=True), "communities", "zh", marks)
+    assert linked is not None and len(linked.links) == 5
+    anchor = _county(1, 5, url=True).assign(amap_url="https://a.b/c#d")  # XlsxWriter's own
+    assert _book.render_chunk(anchor, "communities", "zh", marks) is None
     odd = _county(1, 5).assign(name="a_x0041_b")  # XlsxWriter keeps it in its shared strings
     assert _book.render_chunk(odd, "communities", "zh", marks) is None
 

@@ -135,10 +135,12 @@ def write_audit_workbook(
         lays = layouts or {}
         full = {k: joined(lays[k], k) if v is None else v for k, v in tables.items()}
         prepared = prepared_sheets(full, lays, lang)
+        # a prepared sheet needs only the widths' sample, unless it has links: written all at
+        # once when no sheet before it has any (report_xlsx.write_workbook)
         book = {
             k: _xml_safe(
                 v.iloc[: _WIDTH_SAMPLE - 1]
-                if k in prepared
+                if k in prepared and not prepared[k].nlinks
                 else (safe_frame(v) if k == "rejects" else v)
             )
             for k, v in full.items()
