@@ -31,6 +31,20 @@ def need_shared(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_network_cache(tmp_path_factory):
+    """The tests' default network cache is theirs, not the user's (``~/.cache``): cached
+    networks are shared between the tests of one session only, and county pieces cached by
+    one audit never reach another session's."""
+    old = os.environ.get("SERVICECIRCLE_CACHE")
+    os.environ["SERVICECIRCLE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("SERVICECIRCLE_CACHE", None)
+    else:
+        os.environ["SERVICECIRCLE_CACHE"] = old
+
+
 @pytest.fixture
 def cfg(tmp_path) -> Config:
     return Config(cache_dir=tmp_path / "cache")

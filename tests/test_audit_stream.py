@@ -17,6 +17,7 @@ from hostile_inputs import make_inputs
 import geo.audit as audit_pkg
 from geo._errors import NetworkError
 from geo.audit import _pool, _stream, run_audit
+from geo.config import Config
 from geo.network import EdgeClipper
 
 SEC = ["seconds", "map", "attempts"]  # wall times (and a pool's attempts): run-specific
@@ -29,6 +30,9 @@ def inputs(tmp_path_factory):
 
 def _audit(p, out, **kw):
     kw.setdefault("write_maps", False)
+    # a cache of the test's own: county pieces cached by another test are not clipped again
+    kw.setdefault("config", Config(cache_dir=Path(out).parent / ".cache").replace(
+        minutes=15.0, thresholds_min=(5.0, 10.0, 15.0)))  # fmt: skip
     return run_audit(
         network=p["network"],
         sites=p["sites"],
@@ -334,3 +338,40 @@ def test_network_cache_is_written_after_the_last_clip(inputs, tmp_path, events, 
     events.clear()
     _audit(inputs, tmp_path / "out", workers=1, config=cfg, force=True)
     assert "store" not in _kinds(events) and loads[-1] == entry
+
+
+def test_a_new_audit_folder_takes_the_pieces_from_the_cache(inputs, tmp_path, monkeypatch):
+    """An audit of the same network and counties into another folder neither parses nor clips:
+    the pieces come from the network cache (checksummed); a damaged one is clipped again, and
+    --force clips every piece."""
+    import geo.audit._inputs as inp
+    import geo.network as gn
+    from geo.config import Config
+
+    graphml = tmp_path / "network.graphml"
+    gn.save_graphml(gn.build_network(inputs["network"]), graphml)
+    inputs = {**inputs, "network": graphml}
+    cfg = Config(cache_dir=tmp_path / "cache").replace(minutes=15.0, thresholds_min=(5.0, 10.0))
+    first = _audit(inputs, tmp_path / "a", workers=1, config=cfg)
+    pieces = sorted((tmp_path / "cache" / "pieces").glob("*.npz"))
+    assert len(pieces) == len(first.summary) > 1
+
+    built = []
+    real = inp._clipper
+    monkeypatch.setattr(inp, "_clipper", lambda *a: built.append(a) or real(*a))
+    second = _audit(inputs, tmp_path / "b", workers=1, config=cfg)
+    assert built == []  # no parse, no clip
+    cols = ["county", "status", "communities_covered_10min", "population_covered_10min",
+            "uncovered_communities"]  # fmt: skip
+    pd.testing.assert_frame_equal(first.summary[cols], second.summary[cols])
+    for f in (tmp_path / "a" / "networks").glob("*.npz"):
+        assert f.read_bytes() == (tmp_path / "b" / "networks" / f.name).read_bytes()
+
+    with open(pieces[0], "r+b") as fh:  # one cached piece damaged: clipped again, with a warning
+        fh.seek(200)
+        fh.write(b"\0" * 8)
+    third = _audit(inputs, tmp_path / "c", workers=1, config=cfg)
+    assert len(built) == 1
+    pd.testing.assert_frame_equal(first.summary[cols], third.summary[cols])
+    _audit(inputs, tmp_path / "c", workers=1, config=cfg, force=True)
+    assert len(built) == 2

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,9 @@ def iter_networks(
     """``(folder, (npz path, key))`` of every county, each as soon as its piece exists (issue
     13: a county's audit can start while the next piece is clipped).
 
-    Pieces whose key holds come first, without building the source network; then the network
+    Pieces whose key holds come first, without building the source network (those in this
+    folder, then those that the network cache keeps from an audit into another folder, unless
+    ``force``); then the network
     is built and indexed once and the other pieces are clipped and saved, the largest county
     first (:meth:`geo.network.EdgeClipper.estimate`, so that a big county never starts last).
     ``timings`` gets ``parse``, ``index`` and ``clip`` (seconds per folder) as they happen.
@@ -84,22 +86,16 @@ def iter_networks(
     follow (the workers can get ready meanwhile).
     """
     from ..io import atomic_path, write_json
+    from ..network import seal, store_piece
 
     if str(source) == "online":
         for r in boundaries.itertuples():
             yield r.folder, ("online", _blake("online", shapely.to_wkb(r.geometry)))
         return
-    src = _source_hash(source)
-    todo = []
-    for r in boundaries.itertuples():
-        p = inside(out, "networks", f"{r.folder}.npz")
-        key = _blake(src, build_kw, cfg.clip_buffer_m, shapely.to_wkb(r.geometry))
-        kf = p.with_suffix(".json")
-        old = json.loads(kf.read_text(encoding="utf-8")).get("key") if kf.exists() else None
-        if force or not p.exists() or old != key:
-            todo.append((r.folder, r.geometry, p, key))
-        else:
-            yield r.folder, (str(p), key)
+    ready, todo = _pieces_kept(source, boundaries, out, cfg, force, build_kw)
+    yield from ready
+    if cfg.use_cache and not force:  # pieces clipped by an earlier audit into another folder
+        todo = yield from _cached_pieces(todo, cfg)
     if not todo:
         return
     if announce:
@@ -120,11 +116,54 @@ def iter_networks(
             continue
         with atomic_path(p) as tmp:
             piece.save_npz(tmp)
+            if cfg.use_cache:
+                seal(tmp)
         write_json({"key": key}, p.with_suffix(".json"))
+        if cfg.use_cache:
+            store_piece(p, cfg.cache_dir, key)
         tm["clip"][name] = round(time.perf_counter() - t, 3)
         yield name, (str(p), key)
     if store is not None:  # the workers are busy with the counties meanwhile
         store()
+
+
+def _pieces_kept(source, boundaries: gpd.GeoDataFrame, out: Path, cfg: Config, force: bool,
+                 build_kw: dict) -> tuple[list, list]:  # fmt: skip
+    """The pieces in ``out`` whose key holds (``(folder, (npz path, key))``), and the others
+    to make (``(folder, geometry, npz path, key)``); with ``force``, none is kept."""
+    src = _source_hash(source)
+    ready, todo = [], []
+    for r in boundaries.itertuples():
+        p = inside(out, "networks", f"{r.folder}.npz")
+        key = _blake(src, build_kw, cfg.clip_buffer_m, shapely.to_wkb(r.geometry))
+        kf = p.with_suffix(".json")
+        old = json.loads(kf.read_text(encoding="utf-8")).get("key") if kf.exists() else None
+        if force or not p.exists() or old != key:
+            todo.append((r.folder, r.geometry, p, key))
+        else:
+            ready.append((r.folder, (str(p), key)))
+    return ready, todo
+
+
+def _cached_pieces(todo: list, cfg: Config) -> Generator[tuple[Any, Any], None, list]:
+    """Yield the pieces of ``todo`` that the network cache holds (an audit of the same source
+    and county into another folder clipped them: same key), each copied into this folder once
+    its checksum holds; return the others, to clip. A new audit of a province audited before
+    then neither parses nor clips (issue 13)."""
+    from ..io import atomic_path, write_json
+    from ..network import cached_piece
+
+    rest = []
+    for name, geom, p, key in todo:
+        data = cached_piece(cfg.cache_dir, key)
+        if data is None:
+            rest.append((name, geom, p, key))
+            continue
+        with atomic_path(p) as tmp:
+            tmp.write_bytes(data)
+        write_json({"key": key}, p.with_suffix(".json"))
+        yield name, (str(p), key)
+    return rest
 
 
 def _clipper(source, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):

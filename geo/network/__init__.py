@@ -23,7 +23,7 @@ from .._errors import NetworkError, ServiceCircleError
 from ..config import Config
 from . import _cache
 from ._background import background_for, read_background, read_vector_background
-from ._cache import file_hash
+from ._cache import cached_piece, file_hash, seal, store_piece
 from ._lines import Noding, ProjectedWithoutCRS, read_lines
 from ._model import (
     ZERO_LENGTH_M,
@@ -49,6 +49,7 @@ __all__ = [
     "build_network",
     "cache_entry",
     "cached_network",
+    "cached_piece",
     "concat_ranges",
     "file_hash",
     "from_networkx",
@@ -59,8 +60,10 @@ __all__ = [
     "read_lines",
     "read_vector_background",
     "save_graphml",
+    "seal",
     "source_kind",
     "store_network",
+    "store_piece",
     "to_networkx",
 ]
 

@@ -115,3 +115,48 @@ def store(net: Network, path: Path) -> None:
             seal(tmp)
     except OSError as exc:
         logger.warning("could not write the network cache %s (%s)", path, exc)
+
+
+#: Bump when a clipped piece would differ for the same source, options and area.
+PIECE_VERSION = 1
+
+
+def piece_path(cache_dir: Path, key: str) -> Path:
+    """Where the cache keeps the clipped network piece whose key is ``key`` (a province
+    audit's county piece: see :func:`geo.audit._inputs.iter_networks`)."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}:{PIECE_VERSION}:{key}".encode()).hexdigest()[:24]
+    return Path(cache_dir) / "pieces" / f"{digest}.npz"
+
+
+def cached_piece(cache_dir: Path, key: str) -> bytes | None:
+    """The bytes of the cached piece ``key`` once its checksum holds, or None when absent or
+    damaged (then a warning says so, and the piece is clipped again)."""
+    path = piece_path(cache_dir, key)
+    if not path.exists():
+        return None
+    try:
+        return verified_bytes(path)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        logger.warning("ignoring cached network piece %s (%s); clipping it again", path, exc)
+        return None
+
+
+def store_piece(piece: Path, cache_dir: Path, key: str) -> None:
+    """Keep the sealed piece file ``piece`` (see :func:`seal`) in the cache under ``key``: a
+    hard link when the cache is on the same disk, else a copy; written atomically. A full or
+    read-only disk only warns."""
+    import os
+    import shutil
+
+    from ..io import atomic_path
+
+    target = piece_path(cache_dir, key)
+    try:
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            try:
+                os.link(piece, tmp)
+            except OSError:  # another filesystem, or no hard links there
+                shutil.copyfile(piece, tmp)
+    except OSError as exc:
+        logger.warning("could not keep the network piece in the cache %s (%s)", target, exc)
