@@ -228,20 +228,26 @@ def _config(out: Path, use_cache: bool):
 
 
 def cached_network_run(paths: tuple, out: Path, workers: int, maps: bool, scheduler) -> dict:
-    """A new audit (a fresh output folder: every piece clipped, every county run) of a network
-    already in the cache: the province network is built and stored first, untimed, unless the
-    cache under ``out`` holds it already."""
-    from geo.network import build_network, cache_entry
+    """A new audit (a fresh output folder, every county run) of a province audited before: the
+    network cache under ``out`` holds the counties' pieces (made first, untimed, by
+    ``geo.audit._inputs.prepare_networks`` into another folder, unless already there), so the
+    audit neither parses nor clips."""
+    from geo._safety import folder_names
+    from geo.audit import read_boundaries, select_counties
+    from geo.audit._inputs import prepare_networks
 
     cfg = _config(out, True)
-    entry = cache_entry(paths[0], config=cfg)
     t0 = time.perf_counter()
-    if entry is not None and not entry.exists():
-        build_network(paths[0], config=cfg)
+    chosen = select_counties(read_boundaries(paths[1]), None).copy()
+    chosen["folder"] = folder_names(zip(chosen["county"], chosen["code"], strict=True))
+    prepare_networks(paths[0], chosen, out / "audit_warm", cfg)
     warm = round(time.perf_counter() - t0, 1)
     shutil.rmtree(out / "audit_cached", ignore_errors=True)
-    res = run(*paths, out, workers, maps, scheduler, folder="audit_cached", use_cache=True)
-    return {**res, "cache_build_s": warm, "cache_mb": round(entry.stat().st_size / 1e6, 1)}
+    res = run(*paths, out, workers, maps, scheduler, force=False, folder="audit_cached",
+              use_cache=True)  # fmt: skip
+    pieces = list((out / "cache" / "pieces").glob("*.npz"))
+    mb = sum(p.stat().st_size for p in pieces) / 1e6
+    return {**res, "warm_up_s": warm, "cached_pieces": len(pieces), "cached_pieces_mb": round(mb)}
 
 
 def edited_sites(sites: str, out: Path, share: float = 0.05, seed: int = 2) -> Path:
@@ -308,8 +314,8 @@ def main() -> None:
     ap.add_argument(
         "--cached-network",
         action="store_true",
-        help="then audit again into a new folder with the province network already in the "
-        "cache (built first, untimed): every county clipped and run, no parse; reported as "
+        help="then audit again into a new folder, the counties' network pieces already in the "
+        "network cache (made first, untimed): every county run, no parse, no clip; reported as "
         "'cached_network'",
     )
     ap.add_argument(
