@@ -285,6 +285,8 @@ def scaling_model(ok: pd.DataFrame, stages: dict, ns=(1, 2, 4, 8, 16, 32)) -> di
         out[f"total_s_{n}"] = round(end + after, 1)
     for n in ns:
         out[f"speedup_{n}"] = round(out[f"total_s_{ns[0]}"] / out[f"total_s_{n}"], 2)
+    for n in ns:  # speedup over N: 1.0 is linear
+        out[f"efficiency_{n}"] = round(out[f"speedup_{n}"] / (n / ns[0]), 2)
     return out
 
 
