@@ -375,3 +375,16 @@ def test_a_new_audit_folder_takes_the_pieces_from_the_cache(inputs, tmp_path, mo
     pd.testing.assert_frame_equal(first.summary[cols], third.summary[cols])
     _audit(inputs, tmp_path / "c", workers=1, config=cfg, force=True)
     assert len(built) == 2
+
+
+def test_a_cache_that_cannot_take_pieces_warns_once(inputs, tmp_path, caplog):
+    from geo.config import Config
+
+    blocked = tmp_path / "cache"
+    blocked.mkdir()
+    (blocked / "pieces").write_text("a file where the pieces' folder would go")
+    cfg = Config(cache_dir=blocked).replace(minutes=15.0, thresholds_min=(5.0, 10.0))
+    res = _audit(inputs, tmp_path / "out", workers=1, config=cfg)
+    assert res.summary["status"].eq("ok").all() and len(res.summary) > 1
+    said = [r for r in caplog.records if "could not keep the network pieces" in r.getMessage()]
+    assert len(said) == 1

@@ -107,6 +107,7 @@ def iter_networks(
     tm["index"] = round(time.perf_counter() - t1, 3)
     tm.setdefault("clip", {})
     todo.sort(key=lambda t: -clipper.estimate(t[1]))  # stable: ties keep the counties' order
+    keep_pieces = cfg.use_cache
     for name, geom, p, key in todo:
         t = time.perf_counter()
         try:
@@ -119,8 +120,8 @@ def iter_networks(
             if cfg.use_cache:
                 seal(tmp)
         write_json({"key": key}, p.with_suffix(".json"))
-        if cfg.use_cache:
-            store_piece(p, cfg.cache_dir, key)
+        if keep_pieces:  # until the cache cannot take one (warned once)
+            keep_pieces = store_piece(p, cfg.cache_dir, key)
         tm["clip"][name] = round(time.perf_counter() - t, 3)
         yield name, (str(p), key)
     if store is not None:  # the workers are busy with the counties meanwhile

@@ -141,10 +141,10 @@ def cached_piece(cache_dir: Path, key: str) -> bytes | None:
         return None
 
 
-def store_piece(piece: Path, cache_dir: Path, key: str) -> None:
+def store_piece(piece: Path, cache_dir: Path, key: str) -> bool:
     """Keep the sealed piece file ``piece`` (see :func:`seal`) in the cache under ``key``: a
     hard link when the cache is on the same disk, else a copy; written atomically. A full or
-    read-only disk only warns."""
+    read-only disk only warns (and False is returned: the caller stops trying)."""
     import os
     import shutil
 
@@ -159,4 +159,6 @@ def store_piece(piece: Path, cache_dir: Path, key: str) -> None:
             except OSError:  # another filesystem, or no hard links there
                 shutil.copyfile(piece, tmp)
     except OSError as exc:
-        logger.warning("could not keep the network piece in the cache %s (%s)", target, exc)
+        logger.warning("could not keep the network pieces in the cache %s (%s)", target, exc)
+        return False
+    return True
