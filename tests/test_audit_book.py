@@ -190,3 +190,41 @@ def test_combined_csv_from_county_parts_is_the_same(tmp_path, mixed):
     report.write_csv(table, tmp_path / "once.csv")
     assert (tmp_path / "communities.csv").read_bytes() == (tmp_path / "once.csv").read_bytes()
     assert attempt.failed == []
+
+
+def test_reaudit_hands_reused_counties_over_while_the_others_run(tmp_path, monkeypatch):
+    """A second audit of the same folder reuses every county: their files are read, and handed
+    to the workbook's child, as they are found (county_tasks' on_reused), not after the last
+    county; the reports are those of the first run."""
+    from hostile_inputs import make_inputs
+    from test_spawned import _sheets
+
+    import geo.audit as audit_pkg
+
+    p = make_inputs(tmp_path / "in")
+    monkeypatch.setattr(report, "WORKBOOK_CHILD_MIN_COUNTIES", 1)  # the child, with parts
+    seen: dict = {}
+    write = audit_pkg.write_reports
+
+    def spy(*a, **kw):
+        seen["pre"], seen["job"] = a[7], kw["workbook_job"]
+        return write(*a, **kw)
+
+    monkeypatch.setattr(audit_pkg, "write_reports", spy)
+    kw = {k: p[k] for k in ("network", "sites", "communities", "boundaries")}
+    first = audit_pkg.run_audit(**kw, out=tmp_path / "out", write_maps=False)
+    csvs = {f.name: f.read_bytes() for f in first.out.glob("*.csv") if f.name != "summary.csv"}
+    book = _sheets(first.out / "audit.xlsx")
+    again = audit_pkg.run_audit(**kw, out=tmp_path / "out", write_maps=False)
+    assert again.report["counties_reused"] == len(first.summary) == 3
+    folders = {f.name for f in (tmp_path / "out/counties").iterdir()}
+    assert {f for f, _ in seen["pre"]} == folders  # read while the run went on
+    assert seen["job"].parts_sent == folders  # and handed to the child
+    assert {
+        f.name: f.read_bytes() for f in again.out.glob("*.csv") if f.name != "summary.csv"
+    } == csvs
+    tables = {
+        k: v for k, v in _sheets(again.out / "audit.xlsx").items() if k not in ("汇总", "说明")
+    }
+    assert tables == {k: v for k, v in book.items() if k not in ("汇总", "说明")}  # the summary's
+    assert len(tables) >= 4  # clip times differ: 0 for a reused county

@@ -240,6 +240,8 @@ def _audit_counties(
     )
     by_folder = {r.folder: r for r in chosen.itertuples()}
     rows: list[dict] = []
+    # the reports' county files, read (and rendered for audit.xlsx) while the others run
+    pre = Preloader(out, feed(book, task_opts["lang"]))
     # each county's task is made, and runs, as soon as its piece is clipped (issue 13)
     tasks = county_tasks(
         iter_networks(network, chosen, out, cfg, force, timings, announce=True, **build_kw),
@@ -247,11 +249,10 @@ def _audit_counties(
                                          metric),
         lambda folder: {} if force else _previous(out, folder),
         rows,
+        on_reused=pre.add,  # a reused county's files are read (and rendered) meanwhile too
     )  # fmt: skip
     stats: dict = {}
     bar = _progress(None, len(chosen), cfg.verbose) if cfg.verbose else None
-    # the reports' county files, read (and rendered for audit.xlsx) while the others run
-    pre = Preloader(out, feed(book, task_opts["lang"]))
 
     def on_row(row: dict) -> None:
         pre.add(row)

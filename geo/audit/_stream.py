@@ -29,13 +29,15 @@ def county_tasks(
     make_task: Callable[[str, tuple[str, str]], CountyTask | dict[str, Any]],
     previous: Callable[[str], dict],
     rows: list[dict],
+    on_reused: Callable[[dict], Any] | None = None,
 ) -> Iterator[CountyTask | None]:
     """The tasks to run, one per county piece of ``nets`` as it comes.
 
     ``make_task(folder, net)`` gives the county's task, or its error row (no network);
     ``previous(folder)`` its stored result ({} with --force). Error rows and results reused
-    (same input key) go to ``rows``; the other tasks are yielded. A ``None`` folder (the
-    network is about to be built: pieces follow) is passed on as ``None``.
+    (same input key) go to ``rows`` (reused ones to ``on_reused`` too); the other tasks are
+    yielded. A ``None`` folder (the network is about to be built: pieces follow) is passed on
+    as ``None``.
     """
     for folder, net in nets:
         if folder is None:
@@ -48,6 +50,8 @@ def county_tasks(
         prev = previous(folder)
         if prev.get("status") == "ok" and prev.get("input_key") == task.input_key:
             rows.append(prev)
+            if on_reused is not None:
+                on_reused(prev)
         else:
             yield task
 
