@@ -61,14 +61,20 @@ class Chunk:
     #: Rows with links: (cell's column letters, its link target XML-escaped), by column.
     links: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def fits(self, frame: pd.DataFrame, nrows: int, lang: str) -> bool:
-        """Whether the chunk is what the table ``frame`` (the combined one) would give."""
+    def fits(self, kind: tuple[tuple[str, ...], tuple[str, ...]], nrows: int, lang: str) -> bool:
+        """Whether the chunk is what the combined table (its columns and dtypes: ``kind``,
+        :func:`table_kind`) would give."""
         return (
             self.lang == lang
             and len(self.rows) == nrows
-            and self.columns == tuple(str(c) for c in frame.columns)
-            and self.dtypes == tuple(str(t) for t in frame.dtypes)
+            and self.columns == kind[0]
+            and self.dtypes == kind[1]
         )
+
+
+def table_kind(frame: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A table's columns and dtypes, as a chunk keeps them."""
+    return tuple(str(c) for c in frame.columns), tuple(str(t) for t in frame.dtypes)
 
 
 def _format_mark(fmt: str | None, marks: dict[str, str]) -> str | None:
@@ -122,7 +128,7 @@ def render_chunk(df: pd.DataFrame, table: str, lang: str, marks: dict[str, str])
     rows = [
         f'<row r="{ROW}">{line}</row>'.encode().split(_ROW_B) if line else None for line in lines
     ]
-    return Chunk(tuple(names), tuple(str(t) for t in frame.dtypes), lang, rows, texts, links)
+    return Chunk(*table_kind(frame), lang, rows, texts, links)
 
 
 def _link_cells(letters: str, vals: list) -> tuple[list[str], list[str], list] | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._xlsx_parts import Chunk, PartsSheet, render_chunk
+from .._xlsx_parts import Chunk, PartsSheet, render_chunk, table_kind
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,10 @@ def _sheet(key: str, table: pd.DataFrame, layout: Layout, lang: str) -> PartsShe
     the table's rows), or None when one cannot be."""
     from ._report import _xml_safe
 
-    chunks, at = [], 0
+    chunks, at, sort = [], 0, table_kind(table)
     for folder, n, handed in layout:
         chunk = _CHUNKS.get((key, folder)) if handed else None
-        if chunk is None or not chunk.fits(table, n, lang):
+        if chunk is None or not chunk.fits(sort, n, lang):
             chunk = render_chunk(_xml_safe(table.iloc[at : at + n]), key, lang, _MARKS)
             if chunk is None:
                 return None
