@@ -228,3 +228,14 @@ def test_reaudit_hands_reused_counties_over_while_the_others_run(tmp_path, monke
     }
     assert tables == {k: v for k, v in book.items() if k not in ("汇总", "说明")}  # the summary's
     assert len(tables) >= 4  # clip times differ: 0 for a reused county
+
+
+@pytest.mark.parametrize("fills", [{"\x02": "7", "\x10": "3"}, {"\x02": "12", "\x10": "3"}])
+def test_marks_filled_in_one_pass_or_one_by_one(fills):
+    from geo._xlsx_parts import _fill
+
+    body = '<c s="\x02"/><c s="\x10"/>中文<c s="\x10"/>'.encode()
+    want = body
+    for mark, value in fills.items():
+        want = want.replace(mark.encode(), value.encode())
+    assert _fill(body, fills) == want
