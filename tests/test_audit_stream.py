@@ -306,9 +306,9 @@ def test_network_cache_is_written_after_the_last_clip(inputs, tmp_path, events, 
 
     store = gn.store_network
 
-    def logged_store(net, entry):
+    def logged_store(net, entry, **kw):
         events.append(("store", entry.name))
-        return store(net, entry)
+        return store(net, entry, **kw)
 
     monkeypatch.setattr(gn, "store_network", logged_store)
     graphml = tmp_path / "network.graphml"  # a file the cache keeps (an .npz is not cached)

@@ -10,7 +10,7 @@ import shapely
 from helpers import metres_to_lonlat, network_from_edges
 
 from geo.config import Config
-from geo.network import EdgeClipper, build_for_clipping, build_network, save_graphml
+from geo.network import EdgeClipper, Network, build_for_clipping, build_network, save_graphml
 from geo.network._model import _ARRAYS
 
 
@@ -71,3 +71,19 @@ def test_clips_equal_those_of_the_built_network(tmp_path, options):
                 lazy.clip(area, buf)
             continue
         _same(want, lazy.clip(area, buf))
+
+
+def test_saving_the_kept_edges_writes_the_built_network(tmp_path):
+    """The cache entry is written from the network as read and its kept edges, array by array
+    (no copy of a province): the same file as saving the built network itself."""
+    path = _islands_graphml(tmp_path)
+    cfg = Config(cache_dir=tmp_path / "cache", use_cache=False)
+    raw, keep = build_for_clipping(path, config=cfg)
+    assert keep is not None and not keep.all()
+    raw.save_npz(tmp_path / "lazy.npz", edges=keep)
+    raw.select_edges(keep).save_npz(tmp_path / "copy.npz")
+    assert (tmp_path / "lazy.npz").read_bytes() == (tmp_path / "copy.npz").read_bytes()
+    loaded = Network.load_npz(tmp_path / "lazy.npz")
+    _same(build_network(path, config=cfg), loaded)
+    with np.load(tmp_path / "lazy.npz", allow_pickle=False) as z:  # a plain .npz
+        assert z["node_id"].size == loaded.n_nodes

@@ -106,7 +106,7 @@ def iter_networks(
     tm["parse"] = round(t1 - t0, 3)
     tm["index"] = round(time.perf_counter() - t1, 3)
     tm.setdefault("clip", {})
-    todo.sort(key=lambda t: -clipper.estimate(t[1]))  # stable: ties keep the counties' order
+    todo.sort(key=lambda t, c=clipper: -c.estimate(t[1]))  # stable: ties keep the order
     keep_pieces = cfg.use_cache
     for name, geom, p, key in todo:
         t = time.perf_counter()
@@ -124,6 +124,7 @@ def iter_networks(
             keep_pieces = store_piece(p, cfg.cache_dir, key)
         tm["clip"][name] = round(time.perf_counter() - t, 3)
         yield name, (str(p), key)
+    del clipper  # its index (a quarter of a gigabyte on a province) before the store
     if store is not None:  # the workers are busy with the counties meanwhile
         store()
 
@@ -204,7 +205,7 @@ def _clipper(source, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):
     return (
         clipper,
         built_at,
-        lambda: store_network(net if keep is None else net.select_edges(keep), e),
+        lambda: store_network(net, e, edges=keep),
     )
 
 

@@ -293,10 +293,11 @@ def cached_network(entry: Path) -> Network | None:
     return _cache.load(entry)
 
 
-def store_network(net: Network, entry: Path) -> None:
+def store_network(net: Network, entry: Path, *, edges: np.ndarray | None = None) -> None:
     """Write ``net`` to the cache entry ``entry`` (see :func:`cache_entry`), atomically and
-    checksummed; a full or read-only disk only warns."""
-    _cache.store(net, entry)
+    checksummed; a full or read-only disk only warns. With ``edges`` (a flag per edge), what is
+    stored is ``net.select_edges(edges)``, written without making it first."""
+    _cache.store(net, entry, edges=edges)
 
 
 def _finish(net: Network, area, cfg: Config, largest: bool, keep_islands: bool) -> Network:

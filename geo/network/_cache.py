@@ -105,13 +105,14 @@ def load(path: Path) -> Network | None:
     return net
 
 
-def store(net: Network, path: Path) -> None:
-    """Write ``net`` to ``path`` atomically and seal it; a full or read-only disk only warns."""
+def store(net: Network, path: Path, *, edges=None) -> None:
+    """Write ``net`` (or its edges where ``edges`` is true: see :meth:`Network.save_npz`) to
+    ``path`` atomically and seal it; a full or read-only disk only warns."""
     from ..io import atomic_path
 
     try:
         with atomic_path(path) as tmp:
-            net.save_npz(tmp)
+            net.save_npz(tmp, edges=edges)
             seal(tmp)
     except OSError as exc:
         logger.warning("could not write the network cache %s (%s)", path, exc)

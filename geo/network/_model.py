@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -284,6 +286,11 @@ class Network:
     # -- selection -----------------------------------------------------------------------------
     def select_edges(self, mask: np.ndarray, **meta: Any) -> Network:
         """A new network with only the edges where ``mask`` is true (unused nodes dropped)."""
+        return Network(**dict(self._selected(mask)), meta={**self.meta, **meta})
+
+    def _selected(self, mask: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+        """:meth:`select_edges`'s arrays one by one (``(name, array)`` in :data:`_ARRAYS`
+        order), so that a caller writing them out holds one at a time (see :meth:`save_npz`)."""
         mask = np.asarray(mask, bool)
         if mask.shape != (self.n_edges,):
             raise IndexError(f"mask has shape {mask.shape}; expected ({self.n_edges},)")
@@ -293,25 +300,25 @@ class Network:
         used[u] = True
         used[v] = True
         nodes = np.flatnonzero(used)
+        yield "node_id", self.node_id[nodes]
+        yield "lon", self.lon[nodes]
+        yield "lat", self.lat[nodes]
         remap = np.cumsum(used) - 1  # old node index -> new, for the used ones
+        yield "edge_u", remap[u]
+        yield "edge_v", remap[v]
+        del u, v, used, nodes, remap
+        yield "length", self.length[idx]
         starts = self.geom_offsets[idx]
         counts = self.geom_offsets[idx + 1] - starts
+        yield "geom_offsets", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         flat = concat_ranges(starts, counts)
-        return Network(
-            node_id=self.node_id[nodes],
-            lon=self.lon[nodes],
-            lat=self.lat[nodes],
-            edge_u=remap[u],
-            edge_v=remap[v],
-            length=self.length[idx],
-            geom_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            geom_lon=self.geom_lon[flat],
-            geom_lat=self.geom_lat[flat],
-            edge_osmid=self.edge_osmid[idx],
-            edge_highway=self.edge_highway[idx],
-            edge_name=self.edge_name[idx],
-            meta={**self.meta, **meta},
-        )
+        del starts, counts
+        yield "geom_lon", self.geom_lon[flat]
+        yield "geom_lat", self.geom_lat[flat]
+        del flat
+        yield "edge_osmid", self.edge_osmid[idx]
+        yield "edge_highway", self.edge_highway[idx]
+        yield "edge_name", self.edge_name[idx]
 
     def clip(self, area, buffer_m: float, *, metric_crs: Any = None) -> Network:
         """Keep whole edges that touch ``area`` (WGS84 geometry) grown by ``buffer_m`` metres.
@@ -346,18 +353,25 @@ class Network:
         return self.select_edges(keep, largest_component=True)
 
     # -- persistence ---------------------------------------------------------------------------
-    def save_npz(self, path: str | Path) -> None:
+    def save_npz(self, path: str | Path, *, edges: np.ndarray | None = None) -> None:
         """Write the arrays to an uncompressed ``.npz`` (fast to reload; no pickle).
 
         The text columns are stored as codes into their distinct values (``<name>_codes``,
         ``<name>_values``): a province's 5 M street names as fixed-width text took 620 MB and
-        most of the time to write and read."""
-        arrays = {k: getattr(self, k) for k in _ARRAYS if k not in _TEXT}
-        for k in _TEXT:
-            arrays[f"{k}_codes"], arrays[f"{k}_values"] = _text_codes(getattr(self, k))
-        arrays["meta_json"] = np.array(json.dumps(self.meta, default=str))
-        with open(path, "wb") as fh:
-            np.savez(fh, **arrays)
+        most of the time to write and read. With ``edges`` (a flag per edge), the file is that
+        of ``select_edges(edges)``, written array by array without making that network first
+        (a province's copy is half a gigabyte)."""
+        pairs = ((k, getattr(self, k)) for k in _ARRAYS) if edges is None else self._selected(edges)
+        with open(path, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+            for k, a in pairs:
+                if k in _TEXT:
+                    codes, values = _text_codes(a)
+                    _write_member(zf, f"{k}_codes", codes)
+                    _write_member(zf, f"{k}_values", values)
+                else:
+                    _write_member(zf, k, a)
+                del a
+            _write_member(zf, "meta_json", np.array(json.dumps(self.meta, default=str)))
 
     @classmethod
     def load_npz(cls, path: str | Path) -> Network:
@@ -373,6 +387,12 @@ class Network:
                     arrays[k] = z[k].astype(object)
             meta = json.loads(str(z["meta_json"]))
         return cls(**arrays, meta=meta)
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, a: np.ndarray) -> None:
+    """One array of an ``.npz``, as ``np.savez`` writes it (uncompressed, zip64 forced)."""
+    with zf.open(name + ".npy", "w", force_zip64=True) as fid:
+        np.lib.format.write_array(fid, np.asanyarray(a), allow_pickle=False)
 
 
 #: Street pieces shorter in total than this many metres can be dropped as fragments ...
