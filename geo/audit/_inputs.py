@@ -92,7 +92,8 @@ def iter_networks(
         for r in boundaries.itertuples():
             yield r.folder, ("online", _blake("online", shapely.to_wkb(r.geometry)))
         return
-    ready, todo = _pieces_kept(source, boundaries, out, cfg, force, build_kw)
+    src = _source_hash(source)  # read once: the pieces' keys and the cache entry
+    ready, todo = _pieces_kept(src, boundaries, out, cfg, force, build_kw)
     yield from ready
     if cfg.use_cache and not force:  # pieces clipped by an earlier audit into another folder
         todo = yield from _cached_pieces(todo, cfg)
@@ -101,7 +102,7 @@ def iter_networks(
     if announce:
         yield None, None
     t0 = time.perf_counter()
-    clipper, t1, store = _clipper(source, boundaries, cfg, build_kw)
+    clipper, t1, store = _clipper(source, src, boundaries, cfg, build_kw)
     tm = timings if timings is not None else {}
     tm["parse"] = round(t1 - t0, 3)
     tm["index"] = round(time.perf_counter() - t1, 3)
@@ -129,11 +130,11 @@ def iter_networks(
         store()
 
 
-def _pieces_kept(source, boundaries: gpd.GeoDataFrame, out: Path, cfg: Config, force: bool,
+def _pieces_kept(src: str, boundaries: gpd.GeoDataFrame, out: Path, cfg: Config, force: bool,
                  build_kw: dict) -> tuple[list, list]:  # fmt: skip
     """The pieces in ``out`` whose key holds (``(folder, (npz path, key))``), and the others
-    to make (``(folder, geometry, npz path, key)``); with ``force``, none is kept."""
-    src = _source_hash(source)
+    to make (``(folder, geometry, npz path, key)``); ``src`` is the source's hash; with
+    ``force``, none is kept."""
     ready, todo = [], []
     for r in boundaries.itertuples():
         p = inside(out, "networks", f"{r.folder}.npz")
@@ -168,7 +169,7 @@ def _cached_pieces(todo: list, cfg: Config) -> Generator[tuple[Any, Any], None, 
     return rest
 
 
-def _clipper(source, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):
+def _clipper(source, src: str, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):
     """The source network's :class:`~geo.network.EdgeClipper`, the perf_counter when the
     network was ready (before its index), and what stores the network in the cache after the
     last piece (None: nothing to store)."""
@@ -185,7 +186,7 @@ def _clipper(source, boundaries: gpd.GeoDataFrame, cfg: Config, build_kw: dict):
 
     # the source hashed once: a cached network is loaded, any other is built without the
     # cache and stored after the last piece, not before the first
-    entry = cache_entry(source, config=cfg, **build_kw)
+    entry = cache_entry(source, config=cfg, source_hash=src, **build_kw)
     full = cached_network(entry) if entry is not None else None
     later = entry is not None and full is None
     keep = None  # the edges kept of a network built here (small pieces are left out of clips)

@@ -245,7 +245,8 @@ def build_for_clipping(
     return net, keep
 
 
-def _entry(path: Path, kind: str, cfg: Config, area, crs, noding, grade, largest, islands):
+def _entry(path: Path, kind: str, cfg: Config, area, crs, noding, grade, largest, islands,
+           source_hash: str | None = None):  # fmt: skip
     """The cache entry of a network file built with these options (None: no caching)."""
     if not cfg.use_cache:
         return None
@@ -259,7 +260,8 @@ def _entry(path: Path, kind: str, cfg: Config, area, crs, noding, grade, largest
         "largest": largest,
         "islands": islands,
     }
-    return _cache.cache_path(cfg.cache_dir, path, _cache.cache_key(_cache.file_hash(path), params))
+    key = _cache.cache_key(source_hash or _cache.file_hash(path), params)
+    return _cache.cache_path(cfg.cache_dir, path, key)
 
 
 def cache_entry(
@@ -272,9 +274,12 @@ def cache_entry(
     grade_column: str | None = None,
     largest_component: bool = False,
     keep_islands: bool = False,
+    source_hash: str | None = None,
 ) -> Path | None:
     """Where :func:`build_network` keeps (or would keep) the network of ``source`` built with
     these options, or None when it caches nothing (not a file, or ``config.use_cache`` off).
+    ``source_hash``: the file's :func:`file_hash` when the caller has it already (a province's
+    file is not read twice).
 
     With :func:`store_network`, a caller can build with the cache off and write the entry
     later, when nothing waits for it (the province audit: after the last county's piece).
@@ -284,7 +289,7 @@ def cache_entry(
     if kind in ("network", "npz") or kind.startswith("online") or not Path(source).exists():
         return None
     return _entry(Path(source), kind, cfg, _area_of(boundary), crs, noding, grade_column,
-                  largest_component, keep_islands)  # fmt: skip
+                  largest_component, keep_islands, source_hash)  # fmt: skip
 
 
 def cached_network(entry: Path) -> Network | None:
